@@ -1,0 +1,21 @@
+//! Generates the gRPC code from `proto/` with protox (a pure-Rust protobuf
+//! compiler), so building needs no system `protoc`. The file descriptor set is
+//! also written out for server reflection.
+
+use std::path::PathBuf;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let proto = "proto/tensorwire/v1/tensorwire.proto";
+    println!("cargo:rerun-if-changed={proto}");
+    let descriptors = protox::compile([proto], ["proto"])?;
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
+    std::fs::write(
+        out_dir.join("tensorwire_descriptor.bin"),
+        prost::Message::encode_to_vec(&descriptors),
+    )?;
+    tonic_prost_build::configure()
+        // Tensor payloads stay `bytes::Bytes`: slices of the received buffer, no copy.
+        .bytes(".tensorwire.v1")
+        .compile_fds(descriptors)?;
+    Ok(())
+}

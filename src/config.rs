@@ -1,0 +1,163 @@
+//! Every setting of the server, as one clap struct: each field is a flag with
+//! a `TENSORWIRE_*` environment variable and a documented default. There is
+//! no other source of configuration.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::tensor::TensorLimits;
+
+/// Settings of `tensorwire serve` (and, where they apply, `gateway`).
+#[derive(clap::Args, Clone, Debug)]
+pub struct ServeConfig {
+    /// Address of the gRPC listener; port 0 picks a free port.
+    #[arg(long, env = "TENSORWIRE_GRPC_ADDR", default_value = "127.0.0.1:50051")]
+    pub grpc_addr: SocketAddr,
+
+    /// Address of the HTTP gateway listener; port 0 picks a free port.
+    #[arg(long, env = "TENSORWIRE_HTTP_ADDR", default_value = "127.0.0.1:8080")]
+    pub http_addr: SocketAddr,
+
+    /// Seconds that in-flight requests get to finish after SIGINT/SIGTERM.
+    #[arg(long, env = "TENSORWIRE_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
+    pub shutdown_grace_secs: u64,
+
+    #[command(flatten)]
+    pub limits: Limits,
+}
+
+impl ServeConfig {
+    /// A configuration with every default and both ports 0, for tests and
+    /// embedding.
+    pub fn ephemeral() -> ServeConfig {
+        ServeConfig {
+            grpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            shutdown_grace_secs: 30,
+            limits: Limits::default(),
+        }
+    }
+
+    /// How long shutdown waits for in-flight requests.
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
+    }
+}
+
+/// Size and concurrency limits. Byte sizes accept suffixes: `64MiB`, `1G`, ...
+#[derive(clap::Args, Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest tensor, in data bytes, accepted by any RPC or route.
+    #[arg(long, env = "TENSORWIRE_MAX_TENSOR_BYTES", default_value = "4GiB", value_parser = parse_bytes)]
+    pub max_tensor_bytes: u64,
+
+    /// Largest number of axes of a tensor.
+    #[arg(long, env = "TENSORWIRE_MAX_RANK", default_value_t = 32)]
+    pub max_rank: usize,
+
+    /// Largest single gRPC message (unary calls); larger tensors use the
+    /// streaming RPCs.
+    #[arg(long, env = "TENSORWIRE_MAX_MESSAGE_BYTES", default_value = "64MiB", value_parser = parse_bytes)]
+    pub max_message_bytes: u64,
+
+    /// Size of the data pieces of streamed responses.
+    #[arg(long, env = "TENSORWIRE_STREAM_CHUNK_BYTES", default_value = "1MiB", value_parser = parse_bytes)]
+    pub stream_chunk_bytes: u64,
+
+    /// Largest Gaussian kernel radius (taps on each side of the centre).
+    #[arg(long, env = "TENSORWIRE_MAX_RADIUS", default_value_t = 100_000)]
+    pub max_radius: usize,
+
+    /// Most computations (filters, statistics) running at once; 0 means the
+    /// number of cores. Further requests wait for a slot.
+    #[arg(long, env = "TENSORWIRE_MAX_CONCURRENT", default_value_t = 0)]
+    pub max_concurrent: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_tensor_bytes: 4 << 30,
+            max_rank: 32,
+            max_message_bytes: 64 << 20,
+            stream_chunk_bytes: 1 << 20,
+            max_radius: 100_000,
+            max_concurrent: 0,
+        }
+    }
+}
+
+impl Limits {
+    /// The tensor part of the limits.
+    pub fn tensor(&self) -> TensorLimits {
+        TensorLimits {
+            max_rank: self.max_rank,
+            max_bytes: self.max_tensor_bytes,
+        }
+    }
+
+    /// Concurrent computations, with 0 resolved to the number of cores.
+    pub fn concurrency(&self) -> usize {
+        if self.max_concurrent == 0 {
+            std::thread::available_parallelism().map_or(2, usize::from)
+        } else {
+            self.max_concurrent
+        }
+    }
+
+    /// Streamed response piece size, at least 1 byte and at most a message.
+    pub fn chunk_bytes(&self) -> usize {
+        self.stream_chunk_bytes.clamp(1, self.max_message_bytes / 2) as usize
+    }
+}
+
+/// Parses a byte size: a number with an optional `K`, `M`, `G`, `T` suffix
+/// (powers of 1024; `KiB`, `KB`, `k` are read the same way).
+pub fn parse_bytes(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let number: u64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a byte size such as 1048576, 64MiB or 1G"))?;
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        "t" | "tb" | "tib" => 40,
+        other => return Err(format!("unknown byte unit {other:?} in {text:?}")),
+    };
+    number
+        .checked_mul(1u64 << shift)
+        .ok_or_else(|| format!("{text:?} is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_byte_sizes_with_units() {
+        assert_eq!(parse_bytes("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_bytes("1G"), Ok(1 << 30));
+        assert_eq!(parse_bytes("4096"), Ok(4096));
+        assert!(parse_bytes("12 parsecs").is_err());
+        assert!(parse_bytes("99999999999T").is_err());
+    }
+
+    #[test]
+    fn defaults_of_the_flags_equal_limits_default() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            serve: ServeConfig,
+        }
+        let cli = Cli::try_parse_from(["x"]).unwrap();
+        assert_eq!(cli.serve.limits, Limits::default());
+        assert_eq!(cli.serve.grpc_addr.port(), 50051);
+    }
+}

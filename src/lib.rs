@@ -1,0 +1,12 @@
+//! tensorwire: NumPy-style tensors and images over gRPC, with a thin HTTP
+//! gateway. See ARCHITECTURE.md for the map of the code.
+
+pub mod cli;
+pub mod config;
+pub mod describe;
+pub mod npy;
+pub mod proto;
+pub mod server;
+pub mod service;
+pub mod shutdown;
+pub mod tensor;

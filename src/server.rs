@@ -1,0 +1,148 @@
+//! Starting the listeners: the gRPC service (with reflection and health) and
+//! the HTTP gateway, both bound before either serves so the addresses
+//! actually bound (port 0 picks one) are known and logged up front.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+use tonic::codec::CompressionEncoding;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
+use tracing::Level;
+
+use crate::config::{Limits, ServeConfig};
+use crate::proto::{self, pb::tensor_service_server::TensorServiceServer};
+use crate::service::TensorServiceImpl;
+
+/// A server whose listeners are bound and serving.
+#[derive(Debug)]
+pub struct RunningServer {
+    /// Where the gRPC listener is bound.
+    pub grpc_addr: SocketAddr,
+    /// Where the HTTP listener is bound.
+    pub http_addr: SocketAddr,
+    shutdown: CancellationToken,
+    grace: std::time::Duration,
+    tasks: Vec<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl RunningServer {
+    /// The token that stops both listeners when cancelled.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Waits until both listeners have stopped (after the token is
+    /// cancelled); in-flight requests get the grace period to finish.
+    pub async fn wait(self) -> anyhow::Result<()> {
+        let stopped = async {
+            for task in self.tasks {
+                task.await.context("listener task panicked")??;
+            }
+            anyhow::Ok(())
+        };
+        tokio::pin!(stopped);
+        tokio::select! {
+            result = &mut stopped => return result,
+            () = self.shutdown.cancelled() => {}
+        }
+        match tokio::time::timeout(self.grace, stopped).await {
+            Ok(result) => result,
+            Err(_) => {
+                tracing::warn!(grace = ?self.grace, "in-flight requests did not finish within the grace period");
+                Ok(())
+            }
+        }
+    }
+
+    /// Stops both listeners and waits for them.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        self.wait().await
+    }
+}
+
+/// Binds both listeners and starts serving; returns once both are bound.
+pub async fn start(config: &ServeConfig) -> anyhow::Result<RunningServer> {
+    let grpc_listener = TcpListener::bind(config.grpc_addr)
+        .await
+        .with_context(|| format!("cannot bind the gRPC address {}", config.grpc_addr))?;
+    let http_listener = TcpListener::bind(config.http_addr)
+        .await
+        .with_context(|| format!("cannot bind the HTTP address {}", config.http_addr))?;
+    let grpc_addr = grpc_listener.local_addr()?;
+    let http_addr = http_listener.local_addr()?;
+    let shutdown = CancellationToken::new();
+
+    let grpc = tokio::spawn(serve_grpc(
+        grpc_listener,
+        config.limits.clone(),
+        shutdown.clone(),
+    ));
+    let http = tokio::spawn(serve_http(http_listener, shutdown.clone()));
+    tracing::info!(%grpc_addr, %http_addr, "tensorwire listening");
+    Ok(RunningServer {
+        grpc_addr,
+        http_addr,
+        shutdown,
+        grace: config.shutdown_grace(),
+        tasks: vec![grpc, http],
+    })
+}
+
+/// The gRPC service with its message limits and compression settings.
+pub fn tensor_service(limits: Limits) -> TensorServiceServer<TensorServiceImpl> {
+    let max_message = usize::try_from(limits.max_message_bytes).unwrap_or(usize::MAX);
+    TensorServiceServer::new(TensorServiceImpl::new(limits))
+        .max_decoding_message_size(max_message)
+        .max_encoding_message_size(max_message)
+        .accept_compressed(CompressionEncoding::Gzip)
+        .accept_compressed(CompressionEncoding::Zstd)
+        .send_compressed(CompressionEncoding::Gzip)
+        .send_compressed(CompressionEncoding::Zstd)
+}
+
+async fn serve_grpc(
+    listener: TcpListener,
+    limits: Limits,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_serving::<TensorServiceServer<TensorServiceImpl>>()
+        .await;
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection_v1 = reflection().build_v1()?;
+    // grpcurl 1.8 asks the older v1alpha protocol.
+    let reflection_v1alpha = reflection().build_v1alpha()?;
+
+    tonic::transport::Server::builder()
+        .layer(
+            // A refused request is the client's mistake, not a server error.
+            TraceLayer::new_for_grpc().on_failure(DefaultOnFailure::new().level(Level::WARN)),
+        )
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(tensor_service(limits))
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled_owned())
+        .await
+        .context("gRPC server failed")
+}
+
+async fn serve_http(listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let app = axum::Router::new()
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .layer(TraceLayer::new_for_http());
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
+        .context("HTTP server failed")
+}

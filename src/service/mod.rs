@@ -1,0 +1,161 @@
+//! The tonic implementation of `tensorwire.v1.TensorService`: thin handlers
+//! that validate what arrives, hand the work to the engine off the async
+//! runtime, and shape the answer.
+//!
+//! Unary and streaming RPCs share one path: the unary handler builds the same
+//! input the stream assembles, then calls the same function.
+
+mod error;
+mod stream;
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use futures::Stream;
+use tokio::sync::Semaphore;
+use tonic::{Request, Response, Status, Streaming};
+
+pub use error::ServiceError;
+
+use crate::config::Limits;
+use crate::describe::{StatsAccumulator, TensorSummary, describe};
+use crate::proto::pb::tensor_service_server::TensorService;
+use crate::proto::{self, pb};
+use crate::tensor::{Tensor, TensorLimits};
+
+/// A stream of response messages, as tonic wants it.
+pub type ResponseStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
+
+/// The service: limits and the pool of computation slots.
+#[derive(Clone, Debug)]
+pub struct TensorServiceImpl {
+    limits: Limits,
+    tensor_limits: TensorLimits,
+    compute_slots: Arc<Semaphore>,
+}
+
+impl TensorServiceImpl {
+    /// A service enforcing `limits`.
+    pub fn new(limits: Limits) -> TensorServiceImpl {
+        TensorServiceImpl {
+            tensor_limits: limits.tensor(),
+            compute_slots: Arc::new(Semaphore::new(limits.concurrency())),
+            limits,
+        }
+    }
+
+    /// Runs CPU work on the blocking pool once a computation slot is free, so
+    /// the async runtime keeps serving while it runs.
+    async fn compute<T, F>(&self, work: F) -> Result<T, ServiceError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let _slot = self
+            .compute_slots
+            .acquire()
+            .await
+            .map_err(|_| ServiceError::Internal("computation pool closed".into()))?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|e| ServiceError::Internal(format!("computation failed: {e}")))
+    }
+
+    /// Describes a whole tensor off the runtime.
+    async fn describe_tensor(&self, tensor: Tensor) -> Result<TensorSummary, ServiceError> {
+        self.compute(move || describe(&tensor)).await
+    }
+}
+
+#[tonic::async_trait]
+impl TensorService for TensorServiceImpl {
+    async fn describe(
+        &self,
+        request: Request<pb::Tensor>,
+    ) -> Result<Response<pb::TensorInfo>, Status> {
+        let tensor = proto::tensor_from_wire(request.into_inner(), &self.tensor_limits)
+            .map_err(ServiceError::from)?;
+        let summary = self.describe_tensor(tensor).await?;
+        Ok(Response::new(summary.into()))
+    }
+
+    async fn describe_stream(
+        &self,
+        request: Request<Streaming<pb::TensorChunk>>,
+    ) -> Result<Response<pb::TensorInfo>, Status> {
+        let mut messages = request.into_inner();
+        let (dtype, valid) = stream::read_tensor_header(&mut messages, &self.tensor_limits).await?;
+        let mut pieces = stream::DataPieces::new(messages, dtype, valid.nbytes);
+        // The statistics run on a blocking thread fed through a short queue,
+        // so receiving the next piece overlaps with summarising this one and
+        // the server holds O(piece) memory.
+        let (sender, mut receiver) = tokio::sync::mpsc::channel::<bytes::Bytes>(2);
+        let summariser = tokio::task::spawn_blocking(move || {
+            let mut acc = StatsAccumulator::new(dtype);
+            while let Some(piece) = receiver.blocking_recv() {
+                acc.update(&piece);
+            }
+            acc.finish()
+        });
+        while let Some(piece) = pieces.next().await? {
+            if sender.send(piece).await.is_err() {
+                break;
+            }
+        }
+        drop(sender);
+        let stats = summariser
+            .await
+            .map_err(|e| ServiceError::Internal(format!("statistics failed: {e}")))?;
+        let summary = TensorSummary {
+            dtype,
+            nbytes: valid.nbytes as u64,
+            size: valid.len as u64,
+            shape: valid.shape,
+            stats,
+        };
+        Ok(Response::new(summary.into()))
+    }
+
+    async fn gaussian_filter(
+        &self,
+        _request: Request<pb::GaussianFilterRequest>,
+    ) -> Result<Response<pb::Tensor>, Status> {
+        Err(Status::unimplemented(
+            "GaussianFilter is not implemented yet",
+        ))
+    }
+
+    type GaussianFilterStreamStream = ResponseStream<pb::TensorChunk>;
+
+    async fn gaussian_filter_stream(
+        &self,
+        _request: Request<Streaming<pb::GaussianFilterChunk>>,
+    ) -> Result<Response<Self::GaussianFilterStreamStream>, Status> {
+        Err(Status::unimplemented(
+            "GaussianFilterStream is not implemented yet",
+        ))
+    }
+
+    async fn image_size(
+        &self,
+        _request: Request<pb::ImageRequest>,
+    ) -> Result<Response<pb::ImageInfo>, Status> {
+        Err(Status::unimplemented("ImageSize is not implemented yet"))
+    }
+
+    async fn image_size_stream(
+        &self,
+        _request: Request<Streaming<pb::ImageChunk>>,
+    ) -> Result<Response<pb::ImageInfo>, Status> {
+        Err(Status::unimplemented(
+            "ImageSizeStream is not implemented yet",
+        ))
+    }
+}
+
+impl TensorServiceImpl {
+    /// The limits this service enforces.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+}
