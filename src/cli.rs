@@ -3,6 +3,7 @@
 
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::config::ServeConfig;
@@ -21,6 +22,23 @@ pub struct Cli {
 pub enum Command {
     /// Run the gRPC service and the HTTP gateway in one process.
     Serve(ServeConfig),
+    /// Run the HTTP gateway alone, in front of a remote gRPC server.
+    Gateway(GatewayCommand),
+}
+
+/// Settings of `tensorwire gateway`.
+#[derive(clap::Args, Debug)]
+pub struct GatewayCommand {
+    /// URL of the gRPC server to call, e.g. http://10.0.0.5:50051.
+    #[arg(long, env = "TENSORWIRE_UPSTREAM")]
+    pub upstream: String,
+
+    /// Address of the HTTP listener; port 0 picks a free port.
+    #[arg(long, env = "TENSORWIRE_HTTP_ADDR", default_value = "127.0.0.1:8080")]
+    pub http_addr: std::net::SocketAddr,
+
+    #[command(flatten)]
+    pub gateway: crate::gateway::GatewayConfig,
 }
 
 /// Runs a parsed command line to completion.
@@ -36,6 +54,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Serve(config) => serve(config).await,
+            Command::Gateway(command) => gateway(command).await,
         }
     });
     match result {
@@ -51,6 +70,25 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let server = crate::server::start(&config).await?;
     crate::shutdown::cancel_on_signal(server.shutdown_token());
     server.wait().await
+}
+
+async fn gateway(command: GatewayCommand) -> anyhow::Result<()> {
+    let channel = tonic::transport::Endpoint::from_shared(command.upstream.clone())
+        .with_context(|| format!("bad upstream URL {:?}", command.upstream))?
+        .connect_lazy();
+    let listener = tokio::net::TcpListener::bind(command.http_addr)
+        .await
+        .with_context(|| format!("cannot bind the HTTP address {}", command.http_addr))?;
+    tracing::info!(http_addr = %listener.local_addr()?, upstream = %command.upstream, "tensorwire gateway listening");
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    crate::shutdown::cancel_on_signal(shutdown.clone());
+    crate::gateway::serve(
+        listener,
+        crate::gateway::Upstream::new(channel),
+        command.gateway,
+        shutdown,
+    )
+    .await
 }
 
 /// Logs to stderr; `RUST_LOG` filters (default `info`).

@@ -24,6 +24,9 @@ pub struct ServeConfig {
 
     #[command(flatten)]
     pub limits: Limits,
+
+    #[command(flatten)]
+    pub gateway: crate::gateway::GatewayConfig,
 }
 
 impl ServeConfig {
@@ -35,6 +38,7 @@ impl ServeConfig {
             http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             shutdown_grace_secs: 30,
             limits: Limits::default(),
+            gateway: crate::gateway::GatewayConfig::default(),
         }
     }
 

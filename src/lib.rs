@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod config;
 pub mod describe;
+pub mod gateway;
 pub mod npy;
 pub mod proto;
 pub mod server;

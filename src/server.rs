@@ -14,6 +14,8 @@ use tower_http::trace::{DefaultOnFailure, TraceLayer};
 use tracing::Level;
 
 use crate::config::{Limits, ServeConfig};
+use crate::gateway::Upstream;
+use tonic::transport::Channel;
 use crate::proto::{self, pb::tensor_service_server::TensorServiceServer};
 use crate::service::TensorServiceImpl;
 
@@ -82,7 +84,16 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<RunningServer> {
         config.limits.clone(),
         shutdown.clone(),
     ));
-    let http = tokio::spawn(serve_http(http_listener, shutdown.clone()));
+    // The gateway reaches the service over loopback like any other client.
+    let upstream = Channel::from_shared(format!("http://{grpc_addr}"))
+        .context("bad gRPC address")?
+        .connect_lazy();
+    let http = tokio::spawn(crate::gateway::serve(
+        http_listener,
+        Upstream::new(upstream),
+        config.gateway.clone(),
+        shutdown.clone(),
+    ));
     tracing::info!(%grpc_addr, %http_addr, "tensorwire listening");
     Ok(RunningServer {
         grpc_addr,
@@ -135,14 +146,4 @@ async fn serve_grpc(
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled_owned())
         .await
         .context("gRPC server failed")
-}
-
-async fn serve_http(listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let app = axum::Router::new()
-        .route("/healthz", axum::routing::get(|| async { "ok" }))
-        .layer(TraceLayer::new_for_http());
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
-        .context("HTTP server failed")
 }
