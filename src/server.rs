@@ -15,9 +15,9 @@ use tracing::Level;
 
 use crate::config::{Limits, ServeConfig};
 use crate::gateway::Upstream;
-use tonic::transport::Channel;
 use crate::proto::{self, pb::tensor_service_server::TensorServiceServer};
 use crate::service::TensorServiceImpl;
+use tonic::transport::Channel;
 
 /// A server whose listeners are bound and serving.
 #[derive(Debug)]
