@@ -2,6 +2,7 @@
 //! gateway. See ARCHITECTURE.md for the map of the code.
 
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod describe;
 pub mod gateway;

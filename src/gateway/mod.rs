@@ -1,33 +1,286 @@
 //! The HTTP gateway: an axum router that turns each HTTP request into a call
 //! of the gRPC service through a tonic client. It computes nothing itself, so
 //! it can run on another host (`tensorwire gateway --upstream URL`).
+//!
+//! What the gateway does is translation: it reads the HTTP formats clients
+//! already send (JSON with base64 `.npy`, nested JSON lists, multipart files,
+//! form fields, raw `.npy` and image bodies), builds the messages of the gRPC
+//! contract, and writes the answer back in the format the client asked for.
+//! Parsing a `.npy` or a JSON list and decoding an image into pixels are codec
+//! work of the same kind; statistics, filtering and image inspection are the
+//! service's.
+//!
+//! Map of the module:
+//! - [`error`]: `GatewayError`, the one JSON error shape and the gRPC → HTTP
+//!   status table;
+//! - `seed`: the routes existing Flask clients POST to;
+//! - `native`: the `/v1/*` routes, health, metrics and the OpenAPI document;
+//! - `upload`: reading bodies piece by piece, `.npy` uploads that go to the
+//!   streaming RPCs while they arrive;
+//! - `upstream`: the calls of the gRPC service (unary or streaming by size)
+//!   and their results;
+//! - `json_list`, `tensor_json`: JSON lists in, JSON lists out;
+//! - `accept`: `Accept` negotiation; `image_codec`: image bodies;
+//! - `metrics`: Prometheus counters; `openapi`: the document and its test.
 
+mod accept;
+pub mod error;
+mod image_codec;
+mod json_list;
+mod metrics;
+mod native;
+mod openapi;
+mod seed;
+mod tensor_json;
+mod upload;
+mod upstream;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get, post};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
-use tower_http::trace::TraceLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{Predicate, SizeAbove};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
-use anyhow::Context;
+pub use error::GatewayError;
 
-/// Settings of the HTTP gateway.
-#[derive(clap::Args, Clone, Debug, Default, PartialEq, Eq)]
-pub struct GatewayConfig {}
+use crate::config::parse_bytes;
+
+/// Settings of the HTTP gateway (flags of both `serve` and `gateway`).
+#[derive(clap::Args, Clone, Debug, PartialEq, Eq)]
+pub struct GatewayConfig {
+    /// Largest HTTP request body; larger bodies get 413. Accepts suffixes
+    /// (`64MiB`, `1G`).
+    #[arg(long, env = "TENSORWIRE_MAX_BODY_BYTES", default_value = "1GiB", value_parser = parse_bytes)]
+    pub max_body_bytes: u64,
+
+    /// `.npy`, image and decoded payloads larger than this go to the
+    /// streaming RPCs piece by piece while they arrive; smaller ones are one
+    /// unary call. Keep it under the upstream's message limit.
+    #[arg(long, env = "TENSORWIRE_STREAM_THRESHOLD_BYTES", default_value = "4MiB", value_parser = parse_bytes)]
+    pub stream_threshold_bytes: u64,
+
+    /// Size of the data pieces the gateway sends upstream when streaming
+    /// (small pieces of the HTTP body are gathered up to this size).
+    #[arg(long, env = "TENSORWIRE_UPLOAD_CHUNK_BYTES", default_value = "1MiB", value_parser = parse_bytes)]
+    pub upload_chunk_bytes: u64,
+
+    /// Seconds a request may take before the gateway answers 504 (the
+    /// upstream call gets the same deadline); 0 means no limit.
+    #[arg(long, env = "TENSORWIRE_REQUEST_TIMEOUT_SECS", default_value_t = 300)]
+    pub request_timeout_secs: u64,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        GatewayConfig {
+            max_body_bytes: 1 << 30,
+            stream_threshold_bytes: 4 << 20,
+            upload_chunk_bytes: 1 << 20,
+            request_timeout_secs: 300,
+        }
+    }
+}
+
+impl GatewayConfig {
+    /// The per-request deadline, if any.
+    pub fn request_timeout(&self) -> Option<Duration> {
+        (self.request_timeout_secs > 0).then(|| Duration::from_secs(self.request_timeout_secs))
+    }
+}
 
 /// The gRPC client the gateway calls.
 pub type Upstream = crate::proto::pb::tensor_service_client::TensorServiceClient<Channel>;
 
+/// What every handler shares: the upstream client, the settings and the
+/// metrics. Cloning is cheap (one `Arc`).
+#[derive(Clone)]
+pub(crate) struct AppState(Arc<Inner>);
+
+pub(crate) struct Inner {
+    upstream: Upstream,
+    config: GatewayConfig,
+    metrics: metrics::Metrics,
+}
+
+impl AppState {
+    fn new(upstream: Upstream, config: GatewayConfig) -> AppState {
+        // The gateway trusts its upstream's answers: their size is bounded by
+        // the service's own limits, and refusing them here would only turn a
+        // good answer into an error. What the gateway sends is bounded by the
+        // body limit, and the service enforces its message limit on it.
+        let upstream = upstream
+            .max_decoding_message_size(usize::MAX)
+            .max_encoding_message_size(usize::MAX);
+        AppState(Arc::new(Inner {
+            upstream,
+            config,
+            metrics: metrics::Metrics::new(),
+        }))
+    }
+
+    pub(crate) fn calls(&self, credentials: upstream::Credentials) -> upstream::Calls {
+        upstream::Calls::new(self.0.upstream.clone(), &self.0.config, credentials)
+    }
+
+    pub(crate) fn config(&self) -> &GatewayConfig {
+        &self.0.config
+    }
+
+    pub(crate) fn metrics(&self) -> &metrics::Metrics {
+        &self.0.metrics
+    }
+
+    /// The size limit of a body, as `usize`.
+    pub(crate) fn body_limit(&self) -> u64 {
+        self.0.config.max_body_bytes
+    }
+}
+
+/// Every route: path, method name (as OpenAPI spells it) and handler. The
+/// router is built from this list and the OpenAPI test compares the document
+/// with it, so a route cannot be served without being documented.
+pub(crate) fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
+    vec![
+        ("/", "post", post(seed::filter_upload)),
+        ("/receive_array", "post", post(seed::receive_array)),
+        ("/receive_tensor", "post", post(seed::receive_tensor)),
+        ("/receive_list", "post", post(seed::receive_list)),
+        ("/im_size", "post", post(seed::im_size)),
+        ("/v1/describe", "post", post(native::describe)),
+        ("/v1/gaussian_filter", "post", post(native::gaussian_filter)),
+        ("/v1/image_size", "post", post(native::image_size)),
+        ("/healthz", "get", get(native::healthz)),
+        ("/metrics", "get", get(native::metrics)),
+        ("/openapi.json", "get", get(native::openapi)),
+    ]
+}
+
+/// The gateway's router with every layer, calling `upstream`.
+pub fn router(upstream: Upstream, config: GatewayConfig) -> Router {
+    let state = AppState::new(upstream, config.clone());
+    let mut app = Router::new();
+    for (path, _, handler) in routes() {
+        app = app.route(path, handler);
+    }
+    let limit = usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX);
+    let mut app = app
+        .fallback(native::not_found)
+        .method_not_allowed_fallback(native::method_not_allowed)
+        // Extractors (multipart) honour this limit; `limit_body` below gives
+        // the same limit to bodies read as streams, and answers 413 up front
+        // when Content-Length already says too much.
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn_with_state(state.clone(), limit_body))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::record,
+        ))
+        .with_state(state);
+    if let Some(timeout) = config.request_timeout() {
+        app = app.layer(TimeoutLayer::with_status_code(
+            StatusCode::GATEWAY_TIMEOUT,
+            timeout,
+        ));
+    }
+    app.layer(middleware::map_response(json_error_bodies))
+        .layer(CompressionLayer::new().compress_when(compressible()))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
+        )
+}
+
+/// Compresses JSON and text answers (when the client asks, through
+/// `Accept-Encoding`), never `.npy` or images: tensor data barely compresses
+/// and gzip would cost more CPU than the whole filter. Python `requests`
+/// always sends `Accept-Encoding: gzip`, so this matters for the seed routes.
+fn compressible() -> impl Predicate {
+    SizeAbove::new(1024).and(|_: StatusCode, _, headers: &header::HeaderMap, _: &_| {
+        headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| {
+                ct.starts_with("application/json")
+                    || ct.starts_with("text/")
+                    || ct.starts_with("application/openmetrics-text")
+            })
+    })
+}
+
+/// Refuses bodies over the limit: at once with 413 when Content-Length says
+/// so, otherwise while reading (the body is wrapped in a counting limit).
+async fn limit_body(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let limit = state.body_limit();
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit) {
+        return GatewayError::BodyTooLarge { limit }.into_response();
+    }
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let request =
+        request.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)));
+    next.run(request).await
+}
+
+/// Gives the answers that tower layers make without a body (the timeout's
+/// 504) the gateway's JSON error shape.
+async fn json_error_bodies(response: Response) -> Response {
+    let status = response.status();
+    if status == StatusCode::GATEWAY_TIMEOUT && !response.headers().contains_key(header::CONTENT_TYPE)
+    {
+        return error::error_response(
+            status,
+            "the request did not complete in time (--request-timeout-secs)",
+            tonic::Code::DeadlineExceeded,
+        );
+    }
+    response
+}
+
 /// Serves the gateway on `listener` until `shutdown` is cancelled.
 pub async fn serve(
     listener: TcpListener,
-    _upstream: Upstream,
-    _config: GatewayConfig,
+    upstream: Upstream,
+    config: GatewayConfig,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let app = axum::Router::new()
-        .route("/healthz", axum::routing::get(|| async { "ok" }))
-        .layer(TraceLayer::new_for_http());
+    let app = router(upstream, config);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await
         .context("HTTP server failed")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_of_the_flags_equal_gateway_config_default() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            gateway: GatewayConfig,
+        }
+        let cli = Cli::try_parse_from(["x"]).unwrap();
+        assert_eq!(cli.gateway, GatewayConfig::default());
+    }
 }

@@ -3,6 +3,8 @@
 
 use std::process::ExitCode;
 
+mod client_commands;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
@@ -24,6 +26,95 @@ pub enum Command {
     Serve(ServeConfig),
     /// Run the HTTP gateway alone, in front of a remote gRPC server.
     Gateway(GatewayCommand),
+    /// Describe a .npy file: dtype, shape, size, min/max/mean.
+    Describe(DescribeCommand),
+    /// Gaussian-filter a .npy file (or an image) on the server.
+    Filter(FilterCommand),
+    /// Print the width and height of images.
+    Size(SizeCommand),
+}
+
+/// How the client commands reach the server.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ClientArgs {
+    /// URL of the tensorwire gRPC server (https:// for TLS).
+    #[arg(
+        long,
+        env = "TENSORWIRE_SERVER",
+        default_value = "http://127.0.0.1:50051"
+    )]
+    pub server: String,
+
+    /// API key, sent as `authorization: Bearer KEY`.
+    #[arg(long, env = "TENSORWIRE_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+
+    /// Give up on a call after this many seconds.
+    #[arg(long, env = "TENSORWIRE_TIMEOUT_SECS")]
+    pub timeout_secs: Option<u64>,
+
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Arguments of `tensorwire describe`.
+#[derive(clap::Args, Debug)]
+pub struct DescribeCommand {
+    /// The .npy file.
+    pub file: std::path::PathBuf,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// Arguments of `tensorwire filter`.
+#[derive(clap::Args, Debug)]
+pub struct FilterCommand {
+    /// Input: a .npy file, or an image (PNG, JPEG, ...).
+    pub input: std::path::PathBuf,
+    /// Output: .npy, or .png for image input.
+    #[arg(short, long)]
+    pub output: std::path::PathBuf,
+    /// Standard deviation: one value, or one per filtered axis (comma-separated).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        required = true,
+        allow_hyphen_values = true
+    )]
+    pub sigma: Vec<f64>,
+    /// Derivative order per axis (0..3): one value or comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub order: Vec<u32>,
+    /// Boundary mode: reflect, constant, nearest, mirror, wrap, grid-constant,
+    /// grid-mirror, grid-wrap; one or comma-separated per axis.
+    #[arg(long, value_delimiter = ',')]
+    pub mode: Vec<String>,
+    /// Fill value for the constant modes.
+    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
+    pub cval: f64,
+    /// Kernel half-width in sigmas (scipy's default 4.0).
+    #[arg(long)]
+    pub truncate: Option<f64>,
+    /// Kernel radius per axis, overriding truncate.
+    #[arg(long, value_delimiter = ',')]
+    pub radius: Vec<u32>,
+    /// Axes to filter (negative counts from the end); default all, or the
+    /// two spatial axes of an image.
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
+    pub axes: Vec<i32>,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// Arguments of `tensorwire size`.
+#[derive(clap::Args, Debug)]
+pub struct SizeCommand {
+    /// Image files.
+    #[arg(required = true)]
+    pub images: Vec<std::path::PathBuf>,
+    #[command(flatten)]
+    pub client: ClientArgs,
 }
 
 /// Settings of `tensorwire gateway`.
@@ -43,7 +134,10 @@ pub struct GatewayCommand {
 
 /// Runs a parsed command line to completion.
 pub fn run(cli: Cli) -> ExitCode {
-    init_logging();
+    // Client commands print their answers; only the servers log.
+    if matches!(cli.command, Command::Serve(_) | Command::Gateway(_)) {
+        init_logging();
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -55,6 +149,9 @@ pub fn run(cli: Cli) -> ExitCode {
         match cli.command {
             Command::Serve(config) => serve(config).await,
             Command::Gateway(command) => gateway(command).await,
+            Command::Describe(command) => client_commands::describe(command).await,
+            Command::Filter(command) => client_commands::filter(command).await,
+            Command::Size(command) => client_commands::size(command).await,
         }
     });
     match result {

@@ -1,0 +1,344 @@
+//! The Rust client: `Client::connect(url)` and one method per operation,
+//! taking a [`Tensor`] (or ndarray arrays / `.npy` bytes through
+//! [`Tensor::from_array`] and [`crate::npy::read_npy`]).
+//!
+//! Each method chooses unary or streaming on its own: payloads up to
+//! [`ClientOptions::stream_threshold`] travel as one message, larger ones as a
+//! header followed by pieces of [`ClientOptions::chunk_bytes`], so a tensor of
+//! any size goes through a server that keeps the default message cap.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use futures::{Stream, StreamExt};
+use thiserror::Error;
+use tonic::codec::CompressionEncoding;
+use tonic::metadata::{AsciiMetadataValue, MetadataValue};
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
+use tonic::{Request, Status};
+
+use crate::proto::pb::tensor_service_client::TensorServiceClient;
+use crate::proto::{self, pb};
+use crate::tensor::{Tensor, TensorError, TensorLimits, validate_shape};
+
+/// Why a client call failed.
+#[derive(Debug, Error)]
+pub enum ClientError {
+    /// The URL is not usable.
+    #[error("invalid server URL {url:?}: {reason}")]
+    Url {
+        /// The URL given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The connection could not be made.
+    #[error("cannot connect to {url}: {source}")]
+    Connect {
+        /// The URL given.
+        url: String,
+        /// The transport error.
+        source: tonic::transport::Error,
+    },
+    /// The server answered with an error status.
+    #[error("{}: {}", .0.code(), .0.message())]
+    Status(#[from] Status),
+    /// The server's answer is not a valid tensor.
+    #[error("the server sent an invalid tensor: {0}")]
+    BadAnswer(#[from] TensorError),
+    /// The server's stream of pieces is malformed.
+    #[error("the server sent a malformed stream: {0}")]
+    BadStream(String),
+}
+
+/// Called with the number of payload bytes sent or received so far.
+pub type ProgressFn = Arc<dyn Fn(u64) + Send + Sync>;
+
+/// How the client talks to the server.
+#[derive(Clone)]
+pub struct ClientOptions {
+    /// Sent as `authorization: Bearer KEY` on every call.
+    pub api_key: Option<String>,
+    /// Deadline of each call (sent as `grpc-timeout`).
+    pub timeout: Option<Duration>,
+    /// Compress requests and accept compressed answers (zstd).
+    pub compression: bool,
+    /// Payloads larger than this use the streaming RPCs.
+    pub stream_threshold: usize,
+    /// Size of the data pieces of streamed uploads.
+    pub chunk_bytes: usize,
+    /// Largest tensor accepted from the server.
+    pub max_answer_bytes: u64,
+    /// Called as payload bytes are sent (uploads) or received (downloads).
+    pub progress: Option<ProgressFn>,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            api_key: None,
+            timeout: None,
+            compression: false,
+            stream_threshold: 4 << 20,
+            chunk_bytes: 1 << 20,
+            max_answer_bytes: 16 << 30,
+            progress: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientOptions")
+            .field("api_key", &self.api_key.as_ref().map(|_| "<set>"))
+            .field("timeout", &self.timeout)
+            .field("compression", &self.compression)
+            .field("stream_threshold", &self.stream_threshold)
+            .field("chunk_bytes", &self.chunk_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Adds the API key and the deadline to every request.
+#[derive(Clone)]
+pub struct CallInterceptor {
+    authorization: Option<AsciiMetadataValue>,
+    timeout: Option<Duration>,
+}
+
+impl Interceptor for CallInterceptor {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        if let Some(value) = &self.authorization {
+            request
+                .metadata_mut()
+                .insert("authorization", value.clone());
+        }
+        if let Some(timeout) = self.timeout {
+            // Sent as `grpc-timeout`, so the server stops working on it too.
+            request.set_timeout(timeout);
+        }
+        Ok(request)
+    }
+}
+
+type Inner = TensorServiceClient<InterceptedService<Channel, CallInterceptor>>;
+
+/// A connection to a tensorwire server.
+#[derive(Clone)]
+pub struct Client {
+    inner: Inner,
+    options: ClientOptions,
+}
+
+impl Client {
+    /// Connects to `url` (`http://host:port`, or `https://` for TLS) with
+    /// default options.
+    pub async fn connect(url: &str) -> Result<Client, ClientError> {
+        Client::connect_with(url, ClientOptions::default()).await
+    }
+
+    /// Connects to `url` with `options`.
+    pub async fn connect_with(url: &str, options: ClientOptions) -> Result<Client, ClientError> {
+        let bad_url = |reason: String| ClientError::Url {
+            url: url.to_owned(),
+            reason,
+        };
+        let mut endpoint = Endpoint::from_shared(url.to_owned())
+            .map_err(|e| bad_url(e.to_string()))?
+            // Large windows keep a single stream near memory speed on loopback.
+            .initial_stream_window_size(Some(8 << 20))
+            .initial_connection_window_size(Some(16 << 20))
+            .tcp_nodelay(true);
+        if url.starts_with("https://") {
+            endpoint = endpoint
+                .tls_config(ClientTlsConfig::new().with_enabled_roots())
+                .map_err(|e| bad_url(e.to_string()))?;
+        }
+        let channel = endpoint
+            .connect()
+            .await
+            .map_err(|source| ClientError::Connect {
+                url: url.to_owned(),
+                source,
+            })?;
+        let authorization = match &options.api_key {
+            Some(key) => Some(
+                MetadataValue::try_from(format!("Bearer {key}"))
+                    .map_err(|_| bad_url("the API key is not printable ASCII".into()))?,
+            ),
+            None => None,
+        };
+        let mut inner = TensorServiceClient::with_interceptor(
+            channel,
+            CallInterceptor {
+                authorization,
+                timeout: options.timeout,
+            },
+        )
+        .max_decoding_message_size(usize::MAX)
+        .max_encoding_message_size(usize::MAX);
+        if options.compression {
+            inner = inner
+                .send_compressed(CompressionEncoding::Zstd)
+                .accept_compressed(CompressionEncoding::Zstd);
+        }
+        Ok(Client { inner, options })
+    }
+
+    fn report(&self, bytes: u64) {
+        if let Some(progress) = &self.options.progress {
+            progress(bytes);
+        }
+    }
+
+    /// The data of `tensor` as a stream of pieces, reporting progress.
+    fn pieces(&self, data: Bytes) -> impl Stream<Item = Bytes> + Send + 'static {
+        let chunk = self.options.chunk_bytes.max(1);
+        let progress = self.options.progress.clone();
+        let len = data.len();
+        futures::stream::iter((0..len).step_by(chunk)).map(move |start| {
+            let end = (start + chunk).min(len);
+            if let Some(progress) = &progress {
+                progress(end as u64);
+            }
+            data.slice(start..end)
+        })
+    }
+
+    /// Validates and describes a tensor on the server.
+    pub async fn describe(&mut self, tensor: &Tensor) -> Result<pb::TensorInfo, ClientError> {
+        if tensor.nbytes() <= self.options.stream_threshold {
+            let answer = self
+                .inner
+                .describe(proto::tensor_to_wire(tensor.clone()))
+                .await?;
+            self.report(tensor.nbytes() as u64);
+            return Ok(answer.into_inner());
+        }
+        let header = pb::TensorChunk {
+            part: Some(pb::tensor_chunk::Part::Header(proto::header_to_wire(
+                tensor.dtype(),
+                tensor.shape(),
+            ))),
+        };
+        let data = self
+            .pieces(tensor.data().clone())
+            .map(|piece| pb::TensorChunk {
+                part: Some(pb::tensor_chunk::Part::Data(piece)),
+            });
+        let messages = futures::stream::iter([header]).chain(data);
+        Ok(self.inner.describe_stream(messages).await?.into_inner())
+    }
+
+    /// `scipy.ndimage.gaussian_filter` of `tensor` on the server.
+    pub async fn gaussian_filter(
+        &mut self,
+        tensor: &Tensor,
+        params: &pb::GaussianParams,
+    ) -> Result<Tensor, ClientError> {
+        let limits = TensorLimits {
+            max_rank: usize::MAX,
+            max_bytes: self.options.max_answer_bytes,
+        };
+        if tensor.nbytes() <= self.options.stream_threshold {
+            let request = pb::GaussianFilterRequest {
+                tensor: Some(proto::tensor_to_wire(tensor.clone())),
+                params: Some(params.clone()),
+            };
+            let answer = self.inner.gaussian_filter(request).await?.into_inner();
+            self.report(tensor.nbytes() as u64);
+            return Ok(proto::tensor_from_wire(answer, &limits)?);
+        }
+        let start = pb::GaussianFilterChunk {
+            part: Some(pb::gaussian_filter_chunk::Part::Start(
+                pb::GaussianFilterStart {
+                    header: Some(proto::header_to_wire(tensor.dtype(), tensor.shape())),
+                    params: Some(params.clone()),
+                },
+            )),
+        };
+        let data = self
+            .pieces(tensor.data().clone())
+            .map(|piece| pb::GaussianFilterChunk {
+                part: Some(pb::gaussian_filter_chunk::Part::Data(piece)),
+            });
+        let messages = futures::stream::iter([start]).chain(data);
+        let answer = self
+            .inner
+            .gaussian_filter_stream(messages)
+            .await?
+            .into_inner();
+        self.collect_tensor(answer, &limits).await
+    }
+
+    /// Gathers a streamed tensor answer: the header, then data pieces, into
+    /// one buffer allocated once after the header is checked.
+    async fn collect_tensor(
+        &self,
+        mut answer: tonic::Streaming<pb::TensorChunk>,
+        limits: &TensorLimits,
+    ) -> Result<Tensor, ClientError> {
+        let header = match answer.message().await?.and_then(|m| m.part) {
+            Some(pb::tensor_chunk::Part::Header(h)) => h,
+            _ => {
+                return Err(ClientError::BadStream(
+                    "the answer does not start with a header".into(),
+                ));
+            }
+        };
+        let dtype = proto::dtype_from_wire(header.dtype)?;
+        let valid = validate_shape(dtype, &header.shape, limits)?;
+        let mut buffer = BytesMut::with_capacity(valid.nbytes);
+        while let Some(message) = answer.message().await? {
+            match message.part {
+                Some(pb::tensor_chunk::Part::Data(piece)) => {
+                    if buffer.len() + piece.len() > valid.nbytes {
+                        return Err(ClientError::BadStream(
+                            "more data than the header declares".into(),
+                        ));
+                    }
+                    buffer.extend_from_slice(&piece);
+                    self.report(buffer.len() as u64);
+                }
+                _ => {
+                    return Err(ClientError::BadStream(
+                        "a second header or an empty message".into(),
+                    ));
+                }
+            }
+        }
+        Ok(Tensor::from_valid(dtype, valid, buffer.freeze())?)
+    }
+
+    /// Width, height and format of an encoded image, from its header.
+    pub async fn image_size(
+        &mut self,
+        image: Bytes,
+        filename: &str,
+    ) -> Result<pb::ImageInfo, ClientError> {
+        if image.len() <= self.options.stream_threshold {
+            let request = pb::ImageRequest {
+                data: image.clone(),
+                filename: filename.to_owned(),
+            };
+            return Ok(self.inner.image_size(request).await?.into_inner());
+        }
+        let filename = filename.to_owned();
+        let mut first = true;
+        let messages = self.pieces(image).map(move |piece| {
+            let hint = if std::mem::take(&mut first) {
+                filename.clone()
+            } else {
+                String::new()
+            };
+            pb::ImageChunk {
+                data: piece,
+                filename: hint,
+            }
+        });
+        Ok(self.inner.image_size_stream(messages).await?.into_inner())
+    }
+}

@@ -1,0 +1,268 @@
+//! The gateway's failures and their one mapping to HTTP.
+//!
+//! Every error answer has the same JSON shape, `{"message": …, "code": …}`,
+//! where `code` is a gRPC status code name. Errors that come back from the
+//! upstream service keep their code and message; the HTTP status follows
+//! grpc-gateway's table (`runtime.HTTPStatusFromCode`), with one refinement:
+//! `RESOURCE_EXHAUSTED` about a size limit is 413 (the body is too large),
+//! not 429 (come back later).
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use thiserror::Error;
+use tonic::Code;
+
+/// Why an HTTP request failed.
+#[derive(Debug, Error)]
+pub enum GatewayError {
+    /// The upstream gRPC service refused the call or could not be reached.
+    #[error("{}", upstream_message(.0))]
+    Upstream(#[from] tonic::Status),
+    /// A required field of a seed route is missing (`Missing 'array_data'`).
+    #[error("Missing '{0}'")]
+    MissingField(&'static str),
+    /// A seed route's payload cannot be decoded (`Error decoding array: …`).
+    #[error("Error decoding {what}: {detail}")]
+    Decode {
+        /// `array`, `tensor` or `image`: the noun the seed route uses.
+        what: &'static str,
+        /// What went wrong.
+        detail: String,
+    },
+    /// `POST /` without its `array` file.
+    #[error("No input file received")]
+    NoInputFile,
+    /// Some other part of the request is invalid.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The body is larger than the configured limit.
+    #[error("the request body is larger than the limit of {limit} bytes (--max-body-bytes)")]
+    BodyTooLarge {
+        /// The limit, in bytes.
+        limit: u64,
+    },
+    /// The body's media type is not one the route reads.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// No answer format in `Accept` is one the route can produce.
+    #[error("{0}")]
+    NotAcceptable(String),
+    /// The request took longer than the configured timeout.
+    #[error("the request did not complete within {0} seconds (--request-timeout-secs)")]
+    Timeout(u64),
+    /// Reading the request body failed (the client went away, bad framing).
+    #[error("cannot read the request body: {0}")]
+    Body(String),
+    /// A bug: something that should not happen did.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Builds the message of an upstream error; a status without one (rare) is
+/// described by its code so the answer is never an empty string.
+fn upstream_message(status: &tonic::Status) -> String {
+    if status.message().is_empty() {
+        format!("upstream answered {:?}", status.code())
+    } else if status.code() == Code::Unavailable {
+        format!("the gRPC upstream is unavailable: {}", status.message())
+    } else {
+        status.message().to_owned()
+    }
+}
+
+impl GatewayError {
+    /// The gRPC code this error is reported under.
+    pub fn code(&self) -> Code {
+        match self {
+            GatewayError::Upstream(status) => status.code(),
+            GatewayError::MissingField(_)
+            | GatewayError::Decode { .. }
+            | GatewayError::NoInputFile
+            | GatewayError::BadRequest(_)
+            | GatewayError::UnsupportedMediaType(_)
+            | GatewayError::NotAcceptable(_)
+            | GatewayError::Body(_) => Code::InvalidArgument,
+            GatewayError::BodyTooLarge { .. } => Code::ResourceExhausted,
+            GatewayError::Timeout(_) => Code::DeadlineExceeded,
+            GatewayError::Internal(_) => Code::Internal,
+        }
+    }
+
+    /// The HTTP status of this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            GatewayError::Upstream(status) => status_of_upstream(status),
+            GatewayError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            GatewayError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            GatewayError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
+            other => http_status_from_code(other.code()),
+        }
+    }
+}
+
+/// grpc-gateway's table from gRPC code to HTTP status.
+pub fn http_status_from_code(code: Code) -> StatusCode {
+    match code {
+        Code::Ok => StatusCode::OK,
+        // nginx's "client closed request"; grpc-gateway uses it too.
+        Code::Cancelled => StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST),
+        Code::Unknown | Code::Internal | Code::DataLoss => StatusCode::INTERNAL_SERVER_ERROR,
+        Code::InvalidArgument | Code::FailedPrecondition | Code::OutOfRange => {
+            StatusCode::BAD_REQUEST
+        }
+        Code::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
+        Code::NotFound => StatusCode::NOT_FOUND,
+        Code::AlreadyExists | Code::Aborted => StatusCode::CONFLICT,
+        Code::PermissionDenied => StatusCode::FORBIDDEN,
+        Code::Unauthenticated => StatusCode::UNAUTHORIZED,
+        Code::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
+        Code::Unimplemented => StatusCode::NOT_IMPLEMENTED,
+        Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
+/// The HTTP status of an upstream status: the table, except that a refusal
+/// for size (a tensor over the byte limit, a message over the message limit)
+/// is 413, since retrying later will not help. The service words every size
+/// refusal with "limit" or "too large"; overload is worded otherwise.
+fn status_of_upstream(status: &tonic::Status) -> StatusCode {
+    let about_size = || {
+        let message = status.message().to_ascii_lowercase();
+        message.contains("limit") || message.contains("too large")
+    };
+    match status.code() {
+        Code::ResourceExhausted if about_size() => StatusCode::PAYLOAD_TOO_LARGE,
+        // tonic refuses a message over its size limit with OUT_OF_RANGE.
+        Code::OutOfRange if about_size() => StatusCode::PAYLOAD_TOO_LARGE,
+        code => http_status_from_code(code),
+    }
+}
+
+/// The JSON body of every error answer.
+#[derive(Debug, Serialize)]
+pub struct ErrorBody<'a> {
+    /// What went wrong, for a person.
+    pub message: &'a str,
+    /// The gRPC status code name (`INVALID_ARGUMENT`, ...).
+    pub code: &'a str,
+}
+
+/// The gRPC name of a code, as grpc-gateway and `google.rpc.Code` spell it.
+pub fn code_name(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+/// A JSON error answer with this status, message and code.
+pub fn error_response(status: StatusCode, message: &str, code: Code) -> Response {
+    let body = ErrorBody {
+        message,
+        code: code_name(code),
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+impl IntoResponse for GatewayError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::warn!(%status, error = %self, "request failed");
+        } else {
+            tracing::debug!(%status, error = %self, "request refused");
+        }
+        let mut response = error_response(status, &self.to_string(), self.code());
+        if let GatewayError::NoInputFile = self {
+            // The Flask original signals this in a header, and clients check it.
+            response.headers_mut().insert(
+                "Input-Error",
+                HeaderValue::from_static("No input file received"),
+            );
+        }
+        if let GatewayError::Upstream(status) = &self
+            && status.code() == Code::Unavailable
+        {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
+    }
+}
+
+impl From<axum::extract::multipart::MultipartError> for GatewayError {
+    fn from(err: axum::extract::multipart::MultipartError) -> GatewayError {
+        if err.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            // The limit is not known here; the body reader reports it when
+            // it can. Multipart sees only the wrapped error.
+            return GatewayError::BodyTooLarge { limit: 0 };
+        }
+        GatewayError::BadRequest(format!("malformed multipart body: {}", err.body_text()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upstream_codes_map_to_grpc_gateway_statuses() {
+        let cases = [
+            (Code::InvalidArgument, 400),
+            (Code::Unauthenticated, 401),
+            (Code::PermissionDenied, 403),
+            (Code::NotFound, 404),
+            (Code::ResourceExhausted, 429),
+            (Code::Unimplemented, 501),
+            (Code::Unavailable, 503),
+            (Code::DeadlineExceeded, 504),
+            (Code::Internal, 500),
+        ];
+        for (code, http) in cases {
+            let err = GatewayError::Upstream(tonic::Status::new(code, "x"));
+            assert_eq!(err.status().as_u16(), http, "{code:?}");
+        }
+    }
+
+    #[test]
+    fn size_refusals_are_413_and_overload_is_429() {
+        let size = tonic::Status::resource_exhausted(
+            "tensor of shape [9] and dtype int8 needs 9 bytes, over the limit of 4 bytes",
+        );
+        assert_eq!(GatewayError::Upstream(size).status(), 413);
+        let busy = tonic::Status::resource_exhausted("overloaded, try again");
+        assert_eq!(GatewayError::Upstream(busy).status(), 429);
+        assert_eq!(GatewayError::BodyTooLarge { limit: 1 }.status(), 413);
+    }
+
+    #[test]
+    fn seed_messages_read_as_the_flask_originals() {
+        assert_eq!(
+            GatewayError::MissingField("array_data").to_string(),
+            "Missing 'array_data'"
+        );
+        let err = GatewayError::Decode {
+            what: "tensor",
+            detail: "bad".into(),
+        };
+        assert_eq!(err.to_string(), "Error decoding tensor: bad");
+        assert_eq!(err.status(), 400);
+    }
+}
