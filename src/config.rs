@@ -76,6 +76,25 @@ pub struct Limits {
     /// number of cores. Further requests wait for a slot.
     #[arg(long, env = "TENSORWIRE_MAX_CONCURRENT", default_value_t = 0)]
     pub max_concurrent: usize,
+
+    /// Most tensor bytes all requests together may hold (inputs being
+    /// received plus results); a request that does not fit is refused with
+    /// RESOURCE_EXHAUSTED.
+    #[arg(long, env = "TENSORWIRE_MEMORY_BUDGET", default_value = "8GiB", value_parser = parse_bytes)]
+    pub memory_budget: u64,
+
+    /// Most pixels (width × height) of an image that is decoded (filtering
+    /// an image); size queries read headers only and have no pixel limit.
+    #[arg(long, env = "TENSORWIRE_MAX_IMAGE_PIXELS", default_value_t = 1 << 27)]
+    pub max_image_pixels: u64,
+
+    /// Most bytes decoding one image may allocate.
+    #[arg(long, env = "TENSORWIRE_MAX_IMAGE_DECODE_BYTES", default_value = "1GiB", value_parser = parse_bytes)]
+    pub max_image_decode_bytes: u64,
+
+    /// Most bytes of a streamed image buffered while looking for its header.
+    #[arg(long, env = "TENSORWIRE_MAX_IMAGE_HEADER_BYTES", default_value = "16MiB", value_parser = parse_bytes)]
+    pub max_image_header_bytes: u64,
 }
 
 impl Default for Limits {
@@ -87,6 +106,10 @@ impl Default for Limits {
             stream_chunk_bytes: 1 << 20,
             max_radius: 100_000,
             max_concurrent: 0,
+            memory_budget: 8 << 30,
+            max_image_pixels: 1 << 27,
+            max_image_decode_bytes: 1 << 30,
+            max_image_header_bytes: 16 << 20,
         }
     }
 }
@@ -97,6 +120,16 @@ impl Limits {
         TensorLimits {
             max_rank: self.max_rank,
             max_bytes: self.max_tensor_bytes,
+        }
+    }
+
+    /// The image part of the limits.
+    pub fn image(&self) -> crate::image::ImageLimits {
+        crate::image::ImageLimits {
+            max_pixels: self.max_image_pixels,
+            max_decode_bytes: self.max_image_decode_bytes,
+            max_header_bytes: usize::try_from(self.max_image_header_bytes).unwrap_or(usize::MAX),
+            ..crate::image::ImageLimits::default()
         }
     }
 

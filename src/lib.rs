@@ -1,11 +1,14 @@
 //! tensorwire: NumPy-style tensors and images over gRPC, with a thin HTTP
 //! gateway. See ARCHITECTURE.md for the map of the code.
 
+pub mod budget;
 pub mod cli;
 pub mod client;
 pub mod config;
 pub mod describe;
+pub mod filter;
 pub mod gateway;
+pub mod image;
 pub mod npy;
 pub mod proto;
 pub mod server;

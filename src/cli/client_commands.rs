@@ -109,13 +109,25 @@ fn parse_mode(name: &str) -> anyhow::Result<i32> {
 pub async fn filter(command: FilterCommand) -> anyhow::Result<()> {
     let image_input = !is_npy(&command.input);
     let tensor = if image_input {
-        IMAGE_PENDING_decode(&command.input)?
+        let name = command
+            .input
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned());
+        crate::image::decode_to_tensor_hinted(
+            &read_file(&command.input)?,
+            name.as_deref(),
+            &Default::default(),
+        )
+        .with_context(|| format!("{}", command.input.display()))?
     } else {
         read_npy_file(&command.input)?
     };
     let axes = if command.axes.is_empty() && image_input {
         // An image is filtered over its two spatial axes, not its channels.
-        vec![0, 1]
+        crate::image::spatial_axes(&tensor)
+            .into_iter()
+            .map(|a| a as i32)
+            .collect()
     } else {
         command.axes.clone()
     };
@@ -142,21 +154,12 @@ pub async fn filter(command: FilterCommand) -> anyhow::Result<()> {
     let encoded = if is_npy(&command.output) {
         npy::write_npy(&result)
     } else {
-        IMAGE_PENDING_encode(&result)?
+        crate::image::encode_png(&result)
+            .with_context(|| format!("cannot write {} as PNG", command.output.display()))?
     };
     std::fs::write(&command.output, encoded)
         .with_context(|| format!("cannot write {}", command.output.display()))?;
     Ok(())
-}
-
-#[allow(non_snake_case)]
-fn IMAGE_PENDING_decode(path: &Path) -> anyhow::Result<crate::tensor::Tensor> {
-    bail!("{}: image input is not supported yet", path.display())
-}
-
-#[allow(non_snake_case)]
-fn IMAGE_PENDING_encode(_: &crate::tensor::Tensor) -> anyhow::Result<Vec<u8>> {
-    bail!("image output is not supported yet")
 }
 
 /// `tensorwire size IMAGE...`.

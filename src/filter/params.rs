@@ -178,7 +178,9 @@ pub enum FilterError {
         order: i64,
     },
     /// A derivative order above 3.
-    #[error("order {order} for axis {axis} is not supported: use 0 (smoothing) or 1, 2, 3 (derivatives)")]
+    #[error(
+        "order {order} for axis {axis} is not supported: use 0 (smoothing) or 1, 2, 3 (derivatives)"
+    )]
     OrderTooLarge {
         /// The filtered axis.
         axis: usize,
@@ -251,8 +253,16 @@ pub enum FilterError {
         /// Requested output dtype.
         output: DType,
     },
+    /// `output_dtype` bool, which scipy refuses when named ("output must
+    /// have numeric dtype"); bool input with the default output is filtered.
+    #[error(
+        "output_dtype bool is not supported: the output of a filter must be numeric (leave output_dtype unset to get bool for bool input)"
+    )]
+    BoolOutput,
     /// The result would be larger than the byte limit.
-    #[error("the result of shape {shape:?} and dtype {dtype} needs {nbytes} bytes, over the limit of {max} bytes")]
+    #[error(
+        "the result of shape {shape:?} and dtype {dtype} needs {nbytes} bytes, over the limit of {max} bytes"
+    )]
     OutputTooLarge {
         /// Shape of the result.
         shape: Vec<usize>,
@@ -302,7 +312,11 @@ fn resolve_axes(axes: &[i64], rank: usize) -> Result<Vec<usize>, FilterError> {
     let rank_i = i64::try_from(rank).unwrap_or(i64::MAX);
     let mut resolved = Vec::with_capacity(axes.len());
     for &axis in axes {
-        let a = if axis < 0 { axis.checked_add(rank_i) } else { Some(axis) };
+        let a = if axis < 0 {
+            axis.checked_add(rank_i)
+        } else {
+            Some(axis)
+        };
         let a = match a {
             Some(a) if (0..rank_i).contains(&a) => a as usize,
             _ => return Err(FilterError::AxisOutOfRange { axis, rank }),
@@ -341,7 +355,11 @@ pub(crate) fn resolve_passes(
         ("radius", params.radius.len()),
     ] {
         if len > 1 && len != n {
-            return Err(FilterError::ListLength { param, len, axes: n });
+            return Err(FilterError::ListLength {
+                param,
+                len,
+                axes: n,
+            });
         }
     }
     let truncate = params.truncate.unwrap_or(4.0);
@@ -355,7 +373,11 @@ pub(crate) fn resolve_passes(
         let order = per_axis("order", &params.order, n, index, 0)?;
         let mode = per_axis("mode", &params.mode, n, index, BoundaryMode::Reflect)?;
         let radius = per_axis("radius", &params.radius, n, index, -1)?;
-        let radius = if params.radius.is_empty() { None } else { Some(radius) };
+        let radius = if params.radius.is_empty() {
+            None
+        } else {
+            Some(radius)
+        };
         let r = kernel_radius(axis, sigma, truncate, radius, limits.max_radius)?;
         if order < 0 {
             return Err(FilterError::NegativeOrder { axis, order });
@@ -392,7 +414,8 @@ mod tests {
 
     #[test]
     fn refuses_sigma_list_of_the_wrong_length() {
-        let err = resolve_passes(2, &params(&[1.0, 2.0, 3.0]), &FilterLimits::default()).unwrap_err();
+        let err =
+            resolve_passes(2, &params(&[1.0, 2.0, 3.0]), &FilterLimits::default()).unwrap_err();
         assert_eq!(
             err,
             FilterError::ListLength {
@@ -408,7 +431,13 @@ mod tests {
         let mut p = params(&[1.0]);
         p.axes = vec![0, -2];
         let err = resolve_passes(2, &p, &FilterLimits::default()).unwrap_err();
-        assert_eq!(err, FilterError::AxisRepeated { axis: -2, resolved: 0 });
+        assert_eq!(
+            err,
+            FilterError::AxisRepeated {
+                axis: -2,
+                resolved: 0
+            }
+        );
     }
 
     #[test]
@@ -478,7 +507,10 @@ mod tests {
             ..FilterLimits::default()
         };
         let err = resolve_passes(1, &params(&[1e300]), &limits).unwrap_err();
-        assert!(matches!(err, FilterError::RadiusTooLarge { max: 10, .. }), "{err}");
+        assert!(
+            matches!(err, FilterError::RadiusTooLarge { max: 10, .. }),
+            "{err}"
+        );
         let mut p = params(&[1.0]);
         p.radius = vec![11];
         assert!(matches!(
@@ -511,7 +543,10 @@ mod tests {
         let mut p = params(&[1.0, 2.0]);
         p.axes = vec![-1, 0];
         let passes = resolve_passes(3, &p, &FilterLimits::default()).unwrap();
-        assert_eq!(passes.iter().map(|p| p.axis).collect::<Vec<_>>(), vec![2, 0]);
+        assert_eq!(
+            passes.iter().map(|p| p.axis).collect::<Vec<_>>(),
+            vec![2, 0]
+        );
         assert_eq!(passes[1].taps.radius(), 8);
     }
 

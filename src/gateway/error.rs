@@ -42,6 +42,10 @@ pub enum GatewayError {
         /// The limit, in bytes.
         limit: u64,
     },
+    /// A payload is over a size limit other than the body's (an image with
+    /// too many pixels to decode).
+    #[error("{0}")]
+    TooLarge(String),
     /// The body's media type is not one the route reads.
     #[error("{0}")]
     UnsupportedMediaType(String),
@@ -83,7 +87,9 @@ impl GatewayError {
             | GatewayError::UnsupportedMediaType(_)
             | GatewayError::NotAcceptable(_)
             | GatewayError::Body(_) => Code::InvalidArgument,
-            GatewayError::BodyTooLarge { .. } => Code::ResourceExhausted,
+            GatewayError::BodyTooLarge { .. } | GatewayError::TooLarge(_) => {
+                Code::ResourceExhausted
+            }
             GatewayError::Timeout(_) => Code::DeadlineExceeded,
             GatewayError::Internal(_) => Code::Internal,
         }
@@ -93,7 +99,9 @@ impl GatewayError {
     pub fn status(&self) -> StatusCode {
         match self {
             GatewayError::Upstream(status) => status_of_upstream(status),
-            GatewayError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            GatewayError::BodyTooLarge { .. } | GatewayError::TooLarge(_) => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
             GatewayError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             GatewayError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             other => http_status_from_code(other.code()),
@@ -204,17 +212,6 @@ impl IntoResponse for GatewayError {
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         response
-    }
-}
-
-impl From<axum::extract::multipart::MultipartError> for GatewayError {
-    fn from(err: axum::extract::multipart::MultipartError) -> GatewayError {
-        if err.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            // The limit is not known here; the body reader reports it when
-            // it can. Multipart sees only the wrapped error.
-            return GatewayError::BodyTooLarge { limit: 0 };
-        }
-        GatewayError::BadRequest(format!("malformed multipart body: {}", err.body_text()))
     }
 }
 

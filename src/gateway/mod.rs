@@ -73,7 +73,8 @@ pub struct GatewayConfig {
     pub stream_threshold_bytes: u64,
 
     /// Size of the data pieces the gateway sends upstream when streaming
-    /// (small pieces of the HTTP body are gathered up to this size).
+    /// (small pieces of the HTTP body are gathered up to this size); at most
+    /// the stream threshold.
     #[arg(long, env = "TENSORWIRE_UPLOAD_CHUNK_BYTES", default_value = "1MiB", value_parser = parse_bytes)]
     pub upload_chunk_bytes: u64,
 
@@ -81,6 +82,12 @@ pub struct GatewayConfig {
     /// upstream call gets the same deadline); 0 means no limit.
     #[arg(long, env = "TENSORWIRE_REQUEST_TIMEOUT_SECS", default_value_t = 300)]
     pub request_timeout_secs: u64,
+
+    /// Limits on decoding image bodies of `/v1/gaussian_filter` (the gateway
+    /// decodes them into tensors). Not a flag of its own: `serve` sets it
+    /// from the service's image limits; `gateway` alone uses the defaults.
+    #[arg(skip)]
+    pub image_limits: crate::image::ImageLimits,
 }
 
 impl Default for GatewayConfig {
@@ -90,6 +97,7 @@ impl Default for GatewayConfig {
             stream_threshold_bytes: 4 << 20,
             upload_chunk_bytes: 1 << 20,
             request_timeout_secs: 300,
+            image_limits: crate::image::ImageLimits::default(),
         }
     }
 }
@@ -243,7 +251,8 @@ async fn limit_body(State(state): State<AppState>, request: Request, next: Next)
 /// 504) the gateway's JSON error shape.
 async fn json_error_bodies(response: Response) -> Response {
     let status = response.status();
-    if status == StatusCode::GATEWAY_TIMEOUT && !response.headers().contains_key(header::CONTENT_TYPE)
+    if status == StatusCode::GATEWAY_TIMEOUT
+        && !response.headers().contains_key(header::CONTENT_TYPE)
     {
         return error::error_response(
             status,

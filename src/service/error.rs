@@ -3,6 +3,8 @@
 use thiserror::Error;
 use tonic::{Code, Status};
 
+use crate::filter::FilterError;
+use crate::image::ImageError;
 use crate::npy::NpyError;
 use crate::tensor::TensorError;
 
@@ -15,6 +17,12 @@ pub enum ServiceError {
     /// A `.npy` payload is invalid.
     #[error(transparent)]
     Npy(#[from] NpyError),
+    /// Filter parameters are invalid, or the result too large.
+    #[error(transparent)]
+    Filter(#[from] FilterError),
+    /// An image is unreadable, or over a limit.
+    #[error(transparent)]
+    Image(#[from] ImageError),
     /// A stream's messages are out of order, missing or too many.
     #[error("malformed stream: {0}")]
     Stream(String),
@@ -40,7 +48,12 @@ impl ServiceError {
             ServiceError::Npy(NpyError::Tensor(TensorError::TooLarge { .. })) => {
                 Code::ResourceExhausted
             }
+            ServiceError::Filter(FilterError::OutputTooLarge { .. }) => Code::ResourceExhausted,
+            ServiceError::Image(e) if e.is_over_limit() => Code::ResourceExhausted,
+            ServiceError::Image(ImageError::Internal(_)) => Code::Internal,
             ServiceError::Tensor(_)
+            | ServiceError::Image(_)
+            | ServiceError::Filter(_)
             | ServiceError::Npy(_)
             | ServiceError::Stream(_)
             | ServiceError::InvalidArgument(_) => Code::InvalidArgument,

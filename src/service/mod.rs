@@ -6,6 +6,8 @@
 //! input the stream assembles, then calls the same function.
 
 mod error;
+mod filter;
+mod image;
 mod stream;
 
 use std::pin::Pin;
@@ -16,7 +18,9 @@ use tokio::sync::Semaphore;
 use tonic::{Request, Response, Status, Streaming};
 
 pub use error::ServiceError;
+pub use filter::{params_from_wire, tensor_pieces};
 
+use crate::budget::{MemoryBudget, Reservation};
 use crate::config::Limits;
 use crate::describe::{StatsAccumulator, TensorSummary, describe};
 use crate::proto::pb::tensor_service_server::TensorService;
@@ -32,6 +36,7 @@ pub struct TensorServiceImpl {
     limits: Limits,
     tensor_limits: TensorLimits,
     compute_slots: Arc<Semaphore>,
+    budget: MemoryBudget,
 }
 
 impl TensorServiceImpl {
@@ -40,6 +45,7 @@ impl TensorServiceImpl {
         TensorServiceImpl {
             tensor_limits: limits.tensor(),
             compute_slots: Arc::new(Semaphore::new(limits.concurrency())),
+            budget: MemoryBudget::new(limits.memory_budget),
             limits,
         }
     }
@@ -118,10 +124,10 @@ impl TensorService for TensorServiceImpl {
 
     async fn gaussian_filter(
         &self,
-        _request: Request<pb::GaussianFilterRequest>,
+        request: Request<pb::GaussianFilterRequest>,
     ) -> Result<Response<pb::Tensor>, Status> {
-        Err(Status::unimplemented(
-            "GaussianFilter is not implemented yet",
+        Ok(Response::new(
+            self.filter_unary(request.into_inner()).await?,
         ))
     }
 
@@ -129,26 +135,28 @@ impl TensorService for TensorServiceImpl {
 
     async fn gaussian_filter_stream(
         &self,
-        _request: Request<Streaming<pb::GaussianFilterChunk>>,
+        request: Request<Streaming<pb::GaussianFilterChunk>>,
     ) -> Result<Response<Self::GaussianFilterStreamStream>, Status> {
-        Err(Status::unimplemented(
-            "GaussianFilterStream is not implemented yet",
+        Ok(Response::new(
+            self.filter_stream(request.into_inner()).await?,
         ))
     }
 
     async fn image_size(
         &self,
-        _request: Request<pb::ImageRequest>,
+        request: Request<pb::ImageRequest>,
     ) -> Result<Response<pb::ImageInfo>, Status> {
-        Err(Status::unimplemented("ImageSize is not implemented yet"))
+        Ok(Response::new(
+            self.image_size_unary(request.into_inner()).await?,
+        ))
     }
 
     async fn image_size_stream(
         &self,
-        _request: Request<Streaming<pb::ImageChunk>>,
+        request: Request<Streaming<pb::ImageChunk>>,
     ) -> Result<Response<pb::ImageInfo>, Status> {
-        Err(Status::unimplemented(
-            "ImageSizeStream is not implemented yet",
+        Ok(Response::new(
+            self.image_size_streamed(request.into_inner()).await?,
         ))
     }
 }
@@ -157,5 +165,25 @@ impl TensorServiceImpl {
     /// The limits this service enforces.
     pub fn limits(&self) -> &Limits {
         &self.limits
+    }
+
+    /// Reserves `bytes` of the memory budget for the rest of a request.
+    fn reserve(&self, bytes: u64) -> Result<Reservation, ServiceError> {
+        self.budget
+            .try_reserve(bytes)
+            .map_err(|e| ServiceError::ResourceExhausted(e.to_string()))
+    }
+
+    /// The memory budget shared by every request.
+    pub fn budget(&self) -> &MemoryBudget {
+        &self.budget
+    }
+
+    /// The filter engine's limits, derived from the service limits.
+    fn filter_limits(&self) -> crate::filter::FilterLimits {
+        crate::filter::FilterLimits {
+            max_radius: self.limits.max_radius,
+            max_output_bytes: self.limits.max_tensor_bytes,
+        }
     }
 }

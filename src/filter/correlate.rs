@@ -1,0 +1,792 @@
+//! The 1-D correlation passes: scipy's `NI_Correlate1D` arithmetic,
+//! organised for caches, SIMD and all cores.
+//!
+//! Every output is computed in `f64` in exactly scipy's order,
+//! `acc = centre·k0; for m = r..1: acc += (left_m ± right_m)·k_m`, with no
+//! FMA (Rust never contracts a multiply and an add on its own). What differs
+//! from scipy is only *which outputs are computed together*:
+//!
+//! - An array is seen, for a pass along axis `a`, as `(outer, n, inner)`:
+//!   `inner` is the product of the later axes, so one "row" (fixed outer and
+//!   position `i` on the axis) is `inner` contiguous elements. Output rows
+//!   far enough from the edges (`r <= i < n - r`) need no boundary handling,
+//!   and all their elements are consecutive in memory: they are computed as
+//!   one flat stencil, 16 independent outputs at a time in SIMD registers,
+//!   with neighbours at distance `m·inner`. This is the same loop for the
+//!   last axis (`inner = 1`) and for the others, and reads memory in order.
+//! - The few rows near the edges look their sources up once per row and
+//!   tap (not per element) through the boundary map, then run the same
+//!   arithmetic over the whole row; `cval` is a constant operand there.
+//! - The first pass reads the input in its own dtype and writes `f64` rows
+//!   into a small tile. When the following passes are all along later axes
+//!   (the default order), they are applied to that tile while it is in
+//!   cache, so the array is read once and written once ("fusion"). Each
+//!   pass's result is rounded through the output dtype before the next, as
+//!   scipy stores it. Other passes run in place on the output, one
+//!   column block at a time, as scipy does.
+//! - Tiles are independent tasks for rayon's global pool.
+//!
+//! The hot loops are compiled twice, plain and with AVX2, and chosen at run
+//! time: AVX2 doubles the lanes, and leaves results unchanged (no FMA).
+
+use rayon::prelude::*;
+
+use super::boundary::source_index;
+use super::cast::{
+    LBF16, LC64Im, LC64Re, LC128Im, LC128Re, LF16, LF32, LF64, LI8, LI16, LI32, LI64, LU8, LU16,
+    LU32, LU64, Lane, Store, load_at, store_at,
+};
+use super::params::{BoundaryMode, PassPlan};
+use crate::tensor::DType;
+
+/// Elements of `f64` per tile: 256 KiB, a quarter of this machine's L2 and
+/// comfortably inside any recent core's.
+const TILE: usize = 1 << 15;
+
+/// Elements of `f64` per sub-block of the first pass: 64 KiB, so a block
+/// and its fused results stay in L2 (and mostly L1) between passes.
+const SUB_TILE: usize = 1 << 13;
+
+/// Elements per task of the first pass: 2 MiB of `f64`.
+const TASK: usize = 1 << 18;
+
+/// Columns per strip when a pass runs down wide rows: 2r+1 rows of it
+/// (17 for sigma 2) stay in the 32 KiB L1 cache.
+const STRIP: usize = 128;
+
+/// Lines along the last axis shorter than this are filtered across lines
+/// ([`short_lines`]) rather than along them.
+const SHORT_LINE: usize = 64;
+
+/// Outputs computed together in registers by the flat stencil.
+const BLOCK: usize = 16;
+
+/// One real component of an array seen as `(outer, n, inner)` for a pass.
+#[derive(Clone, Copy)]
+struct View {
+    ptr: *const u8,
+    outer: usize,
+    n: usize,
+    inner: usize,
+}
+
+/// A box of outputs: outer indices `o`, axis positions `i`, inner columns `c`.
+/// Results are laid out densely as `[o - o0][i - i0][c - c0]`.
+#[derive(Clone, Copy, Debug)]
+struct Region {
+    o: (usize, usize),
+    i: (usize, usize),
+    c: (usize, usize),
+}
+
+impl Region {
+    fn len(&self) -> usize {
+        (self.o.1 - self.o.0) * (self.i.1 - self.i.0) * (self.c.1 - self.c.0)
+    }
+}
+
+/// How one pass correlates: folded weights, form, boundary.
+#[derive(Clone, Copy)]
+struct Stencil<'a> {
+    k: &'a [f64],
+    mode: BoundaryMode,
+    cval: f64,
+}
+
+/// `outer, n, inner` of `shape` around `axis`.
+fn split_shape(shape: &[usize], axis: usize) -> (usize, usize, usize) {
+    (
+        shape[..axis].iter().product(),
+        shape[axis],
+        shape[axis + 1..].iter().product(),
+    )
+}
+
+/// Flat stencil: `out[q]` for `len` consecutive outputs whose centres are
+/// elements `start + q`, neighbours `stride` elements apart.
+///
+/// # Safety
+/// Elements `start - r·stride .. start + len + r·stride` must be readable at `base`.
+#[inline(always)]
+unsafe fn flat<L: Lane, const ANTI: bool>(
+    base: *const u8,
+    start: usize,
+    stride: usize,
+    k: &[f64],
+    out: &mut [f64],
+) {
+    let r = k.len() - 1;
+    let len = out.len();
+    // SAFETY (whole body): the caller guarantees every index below is readable.
+    let at = |e: usize| unsafe { load_at::<L>(base, e) };
+    let pair = |a: f64, b: f64| if ANTI { a - b } else { a + b };
+    let k0 = k[0];
+    let mut q = 0;
+    while q + BLOCK <= len {
+        let e = start + q;
+        let mut acc = [0.0f64; BLOCK];
+        for j in 0..BLOCK {
+            acc[j] = at(e + j) * k0;
+        }
+        for m in (1..=r).rev() {
+            // SAFETY: m <= r < k.len().
+            let km = unsafe { *k.get_unchecked(m) };
+            let (lo, hi) = (e - m * stride, e + m * stride);
+            for j in 0..BLOCK {
+                acc[j] += pair(at(lo + j), at(hi + j)) * km;
+            }
+        }
+        out[q..q + BLOCK].copy_from_slice(&acc);
+        q += BLOCK;
+    }
+    while q < len {
+        let e = start + q;
+        let mut acc = at(e) * k0;
+        for m in (1..=r).rev() {
+            acc += pair(at(e - m * stride), at(e + m * stride)) * k[m];
+        }
+        out[q] = acc;
+        q += 1;
+    }
+}
+
+/// Calls `f(src_offset, out_index)` for every `(o, c)` of a region row, with
+/// the longer of the two loops innermost so short rows (the last axis,
+/// `nc == 1`) still run long, branch-free loops.
+#[inline(always)]
+fn sweep(
+    (no, nc): (usize, usize),
+    (src_o, out_o): (usize, usize),
+    mut f: impl FnMut(usize, usize),
+) {
+    if nc >= no {
+        for ol in 0..no {
+            for cl in 0..nc {
+                f(ol * src_o + cl, ol * out_o + cl);
+            }
+        }
+    } else {
+        for cl in 0..nc {
+            for ol in 0..no {
+                f(ol * src_o + cl, ol * out_o + cl);
+            }
+        }
+    }
+}
+
+/// One boundary row `i` for every `o` and `c` of `reg`, written into `out`
+/// (the region's dense layout). Sources are looked up once per tap, and
+/// `cval` enters as a constant operand, so the loops have no branches.
+///
+/// # Safety
+/// `src` must describe readable memory and `reg` lie inside it.
+#[inline(always)]
+unsafe fn boundary_row<L: Lane, const ANTI: bool>(
+    src: View,
+    st: Stencil,
+    reg: Region,
+    i: usize,
+    out: &mut [f64],
+) {
+    let (n, w) = (src.n, src.inner);
+    let r = st.k.len() - 1;
+    let (no, ni, nc) = (reg.o.1 - reg.o.0, reg.i.1 - reg.i.0, reg.c.1 - reg.c.0);
+    let dims = (no, nc);
+    // Strides between consecutive `o`: in the source and in `out`.
+    let strides = (n * w, ni * nc);
+    let first = reg.i.0;
+    let out = &mut out[(i - first) * nc..];
+    let pair = |a: f64, b: f64| if ANTI { a - b } else { a + b };
+    let find = |d: i64| source_index(st.mode, i as i64 + d, n);
+    // Element index of row s at (o0, c0); offsets from `sweep` are added.
+    let row = |s: usize| (reg.o.0 * n + s) * w + reg.c.0;
+    // SAFETY (whole body): rows come from `source_index`, so are < n, and
+    // o, c lie inside the view; every element read exists.
+    let at = |e: usize| unsafe { load_at::<L>(src.ptr, e) };
+    let cval = st.cval;
+    let k0 = st.k[0];
+    match find(0) {
+        Some(s) => sweep(dims, strides, |d, q| out[q] = at(row(s) + d) * k0),
+        None => sweep(dims, strides, |_, q| out[q] = cval * k0),
+    }
+    for m in (1..=r).rev() {
+        let km = st.k[m];
+        let d = m as i64;
+        match (find(-d), find(d)) {
+            (Some(a), Some(b)) => {
+                let (ra, rb) = (row(a), row(b));
+                sweep(dims, strides, |e, q| {
+                    out[q] += pair(at(ra + e), at(rb + e)) * km
+                });
+            }
+            (Some(a), None) => {
+                let ra = row(a);
+                sweep(dims, strides, |e, q| out[q] += pair(at(ra + e), cval) * km);
+            }
+            (None, Some(b)) => {
+                let rb = row(b);
+                sweep(dims, strides, |e, q| out[q] += pair(cval, at(rb + e)) * km);
+            }
+            (None, None) => {
+                let v = pair(cval, cval) * km;
+                sweep(dims, strides, |_, q| out[q] += v);
+            }
+        }
+    }
+}
+
+/// Many short lines along the last axis (e.g. the 3 colour channels of an
+/// image): too short to vectorise along, so they are padded with their
+/// boundary values into a transposed tile, position-major, and the flat
+/// stencil runs across lines instead, with neighbours `lines` apart.
+///
+/// # Safety
+/// As for [`region`]; `reg` covers whole lines of a last axis.
+#[inline(always)]
+unsafe fn short_lines<L: Lane, const ANTI: bool>(
+    src: View,
+    st: Stencil,
+    reg: Region,
+    out: &mut [f64],
+    spare: &mut Vec<f64>,
+) {
+    let r = st.k.len() - 1;
+    let n = src.n;
+    let lines = reg.o.1 - reg.o.0;
+    let padded = n + 2 * r;
+    let (tile, res) = sized(spare, (padded + n) * lines).split_at_mut(padded * lines);
+    for (p, row) in tile.chunks_exact_mut(lines).enumerate() {
+        match source_index(st.mode, p as i64 - r as i64, n) {
+            Some(s) => {
+                let first = reg.o.0 * n + s;
+                for (ol, v) in row.iter_mut().enumerate() {
+                    // SAFETY: line o0 + ol and position s < n are inside the view.
+                    *v = unsafe { load_at::<L>(src.ptr, first + ol * n) };
+                }
+            }
+            None => row.fill(st.cval),
+        }
+    }
+    // SAFETY: the tile holds positions 0 .. n + 2r of every line.
+    unsafe { flat::<LF64, ANTI>(tile.as_ptr().cast(), r * lines, lines, st.k, res) };
+    for (i, results) in res.chunks_exact(lines).enumerate() {
+        for (line, &v) in out.chunks_exact_mut(n).zip(results) {
+            line[i] = v;
+        }
+    }
+}
+
+/// Computes one pass over `reg` of `src` into `out` (dense region layout).
+///
+/// # Safety
+/// `src` must describe `outer·n·inner` readable elements of lane `L`, and
+/// `reg` must lie inside it.
+#[inline(always)]
+unsafe fn region<L: Lane, const ANTI: bool>(
+    src: View,
+    st: Stencil,
+    reg: Region,
+    out: &mut [f64],
+    spare: &mut Vec<f64>,
+) {
+    debug_assert!(reg.o.1 <= src.outer && reg.i.1 <= src.n && reg.c.1 <= src.inner);
+    debug_assert_eq!(out.len(), reg.len());
+    let r = st.k.len() - 1;
+    let (n, w) = (src.n, src.inner);
+    let (ni, nc) = (reg.i.1 - reg.i.0, reg.c.1 - reg.c.0);
+    let no = reg.o.1 - reg.o.0;
+    if w == 1 && n < SHORT_LINE && ni == n && no >= BLOCK {
+        // SAFETY: forwarded from the caller.
+        unsafe { short_lines::<L, ANTI>(src, st, reg, out, spare) };
+        return;
+    }
+    // Rows whose whole neighbourhood lies inside the axis.
+    let (lo, hi) = if n > 2 * r { (r, n - r) } else { (0, 0) };
+    let (a, b) = (reg.i.0.max(lo), reg.i.1.min(hi));
+    if a < b {
+        for o in reg.o.0..reg.o.1 {
+            let base = (o - reg.o.0) * ni * nc;
+            if nc == w && (w <= STRIP || r == 0) {
+                let dst = &mut out[base + (a - reg.i.0) * nc..base + (b - reg.i.0) * nc];
+                // SAFETY: rows a-r .. b+r are inside the axis.
+                unsafe { flat::<L, ANTI>(src.ptr, (o * n + a) * w, w, st.k, dst) };
+            } else {
+                // Wide rows: one strip of columns at a time down the rows,
+                // so the 2r+1 source rows of a strip stay in L1 while they
+                // are reused.
+                let mut c = reg.c.0;
+                while c < reg.c.1 {
+                    let end = (c + STRIP).min(reg.c.1);
+                    for i in a..b {
+                        let at = base + (i - reg.i.0) * nc + (c - reg.c.0);
+                        let dst = &mut out[at..at + (end - c)];
+                        // SAFETY: as above, for one row's columns.
+                        unsafe { flat::<L, ANTI>(src.ptr, (o * n + i) * w + c, w, st.k, dst) };
+                    }
+                    c = end;
+                }
+            }
+        }
+    }
+    for i in reg.i.0..reg.i.1 {
+        if !(a..b).contains(&i) {
+            // SAFETY: forwarded from the caller.
+            unsafe { boundary_row::<L, ANTI>(src, st, reg, i, out) };
+        }
+    }
+}
+
+/// A compiled [`region`] for one lane and form.
+/// `spare` is scratch for the short-line path.
+type RegionFn = unsafe fn(View, Stencil, Region, &mut [f64], &mut Vec<f64>);
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn region_avx2<L: Lane, const ANTI: bool>(
+    src: View,
+    st: Stencil,
+    reg: Region,
+    out: &mut [f64],
+    spare: &mut Vec<f64>,
+) {
+    // SAFETY: forwarded from the caller.
+    unsafe { region::<L, ANTI>(src, st, reg, out, spare) }
+}
+
+unsafe fn region_plain<L: Lane, const ANTI: bool>(
+    src: View,
+    st: Stencil,
+    reg: Region,
+    out: &mut [f64],
+    spare: &mut Vec<f64>,
+) {
+    // SAFETY: forwarded from the caller.
+    unsafe { region::<L, ANTI>(src, st, reg, out, spare) }
+}
+
+/// True when the CPU runs AVX2 (checked once, cached by std).
+fn has_avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+fn region_fn<L: Lane>(anti: bool) -> RegionFn {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        return if anti {
+            region_avx2::<L, true>
+        } else {
+            region_avx2::<L, false>
+        };
+    }
+    if anti {
+        region_plain::<L, true>
+    } else {
+        region_plain::<L, false>
+    }
+}
+
+/// Copies a region of a buffer into a dense `f64` tile.
+///
+/// # Safety
+/// As for [`region`].
+unsafe fn load_region<L: Lane>(src: View, reg: Region, tile: &mut [f64]) {
+    let mut t = 0;
+    for o in reg.o.0..reg.o.1 {
+        for i in reg.i.0..reg.i.1 {
+            let row = (o * src.n + i) * src.inner;
+            for c in reg.c.0..reg.c.1 {
+                // SAFETY: inside the view.
+                tile[t] = unsafe { load_at::<L>(src.ptr, row + c) };
+                t += 1;
+            }
+        }
+    }
+}
+
+/// Writes a dense region back with the output's C cast.
+///
+/// # Safety
+/// `dst` must hold `outer·n·inner` elements, the region must be inside, and
+/// no other thread may touch the region meanwhile.
+#[inline(always)]
+unsafe fn store_region<S: Store>(
+    dst: *mut u8,
+    shape: (usize, usize, usize),
+    reg: Region,
+    tile: &[f64],
+) {
+    let (_, n, w) = shape;
+    let nc = reg.c.1 - reg.c.0;
+    let mut t = 0;
+    for o in reg.o.0..reg.o.1 {
+        for i in reg.i.0..reg.i.1 {
+            let row = (o * n + i) * w + reg.c.0;
+            for (cl, &v) in tile[t..t + nc].iter().enumerate() {
+                // SAFETY: inside the region, which this task owns.
+                unsafe { store_at::<S>(dst, row + cl, v) };
+            }
+            t += nc;
+        }
+    }
+}
+
+#[inline(always)]
+fn round_trip<S: Store>(tile: &mut [f64]) {
+    for v in tile {
+        *v = S::round_trip(*v);
+    }
+}
+
+type StoreFn = unsafe fn(*mut u8, (usize, usize, usize), Region, &[f64]);
+type RoundTripFn = unsafe fn(&mut [f64]);
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn store_region_avx2<S: Store>(
+    dst: *mut u8,
+    shape: (usize, usize, usize),
+    reg: Region,
+    tile: &[f64],
+) {
+    // SAFETY: forwarded from the caller.
+    unsafe { store_region::<S>(dst, shape, reg, tile) }
+}
+
+unsafe fn store_region_plain<S: Store>(
+    dst: *mut u8,
+    shape: (usize, usize, usize),
+    reg: Region,
+    tile: &[f64],
+) {
+    // SAFETY: forwarded from the caller.
+    unsafe { store_region::<S>(dst, shape, reg, tile) }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn round_trip_avx2<S: Store>(tile: &mut [f64]) {
+    round_trip::<S>(tile)
+}
+
+unsafe fn round_trip_plain<S: Store>(tile: &mut [f64]) {
+    round_trip::<S>(tile)
+}
+
+/// The compiled functions for one real component type.
+#[derive(Clone, Copy)]
+pub(crate) struct LaneFns {
+    region: [RegionFn; 2],
+    load: unsafe fn(View, Region, &mut [f64]),
+}
+
+/// The compiled functions to write one real component type.
+#[derive(Clone, Copy)]
+pub(crate) struct StoreFns {
+    lane: LaneFns,
+    store: StoreFn,
+    round_trip: RoundTripFn,
+    /// True when the round trip changes nothing (float64), so it is skipped.
+    exact: bool,
+}
+
+fn lane_fns<L: Lane>() -> LaneFns {
+    LaneFns {
+        region: [region_fn::<L>(false), region_fn::<L>(true)],
+        load: load_region::<L>,
+    }
+}
+
+fn store_fns<S: Store>(exact: bool) -> StoreFns {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        return StoreFns {
+            lane: lane_fns::<S>(),
+            store: store_region_avx2::<S>,
+            round_trip: round_trip_avx2::<S>,
+            exact,
+        };
+    }
+    StoreFns {
+        lane: lane_fns::<S>(),
+        store: store_region_plain::<S>,
+        round_trip: round_trip_plain::<S>,
+        exact,
+    }
+}
+
+/// Reader for component `part` (0 real, 1 imaginary) of `dtype`.
+pub(crate) fn reader(dtype: DType, part: usize) -> LaneFns {
+    match (dtype, part) {
+        (DType::Bool | DType::UInt8, _) => lane_fns::<LU8>(),
+        (DType::Int8, _) => lane_fns::<LI8>(),
+        (DType::UInt16, _) => lane_fns::<LU16>(),
+        (DType::Int16, _) => lane_fns::<LI16>(),
+        (DType::UInt32, _) => lane_fns::<LU32>(),
+        (DType::Int32, _) => lane_fns::<LI32>(),
+        (DType::UInt64, _) => lane_fns::<LU64>(),
+        (DType::Int64, _) => lane_fns::<LI64>(),
+        (DType::Float16, _) => lane_fns::<LF16>(),
+        (DType::BFloat16, _) => lane_fns::<LBF16>(),
+        (DType::Float32, _) => lane_fns::<LF32>(),
+        (DType::Float64, _) => lane_fns::<LF64>(),
+        (DType::Complex64, 0) => lane_fns::<LC64Re>(),
+        (DType::Complex64, _) => lane_fns::<LC64Im>(),
+        (DType::Complex128, 0) => lane_fns::<LC128Re>(),
+        (DType::Complex128, _) => lane_fns::<LC128Im>(),
+    }
+}
+
+/// Writer for component `part` of `dtype`; `None` for the 16-bit floats,
+/// which the engine computes as float32.
+pub(crate) fn writer(dtype: DType, part: usize) -> Option<StoreFns> {
+    Some(match (dtype, part) {
+        (DType::Bool | DType::UInt8, _) => store_fns::<LU8>(false),
+        (DType::Int8, _) => store_fns::<LI8>(false),
+        (DType::UInt16, _) => store_fns::<LU16>(false),
+        (DType::Int16, _) => store_fns::<LI16>(false),
+        (DType::UInt32, _) => store_fns::<LU32>(false),
+        (DType::Int32, _) => store_fns::<LI32>(false),
+        (DType::UInt64, _) => store_fns::<LU64>(false),
+        (DType::Int64, _) => store_fns::<LI64>(false),
+        (DType::Float32, _) => store_fns::<LF32>(false),
+        (DType::Float64, _) => store_fns::<LF64>(true),
+        (DType::Complex64, 0) => store_fns::<LC64Re>(false),
+        (DType::Complex64, _) => store_fns::<LC64Im>(false),
+        (DType::Complex128, 0) => store_fns::<LC128Re>(true),
+        (DType::Complex128, _) => store_fns::<LC128Im>(true),
+        (DType::Float16 | DType::BFloat16, _) => return None,
+    })
+}
+
+/// A pointer that tasks share to write disjoint regions of one buffer.
+#[derive(Clone, Copy)]
+struct SharedOut(*mut u8);
+// SAFETY: every task writes (and, in place, reads) only the elements of its
+// own region; regions of one pass never overlap, and passes are sequential.
+unsafe impl Send for SharedOut {}
+unsafe impl Sync for SharedOut {}
+
+impl SharedOut {
+    // A method, so closures capture the wrapper and not the bare pointer.
+    fn ptr(self) -> *mut u8 {
+        self.0
+    }
+}
+
+/// A read pointer shared by tasks; the data is not written meanwhile.
+#[derive(Clone, Copy)]
+struct SharedIn(*const u8);
+// SAFETY: read-only for the duration of the pass.
+unsafe impl Send for SharedIn {}
+unsafe impl Sync for SharedIn {}
+
+impl SharedIn {
+    fn ptr(self) -> *const u8 {
+        self.0
+    }
+}
+
+/// Everything one component (a real array, or one part of a complex one)
+/// needs to be filtered.
+pub(crate) struct Component<'a> {
+    /// Input bytes (the whole tensor) and how to read this component.
+    pub input: &'a [u8],
+    /// Reader of the input component.
+    pub read: LaneFns,
+    /// Output bytes (the whole result) and how to write this component.
+    pub output: &'a mut [u8],
+    /// Writer of the output component.
+    pub write: StoreFns,
+    /// Value beyond the edges in the constant modes.
+    pub cval: f64,
+}
+
+/// Scratch buffers one worker reuses across its tasks.
+#[derive(Default)]
+struct Scratch {
+    a: Vec<f64>,
+    b: Vec<f64>,
+    spare: Vec<f64>,
+}
+
+fn sized(v: &mut Vec<f64>, len: usize) -> &mut [f64] {
+    if v.len() < len {
+        v.resize(len, 0.0);
+    }
+    &mut v[..len]
+}
+
+/// Runs every pass over one component: the first pass (fused with the
+/// following passes along later axes) from input to output, the rest in place.
+pub(crate) fn filter_component(shape: &[usize], passes: &[PassPlan], comp: Component) {
+    let Some(first) = passes.first() else { return };
+    if shape.contains(&0) {
+        return;
+    }
+    let (_, _, inner) = split_shape(shape, first.axis);
+    let fused = if inner <= TILE {
+        1 + passes[1..]
+            .iter()
+            .take_while(|p| p.axis > first.axis)
+            .count()
+    } else {
+        1
+    };
+    let out = SharedOut(comp.output.as_mut_ptr());
+    first_group(shape, &passes[..fused], &comp, out);
+    for pass in &passes[fused..] {
+        in_place(shape, pass, &comp, out);
+    }
+}
+
+fn stencil(pass: &PassPlan, cval: f64) -> (Stencil<'_>, usize) {
+    (
+        Stencil {
+            k: pass.taps.weights(),
+            mode: pass.mode,
+            cval,
+        },
+        usize::from(pass.taps.is_antisymmetric()),
+    )
+}
+
+/// The first pass from the input, tile by tile, each tile then taken through
+/// the fused passes and stored.
+fn first_group(shape: &[usize], group: &[PassPlan], comp: &Component, out: SharedOut) {
+    let pass = &group[0];
+    let (outer, n, inner) = split_shape(shape, pass.axis);
+    // Columns per block, rows per sub-block (kept in L1/L2 through all the
+    // fused passes), rows per task (enough work to amortise scheduling;
+    // consecutive sub-blocks of a task reuse the source rows they share
+    // from cache).
+    let nc = inner.min(TILE);
+    let sub = (SUB_TILE / nc).max(1).min(n);
+    let rows = (TASK / nc).max(sub).min(n).next_multiple_of(sub);
+    let col_blocks = inner.div_ceil(nc);
+    let row_blocks = n.div_ceil(rows);
+    let tasks = outer * row_blocks * col_blocks;
+    let input = SharedIn(comp.input.as_ptr());
+    let f64_region = lane_fns::<LF64>().region;
+    (0..tasks)
+        .into_par_iter()
+        .for_each_init(Scratch::default, |scratch, t| {
+            let o = t / (row_blocks * col_blocks);
+            let rb = t / col_blocks % row_blocks;
+            let cb = t % col_blocks;
+            let src = View {
+                ptr: input.ptr(),
+                outer,
+                n,
+                inner,
+            };
+            let (st, anti) = stencil(pass, comp.cval);
+            let mut i0 = rb * rows;
+            let task_end = ((rb + 1) * rows).min(n);
+            while i0 < task_end {
+                let reg = Region {
+                    o: (o, o + 1),
+                    i: (i0, (i0 + sub).min(task_end)),
+                    c: (cb * nc, ((cb + 1) * nc).min(inner)),
+                };
+                i0 = reg.i.1;
+                let len = reg.len();
+                let Scratch { a, b, spare } = &mut *scratch;
+                let mut cur = sized(a, len);
+                // SAFETY: the input holds outer·n·inner elements of its lane and
+                // the region is inside it.
+                unsafe { (comp.read.region[anti])(src, st, reg, cur, spare) };
+                let mut other = sized(b, len);
+                for later in &group[1..] {
+                    if !comp.write.exact {
+                        // SAFETY: plain arithmetic; unsafe only for the AVX2 check.
+                        unsafe { (comp.write.round_trip)(cur) };
+                    }
+                    // The block holds whole rows (fusion needs nc == inner): an
+                    // array of shape (rows, shape[axis+1..]) to filter along a
+                    // later axis.
+                    let (_, n2, w2) = split_shape(shape, later.axis);
+                    let between: usize = shape[pass.axis + 1..later.axis].iter().product();
+                    let outer2 = (reg.i.1 - reg.i.0) * between;
+                    let block = View {
+                        ptr: cur.as_ptr().cast(),
+                        outer: outer2,
+                        n: n2,
+                        inner: w2,
+                    };
+                    let (st2, anti2) = stencil(later, comp.cval);
+                    let full = Region {
+                        o: (0, outer2),
+                        i: (0, n2),
+                        c: (0, w2),
+                    };
+                    // SAFETY: the block is `len` f64 laid out as (outer2, n2, w2).
+                    unsafe { f64_region[anti2](block, st2, full, other, spare) };
+                    std::mem::swap(&mut cur, &mut other);
+                }
+                // SAFETY: the output holds the whole array; this task owns `reg`.
+                unsafe { (comp.write.store)(out.ptr(), (outer, n, inner), reg, cur) };
+            }
+        });
+}
+
+/// One pass in place on the output, a block of columns (or of whole lines)
+/// at a time: the block is read into a tile before any of it is written.
+fn in_place(shape: &[usize], pass: &PassPlan, comp: &Component, out: SharedOut) {
+    let (outer, n, inner) = split_shape(shape, pass.axis);
+    let nc = inner.min((TILE / n).max(1));
+    let per = if nc == inner {
+        (TILE / (n * inner)).max(1).min(outer)
+    } else {
+        1
+    };
+    let col_blocks = inner.div_ceil(nc);
+    let outer_blocks = outer.div_ceil(per);
+    let tasks = outer_blocks * col_blocks;
+    let f64_region = lane_fns::<LF64>().region;
+    (0..tasks)
+        .into_par_iter()
+        .for_each_init(Scratch::default, |scratch, t| {
+            let ob = t / col_blocks;
+            let cb = t % col_blocks;
+            let reg = Region {
+                o: (ob * per, ((ob + 1) * per).min(outer)),
+                i: (0, n),
+                c: (cb * nc, ((cb + 1) * nc).min(inner)),
+            };
+            let view = View {
+                ptr: out.ptr().cast_const(),
+                outer,
+                n,
+                inner,
+            };
+            let len = reg.len();
+            let Scratch { a, b, spare } = scratch;
+            let tile = sized(a, len);
+            // SAFETY: this task alone touches `reg`; it reads it whole first.
+            unsafe { (comp.write.lane.load)(view, reg, tile) };
+            let tile_view = View {
+                ptr: tile.as_ptr().cast(),
+                outer: reg.o.1 - reg.o.0,
+                n,
+                inner: reg.c.1 - reg.c.0,
+            };
+            let full = Region {
+                o: (0, tile_view.outer),
+                i: (0, n),
+                c: (0, tile_view.inner),
+            };
+            let (st, anti) = stencil(pass, comp.cval);
+            let res = sized(b, len);
+            // SAFETY: the tile is dense in the region's layout.
+            unsafe { f64_region[anti](tile_view, st, full, res, spare) };
+            // SAFETY: as above.
+            unsafe { (comp.write.store)(out.ptr(), (outer, n, inner), reg, res) };
+        });
+}

@@ -1,0 +1,309 @@
+//! The golden walk: every case scipy 1.17.1 produced in `../shared/golden`
+//! must come out of the engine bit for bit (any NaN equals any NaN, `-0.0`
+//! differs from `0.0`), and every case scipy refused must be refused, except
+//! float16 input, which tensorwire filters as float32.
+//!
+//! Parameters are read from the exact bit patterns in `params.json`, never
+//! from the decimals. A failure names the case, the first differing element
+//! and both bit patterns, and says whether the kernel itself differed.
+
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use serde_json::Value;
+
+use super::kernel::gaussian_kernel;
+use super::*;
+use crate::npy::{read_npy, read_npy_header};
+use crate::tensor::TensorLimits;
+
+/// The shared golden folder, or another folder of cases in the same format
+/// named by `TENSORWIRE_GOLDEN_DIR` (e.g. made by a script from more random
+/// scipy calls, to check beyond the shared sample).
+fn golden_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("TENSORWIRE_GOLDEN_DIR") {
+        return PathBuf::from(dir);
+    }
+    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/golden"));
+    assert!(
+        dir.join("manifest.json").is_file(),
+        "golden cases are missing: expected them in {} (see SPEC.md §2)",
+        dir.display()
+    );
+    dir.to_path_buf()
+}
+
+fn case_dirs() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(golden_dir())
+        .expect("golden folder is readable")
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.join("params.json").is_file())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+fn bits(v: &Value) -> f64 {
+    let s = v.as_str().expect("bit pattern is a string");
+    f64::from_bits(u64::from_str_radix(s.trim_start_matches("0x"), 16).expect("hex bits"))
+}
+
+/// A scalar or a list of values, as a list.
+fn list<T>(v: &Value, f: impl Fn(&Value) -> T) -> Vec<T> {
+    match v {
+        Value::Null => vec![],
+        Value::Array(items) => items.iter().map(f).collect(),
+        other => vec![f(other)],
+    }
+}
+
+/// Reads a case's parameters; `Err` with the mode name when scipy was given
+/// a mode that does not exist (the proto enum cannot express it).
+fn params_of(p: &Value) -> Result<GaussianParams, String> {
+    let mut modes = vec![];
+    for name in list(&p["mode"], |v| v.as_str().expect("mode name").to_owned()) {
+        modes.push(BoundaryMode::from_name(&name).ok_or(name)?);
+    }
+    Ok(GaussianParams {
+        sigma: list(&p["sigma_bits"], bits),
+        order: list(&p["order"], |v| v.as_i64().expect("integer order")),
+        mode: modes,
+        cval: bits(&p["cval_bits"]),
+        cval_imag: if p["cval_imag_bits"].is_null() {
+            0.0
+        } else {
+            bits(&p["cval_imag_bits"])
+        },
+        truncate: Some(bits(&p["truncate_bits"])),
+        radius: list(&p["radius"], |v| v.as_i64().expect("integer radius")),
+        axes: list(&p["axes"], |v| v.as_i64().expect("integer axis")),
+        output_dtype: p["output_dtype"]
+            .as_str()
+            .map(|s| DType::from_name(s).expect("known dtype")),
+    })
+}
+
+fn load_input(dir: &Path) -> Tensor {
+    let bytes = std::fs::read(dir.join("input.npy")).expect("input.npy");
+    read_npy(Bytes::from(bytes), &TensorLimits::default()).expect("input.npy parses")
+}
+
+/// The raw data bytes of a C-order little-endian `.npy` (bool bytes as written).
+fn load_output(dir: &Path) -> (DType, Vec<u64>, Vec<u8>) {
+    let bytes = std::fs::read(dir.join("output.npy")).expect("output.npy");
+    let header = read_npy_header(&bytes)
+        .expect("output header")
+        .expect("complete header");
+    assert!(
+        header.is_native(),
+        "{}: output.npy is not C-order little-endian",
+        dir.display()
+    );
+    (
+        header.dtype,
+        header.shape.clone(),
+        bytes[header.data_offset..].to_vec(),
+    )
+}
+
+/// First element where `got` and `want` differ (NaN equals NaN), with both bit patterns.
+fn first_mismatch(dtype: DType, got: &[u8], want: &[u8]) -> Option<(usize, String, String)> {
+    let (size, float) = match dtype {
+        DType::Float32 | DType::Complex64 => (4, true),
+        DType::Float64 | DType::Complex128 => (8, true),
+        DType::Float16 | DType::BFloat16 => (2, false),
+        d => (d.itemsize(), false),
+    };
+    let per = dtype.itemsize() / size;
+    for (k, (g, w)) in got
+        .chunks_exact(size)
+        .zip(want.chunks_exact(size))
+        .enumerate()
+    {
+        let nan = |b: &[u8]| {
+            float
+                && if size == 4 {
+                    f32::from_le_bytes(b.try_into().unwrap()).is_nan()
+                } else {
+                    f64::from_le_bytes(b.try_into().unwrap()).is_nan()
+                }
+        };
+        if g != w && !(nan(g) && nan(w)) {
+            let hex = |b: &[u8]| {
+                b.iter()
+                    .rev()
+                    .map(|x| format!("{x:02x}"))
+                    .collect::<String>()
+            };
+            return Some((k / per, hex(g), hex(w)));
+        }
+    }
+    None
+}
+
+/// Checks one case; `Err` describes the failure.
+fn check_case(dir: &Path) -> Result<(), String> {
+    let text = std::fs::read_to_string(dir.join("params.json")).map_err(|e| e.to_string())?;
+    let p: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let input = load_input(dir);
+    let params = match params_of(&p) {
+        Ok(params) => params,
+        Err(mode) => {
+            return if p["expected_error"].is_null() {
+                Err(format!("unknown mode {mode:?} in a case scipy accepted"))
+            } else {
+                Ok(()) // The proto cannot carry a mode scipy does not know.
+            };
+        }
+    };
+    let limits = FilterLimits::default();
+    if let Some(err) = p["expected_error"].as_str() {
+        if input.dtype() == DType::Float16 {
+            return check_float16(&input, &params);
+        }
+        return match plan(input.dtype(), input.shape(), &params, &limits) {
+            Err(_) => Ok(()),
+            Ok(_) => Err(format!("accepted a call scipy refused with {err}")),
+        };
+    }
+    let plan = plan(input.dtype(), input.shape(), &params, &limits)
+        .map_err(|e| format!("refused a call scipy accepted: {e}"))?;
+    let (dtype, shape, want) = load_output(dir);
+    if plan.output_dtype() != dtype {
+        return Err(format!(
+            "output dtype {} but scipy's is {dtype}",
+            plan.output_dtype()
+        ));
+    }
+    if input.shape_u64() != shape {
+        return Err(format!(
+            "shape {:?} but scipy's is {shape:?}",
+            input.shape()
+        ));
+    }
+    let got = plan.run_bytes(&input);
+    if got.len() != want.len() {
+        return Err(format!(
+            "{} bytes but scipy wrote {}",
+            got.len(),
+            want.len()
+        ));
+    }
+    if let Some((index, g, w)) = first_mismatch(dtype, &got, &want) {
+        return Err(format!(
+            "element {index} (flat, C order) is 0x{g}, scipy's is 0x{w}{}",
+            kernel_note(&p)
+        ));
+    }
+    // The public result equals the raw one, with bool bytes normalised.
+    let tensor = plan.run(&input);
+    let normalised: Vec<u8> = if dtype == DType::Bool {
+        want.iter().map(|&b| u8::from(b != 0)).collect()
+    } else {
+        want
+    };
+    if first_mismatch(dtype, tensor.data(), &normalised).is_some() {
+        return Err("run() differs from run_bytes()".into());
+    }
+    Ok(())
+}
+
+/// Says whether our kernels differ from the ones scipy recorded.
+fn kernel_note(p: &Value) -> String {
+    let passes = p["passes"].as_array().cloned().unwrap_or_default();
+    for pass in passes {
+        let sigma = bits(&pass["sigma_bits"]);
+        let order = pass["order"].as_u64().unwrap_or(0) as u32;
+        let radius = pass["radius"].as_u64().unwrap_or(0) as usize;
+        let want: Vec<u64> = list(&pass["kernel_bits"], |v| bits(v).to_bits());
+        let ours: Vec<u64> = gaussian_kernel(sigma, order, radius)
+            .iter()
+            .map(|v| v.to_bits())
+            .collect();
+        if ours != want {
+            return format!(
+                "; the kernel of the pass along axis {} differs",
+                pass["axis"]
+            );
+        }
+    }
+    "; the kernels are equal, so the correlation or cast differs".into()
+}
+
+/// scipy refuses float16; tensorwire filters the float32 conversion and
+/// rounds the result to float16.
+fn check_float16(input: &Tensor, params: &GaussianParams) -> Result<(), String> {
+    let limits = FilterLimits::default();
+    let got = gaussian_filter(input, params, &limits).map_err(|e| e.to_string())?;
+    if got.dtype() != DType::Float16 {
+        return Err(format!("float16 input gave {}", got.dtype()));
+    }
+    let as_f32 = cast::astype(input.data(), DType::Float16, DType::Float32);
+    let shape = input.shape_u64();
+    let f32_input = Tensor::new(
+        DType::Float32,
+        &shape,
+        Bytes::from(as_f32),
+        &TensorLimits::default(),
+    )
+    .map_err(|e| e.to_string())?;
+    let f32_result = gaussian_filter(&f32_input, params, &limits).map_err(|e| e.to_string())?;
+    let mut want = vec![0u8; got.nbytes()];
+    cast::narrow_f32(f32_result.data(), DType::Float16, &mut want);
+    match first_mismatch(DType::Float16, got.data(), &want) {
+        None => Ok(()),
+        Some((i, g, w)) => Err(format!(
+            "float16 element {i} is 0x{g}, float32-then-cast gives 0x{w}"
+        )),
+    }
+}
+
+#[test]
+fn every_golden_case_matches_scipy_bit_for_bit() {
+    let dirs = case_dirs();
+    if std::env::var_os("TENSORWIRE_GOLDEN_DIR").is_none() {
+        assert_eq!(dirs.len(), 718, "expected 718 golden cases");
+    }
+    let failures: Vec<String> = dirs
+        .iter()
+        .filter_map(|dir| {
+            let name = dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            check_case(dir).err().map(|e| format!("{name}: {e}"))
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} golden cases fail:\n{}",
+        failures.len(),
+        dirs.len(),
+        failures
+            .iter()
+            .take(40)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+#[test]
+fn every_golden_kernel_equals_scipys_bits() {
+    let mut checked = 0;
+    for dir in case_dirs() {
+        let text = std::fs::read_to_string(dir.join("params.json")).expect("params.json");
+        let p: Value = serde_json::from_str(&text).expect("valid json");
+        let note = kernel_note(&p);
+        assert!(note.contains("are equal"), "{}{note}", dir.display());
+        checked += p["passes"].as_array().map_or(0, Vec::len);
+    }
+    if std::env::var_os("TENSORWIRE_GOLDEN_DIR").is_none() {
+        assert!(checked > 1000, "only {checked} kernels checked");
+    }
+}
+
+#[test]
+fn unknown_mode_names_are_not_modes() {
+    assert_eq!(BoundaryMode::from_name("bogus"), None);
+}

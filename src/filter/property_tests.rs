@@ -1,0 +1,101 @@
+//! Properties of the filter that hold for any input, checked with proptest:
+//! constants are preserved by the modes that only repeat samples, sigma 0 is
+//! the identity, and per-axis parameter lists equal sequential single-axis
+//! calls (the order of passes scipy uses).
+
+use proptest::prelude::*;
+
+use super::test_util::*;
+use super::*;
+
+fn shape() -> impl Strategy<Value = Vec<usize>> {
+    prop::collection::vec(1usize..9, 1..4)
+}
+
+fn repeating_mode() -> impl Strategy<Value = BoundaryMode> {
+    prop::sample::select(vec![
+        BoundaryMode::Reflect,
+        BoundaryMode::Nearest,
+        BoundaryMode::Mirror,
+        BoundaryMode::Wrap,
+        BoundaryMode::GridMirror,
+        BoundaryMode::GridWrap,
+    ])
+}
+
+fn any_mode() -> impl Strategy<Value = BoundaryMode> {
+    prop::sample::select(BoundaryMode::ALL.to_vec())
+}
+
+fn array() -> impl Strategy<Value = (Vec<usize>, Vec<f64>)> {
+    shape().prop_flat_map(|s| {
+        let len: usize = s.iter().product();
+        (Just(s), prop::collection::vec(-1e3f64..1e3, len))
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn constant_array_stays_constant_for_modes_that_repeat_samples(
+        shape in shape(),
+        value in -1e6f64..1e6,
+        sigma in 0.1f64..6.0,
+        mode in repeating_mode(),
+    ) {
+        let len: usize = shape.iter().product();
+        let input = f64_tensor(&shape, vec![value; len]);
+        let mut p = GaussianParams::with_sigma(sigma);
+        p.mode = vec![mode];
+        for v in values(&filter(&input, &p)) {
+            // The normalised weights sum to 1 within rounding.
+            prop_assert!((v - value).abs() <= 1e-12 * value.abs().max(1.0), "{v} vs {value}");
+        }
+    }
+
+    #[test]
+    fn sigma_zero_is_the_identity((shape, data) in array(), mode in any_mode(), order in 0i64..4) {
+        let input = f64_tensor(&shape, data);
+        let mut p = GaussianParams::with_sigma(0.0);
+        p.mode = vec![mode];
+        p.order = vec![order];
+        prop_assert_eq!(bits(&filter(&input, &p)), bits(&input));
+    }
+
+    #[test]
+    fn per_axis_lists_equal_sequential_single_axis_calls(
+        (shape, data) in array(),
+        sigmas in prop::collection::vec(0.0f64..3.0, 3),
+        orders in prop::collection::vec(0i64..4, 3),
+        modes in prop::collection::vec(any_mode(), 3),
+        as_f32 in any::<bool>(),
+    ) {
+        let input = if as_f32 {
+            f32_tensor(&shape, data.iter().map(|&v| v as f32).collect())
+        } else {
+            f64_tensor(&shape, data)
+        };
+        let rank = shape.len();
+        let all = GaussianParams {
+            sigma: sigmas[..rank].to_vec(),
+            order: orders[..rank].to_vec(),
+            mode: modes[..rank].to_vec(),
+            cval: 1.25,
+            ..GaussianParams::default()
+        };
+        let mut sequential = input.clone();
+        for axis in 0..rank {
+            let one = GaussianParams {
+                sigma: vec![sigmas[axis]],
+                order: vec![orders[axis]],
+                mode: vec![modes[axis]],
+                cval: 1.25,
+                axes: vec![axis as i64],
+                ..GaussianParams::default()
+            };
+            sequential = filter(&sequential, &one);
+        }
+        prop_assert_eq!(bits(&filter(&input, &all)), bits(&sequential));
+    }
+}

@@ -1,0 +1,459 @@
+//! The native routes: `/v1/describe`, `/v1/gaussian_filter`,
+//! `/v1/image_size`, and the operational ones (`/healthz`, `/metrics`,
+//! `/openapi.json`). Bodies are raw (`.npy` or image bytes), parameters are
+//! query parameters named as the proto fields, answers are JSON — or, for the
+//! filter, whatever `Accept` asks among `.npy`, PNG and JSON.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::json;
+use tonic::Code;
+
+use super::accept::{Format, negotiate};
+use super::error::error_response;
+use super::image_codec::{decode_image, encode_png};
+use super::seed::media_type;
+use super::tensor_json::tensor_to_json;
+use super::upload::{BodyPieces, read_all, read_npy_upload};
+use super::upstream::{Credentials, Filtered};
+use super::{AppState, GatewayError, metrics, openapi};
+use crate::proto::pb;
+use crate::tensor::{DType, Tensor};
+
+/// Answers larger than this are encoded (JSON, PNG) on the blocking pool.
+const INLINE_ENCODE_BYTES: usize = 1 << 20;
+
+fn refuse_npy(detail: String) -> GatewayError {
+    GatewayError::BadRequest(format!("the body is not a usable .npy file: {detail}"))
+}
+
+/// What a body is, by its Content-Type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum BodyKind {
+    Npy,
+    Image,
+}
+
+fn body_kind(headers: &HeaderMap, route: &str, images: bool) -> Result<BodyKind, GatewayError> {
+    let media = media_type(headers);
+    match media.as_str() {
+        "" | "application/x-npy" | "application/octet-stream" => Ok(BodyKind::Npy),
+        m if images && m.starts_with("image/") => Ok(BodyKind::Image),
+        other => Err(GatewayError::UnsupportedMediaType(format!(
+            "{route} reads a .npy body (Content-Type: application/x-npy or \
+             application/octet-stream){}, not {other}",
+            if images {
+                " or an image (image/png, image/jpeg, ...)"
+            } else {
+                ""
+            }
+        ))),
+    }
+}
+
+/// `TensorInfo` as JSON.
+#[derive(Debug, Serialize)]
+pub(crate) struct TensorInfoJson {
+    dtype: String,
+    shape: Vec<u64>,
+    nbytes: u64,
+    size: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    min: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mean: Option<f64>,
+}
+
+impl From<pb::TensorInfo> for TensorInfoJson {
+    fn from(info: pb::TensorInfo) -> TensorInfoJson {
+        let dtype = if info.dtype_name.is_empty() {
+            crate::proto::dtype_from_wire(info.dtype)
+                .map(|d| d.name().to_owned())
+                .unwrap_or_default()
+        } else {
+            info.dtype_name
+        };
+        TensorInfoJson {
+            dtype,
+            shape: info.shape,
+            nbytes: info.nbytes,
+            size: info.size,
+            min: info.min,
+            max: info.max,
+            mean: info.mean,
+        }
+    }
+}
+
+/// `POST /v1/describe`: a `.npy` body → its `TensorInfo` as JSON.
+pub(crate) async fn describe(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<TensorInfoJson>, GatewayError> {
+    body_kind(&headers, "/v1/describe", false)?;
+    let calls = state.calls(Credentials::from_headers(&headers));
+    let pieces = BodyPieces::new(body, state.body_limit());
+    let upload = read_npy_upload(pieces, calls.threshold(), refuse_npy).await?;
+    let info = calls.describe_upload(upload, refuse_npy).await?;
+    Ok(Json(info.into()))
+}
+
+/// `POST /v1/gaussian_filter?sigma=…`: a `.npy` or image body → the filtered
+/// tensor as `.npy`, PNG or JSON, by `Accept`.
+pub(crate) async fn gaussian_filter(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, GatewayError> {
+    let kind = body_kind(&headers, "/v1/gaussian_filter", true)?;
+    let query = FilterQuery::parse(uri.query().unwrap_or(""))?;
+    let offers: &[Format] = match kind {
+        BodyKind::Npy => &[Format::Npy, Format::Png, Format::Json],
+        BodyKind::Image => &[Format::Png, Format::Npy, Format::Json],
+    };
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let format = negotiate(accept, offers).ok_or_else(|| {
+        GatewayError::NotAcceptable(format!(
+            "/v1/gaussian_filter answers application/x-npy, image/png or application/json; \
+             Accept: {} allows none of them",
+            accept.unwrap_or_default()
+        ))
+    })?;
+    let calls = state.calls(Credentials::from_headers(&headers));
+    let limit = state.body_limit();
+    let filtered = match kind {
+        BodyKind::Npy => {
+            let pieces = BodyPieces::new(body, limit);
+            let upload = read_npy_upload(pieces, calls.threshold(), refuse_npy).await?;
+            calls
+                .filter_upload(upload, query.params, refuse_npy)
+                .await?
+        }
+        BodyKind::Image => {
+            let bytes = read_all(&mut BodyPieces::new(body, limit), usize::MAX).await?;
+            let limits = state.config().image_limits;
+            let decoded = tokio::task::spawn_blocking(move || decode_image(&bytes, &limits))
+                .await
+                .map_err(|e| GatewayError::Internal(format!("image decoding failed: {e}")))??;
+            let mut params = query.params;
+            if !query.axes_given {
+                params.axes = decoded
+                    .spatial_axes
+                    .iter()
+                    .map(|&a| i32::try_from(a).unwrap_or(i32::MAX))
+                    .collect();
+            }
+            calls.filter_tensor(decoded.tensor, params).await?
+        }
+    };
+    answer(filtered, format).await
+}
+
+/// Writes a filter result in the negotiated format.
+async fn answer(filtered: Filtered, format: Format) -> Result<Response, GatewayError> {
+    let content_type = HeaderValue::from_static(format.content_type());
+    if format == Format::Npy {
+        let (length, body) = filtered.into_npy();
+        let mut response = body.into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, content_type);
+        response
+            .headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+        return Ok(response);
+    }
+    let tensor = filtered.collect().await?;
+    let encode = move |tensor: Tensor| match format {
+        Format::Json => Ok(tensor_to_json(&tensor)),
+        _ => encode_png(&tensor),
+    };
+    let bytes = if tensor.nbytes() <= INLINE_ENCODE_BYTES {
+        encode(tensor)?
+    } else {
+        tokio::task::spawn_blocking(move || encode(tensor))
+            .await
+            .map_err(|e| GatewayError::Internal(format!("encoding the answer failed: {e}")))??
+    };
+    Ok(([(header::CONTENT_TYPE, content_type)], bytes).into_response())
+}
+
+/// The filter's query parameters, named as the `GaussianParams` fields.
+struct FilterQuery {
+    params: pb::GaussianParams,
+    axes_given: bool,
+}
+
+/// Every query parameter `/v1/gaussian_filter` reads.
+pub(crate) const FILTER_PARAMETERS: [&str; 9] = [
+    "sigma",
+    "order",
+    "mode",
+    "cval",
+    "truncate",
+    "radius",
+    "axes",
+    "cval_imag",
+    "output_dtype",
+];
+
+impl FilterQuery {
+    /// Lists are comma-separated (`sigma=1,2`) or repeated (`sigma=1&sigma=2`).
+    fn parse(query: &str) -> Result<FilterQuery, GatewayError> {
+        let mut params = pb::GaussianParams::default();
+        let mut axes_given = false;
+        for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+            let items = || value.split(',').map(str::trim).filter(|s| !s.is_empty());
+            match name.as_ref() {
+                "sigma" => {
+                    for item in items() {
+                        params.sigma.push(number(&name, item)?);
+                    }
+                }
+                "order" => {
+                    for item in items() {
+                        params.order.push(number(&name, item)?);
+                    }
+                }
+                "mode" => {
+                    for item in items() {
+                        params.mode.push(mode(item)? as i32);
+                    }
+                }
+                "cval" => params.cval = number(&name, &value)?,
+                "cval_imag" => params.cval_imag = number(&name, &value)?,
+                "truncate" => params.truncate = Some(number(&name, &value)?),
+                "radius" => {
+                    for item in items() {
+                        params.radius.push(number(&name, item)?);
+                    }
+                }
+                "axes" => {
+                    axes_given = true;
+                    for item in items() {
+                        params.axes.push(number(&name, item)?);
+                    }
+                }
+                "output_dtype" | "output" => {
+                    let dtype = DType::from_name(value.trim()).ok_or_else(|| {
+                        GatewayError::BadRequest(format!(
+                            "unknown output_dtype {value:?}: use a NumPy dtype name such as \
+                             uint8, int32, float32, float64, complex64"
+                        ))
+                    })?;
+                    params.output_dtype = pb::DType::from(dtype) as i32;
+                }
+                other => {
+                    return Err(GatewayError::BadRequest(format!(
+                        "unknown query parameter {other:?}; /v1/gaussian_filter reads {}",
+                        FILTER_PARAMETERS.join(", ")
+                    )));
+                }
+            }
+        }
+        if params.sigma.is_empty() {
+            return Err(GatewayError::BadRequest(
+                "the query parameter 'sigma' is required (one value, or one per axis: \
+                 ?sigma=1.5 or ?sigma=1,2)"
+                    .into(),
+            ));
+        }
+        Ok(FilterQuery { params, axes_given })
+    }
+}
+
+fn number<T: std::str::FromStr>(name: &str, text: &str) -> Result<T, GatewayError> {
+    text.trim().parse().map_err(|_| {
+        GatewayError::BadRequest(format!(
+            "the query parameter '{name}' has a value {text:?} that is not a number of the right kind"
+        ))
+    })
+}
+
+/// scipy's mode names (`reflect`, `grid-wrap`, ...; `_` for `-` too).
+fn mode(name: &str) -> Result<pb::Mode, GatewayError> {
+    let proto = format!("MODE_{}", name.to_ascii_uppercase().replace('-', "_"));
+    pb::Mode::from_str_name(&proto).ok_or_else(|| {
+        GatewayError::BadRequest(format!(
+            "unknown mode {name:?}: use reflect, constant, nearest, mirror, wrap, \
+             grid-constant, grid-mirror or grid-wrap"
+        ))
+    })
+}
+
+/// `ImageInfo` as JSON.
+#[derive(Debug, Serialize)]
+pub(crate) struct ImageInfoJson {
+    width: u32,
+    height: u32,
+    format: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    color_type: String,
+    #[serde(skip_serializing_if = "is_zero")]
+    channels: u32,
+    #[serde(skip_serializing_if = "is_zero")]
+    bit_depth: u32,
+}
+
+fn is_zero(v: &u32) -> bool {
+    *v == 0
+}
+
+/// `POST /v1/image_size?filename=…`: raw image bytes → `ImageInfo` as JSON.
+pub(crate) async fn image_size(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<ImageInfoJson>, GatewayError> {
+    let mut filename = String::new();
+    for (name, value) in form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
+        match name.as_ref() {
+            "filename" => filename = value.into_owned(),
+            other => {
+                return Err(GatewayError::BadRequest(format!(
+                    "unknown query parameter {other:?}; /v1/image_size reads only 'filename' \
+                     (a hint for formats without a signature, such as .tga)"
+                )));
+            }
+        }
+    }
+    let calls = state.calls(Credentials::from_headers(&headers));
+    let info = calls
+        .image_size_pieces(BodyPieces::new(body, state.body_limit()), filename)
+        .await?;
+    Ok(Json(ImageInfoJson {
+        width: info.width,
+        height: info.height,
+        format: info.format,
+        color_type: info.color_type,
+        channels: info.channels,
+        bit_depth: info.bit_depth,
+    }))
+}
+
+/// `GET /healthz`: 200 when the gateway is up and its upstream answers a
+/// `Describe` of an empty tensor within a second; 503 otherwise. Needs no
+/// API key (a refusal for want of one still proves the upstream is up).
+pub(crate) async fn healthz(State(state): State<AppState>) -> Response {
+    let probe = pb::Tensor {
+        dtype: pb::DType::DtypeUint8 as i32,
+        shape: vec![0],
+        data: bytes::Bytes::new(),
+    };
+    let mut request = tonic::Request::new(probe);
+    request.set_timeout(Duration::from_secs(1));
+    let mut client = state.calls(Credentials::default()).client();
+    let call = tokio::time::timeout(Duration::from_secs(2), client.describe(request)).await;
+    let upstream_up = match &call {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(status))
+            if matches!(
+                status.code(),
+                Code::Unauthenticated | Code::PermissionDenied
+            ) =>
+        {
+            Ok(())
+        }
+        Ok(Err(status)) => Err(status.message().to_owned()),
+        Err(_) => Err("no answer within 2 seconds".to_owned()),
+    };
+    match upstream_up {
+        Ok(()) => Json(json!({"status": "serving"})).into_response(),
+        Err(reason) => error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &format!("the gRPC upstream is not serving: {reason}"),
+            Code::Unavailable,
+        ),
+    }
+}
+
+/// `GET /metrics`: Prometheus (OpenMetrics) text.
+pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
+        state.metrics().render(),
+    )
+        .into_response()
+}
+
+/// `GET /openapi.json`: the OpenAPI 3.1 document of every route.
+pub(crate) async fn openapi() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        openapi::DOCUMENT,
+    )
+        .into_response()
+}
+
+/// Any path that is not a route.
+pub(crate) async fn not_found(uri: Uri) -> Response {
+    error_response(
+        StatusCode::NOT_FOUND,
+        &format!(
+            "no route {}; GET /openapi.json lists the routes",
+            uri.path()
+        ),
+        Code::NotFound,
+    )
+}
+
+/// A route asked with a method it does not answer.
+pub(crate) async fn method_not_allowed(uri: Uri) -> Response {
+    error_response(
+        StatusCode::METHOD_NOT_ALLOWED,
+        &format!(
+            "{} does not answer this method; GET /openapi.json lists the routes",
+            uri.path()
+        ),
+        Code::Unimplemented,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_every_filter_parameter() {
+        let q = FilterQuery::parse(
+            "sigma=1,2&sigma=3&order=0,1&mode=grid-wrap&mode=nearest&cval=2.5&truncate=3\
+             &radius=4&axes=-1,0&cval_imag=1&output_dtype=float32",
+        )
+        .unwrap();
+        let p = q.params;
+        assert_eq!(p.sigma, vec![1.0, 2.0, 3.0]);
+        assert_eq!(p.order, vec![0, 1]);
+        assert_eq!(
+            p.mode,
+            vec![pb::Mode::GridWrap as i32, pb::Mode::Nearest as i32]
+        );
+        assert_eq!((p.cval, p.truncate, p.cval_imag), (2.5, Some(3.0), 1.0));
+        assert_eq!((p.radius, p.axes), (vec![4], vec![-1, 0]));
+        assert_eq!(p.output_dtype, pb::DType::DtypeFloat32 as i32);
+        assert!(q.axes_given);
+    }
+
+    #[test]
+    fn refuses_unknown_and_malformed_parameters() {
+        for bad in [
+            "sigma=x",
+            "sigma=1&mode=bogus",
+            "sigma=1&sigmas=2",
+            "order=1",
+            "sigma=1&order=-1",
+        ] {
+            assert!(FilterQuery::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,590 @@
+//! Calls of the gRPC service: each one unary when the payload is small and
+//! streaming when it is large, so a handler only says what it wants done.
+//!
+//! A streamed upload runs two things at once in the request's task: the pump,
+//! which reads the payload piece by piece and sends it up a short channel, and
+//! the call, which carries that channel to the service. The channel's bound is
+//! the back-pressure: the gateway reads the client's body no faster than the
+//! service takes it, and holds a few pieces at most.
+
+use std::time::Duration;
+
+use axum::http::HeaderMap;
+use bytes::Bytes;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::metadata::{AsciiMetadataValue, MetadataValue};
+
+use super::upload::{
+    Coalescer, MemoryPieces, NpyRefusal, NpyUpload, PARSE_LIMITS, Pieces, StreamingTensor,
+};
+use super::{GatewayConfig, GatewayError, Upstream};
+use crate::npy::write_npy_header;
+use crate::proto::pb::{
+    self, gaussian_filter_chunk::Part as FilterPart, tensor_chunk::Part as TensorPart,
+};
+use crate::proto::{dtype_from_wire, header_to_wire, tensor_from_wire, tensor_to_wire};
+use crate::tensor::{DType, Tensor, validate_shape};
+
+/// Pieces in flight between the pump and the call.
+const PIPELINE_DEPTH: usize = 4;
+
+/// The caller's API key, passed on as gRPC `authorization` metadata.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Credentials(Option<AsciiMetadataValue>);
+
+impl Credentials {
+    /// Reads `Authorization: Bearer KEY` or `X-API-Key: KEY`.
+    pub(crate) fn from_headers(headers: &HeaderMap) -> Credentials {
+        if let Some(value) = headers.get(axum::http::header::AUTHORIZATION)
+            && let Ok(value) = MetadataValue::try_from(value.as_bytes())
+        {
+            return Credentials(Some(value));
+        }
+        if let Some(key) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
+            return Credentials::from_key(key);
+        }
+        Credentials(None)
+    }
+
+    /// A bare key, as the `key` form field of the seed clients carries it.
+    pub(crate) fn from_key(key: &str) -> Credentials {
+        Credentials(MetadataValue::try_from(format!("Bearer {}", key.trim())).ok())
+    }
+
+    pub(crate) fn is_set(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
+/// The calls one request makes, with its deadline and credentials.
+pub(crate) struct Calls {
+    client: Upstream,
+    threshold: usize,
+    chunk: usize,
+    timeout: Option<Duration>,
+    credentials: Credentials,
+}
+
+/// The answer of a filter: whole, or a header and data still arriving.
+pub(crate) enum Filtered {
+    Whole(Tensor),
+    Streamed(Box<FilteredStream>),
+}
+
+/// A filtered tensor coming back from the streaming RPC.
+pub(crate) struct FilteredStream {
+    pub(crate) dtype: DType,
+    pub(crate) shape: Vec<usize>,
+    pub(crate) nbytes: usize,
+    messages: tonic::Streaming<pb::TensorChunk>,
+}
+
+impl Calls {
+    pub(crate) fn new(client: Upstream, config: &GatewayConfig, credentials: Credentials) -> Calls {
+        Calls {
+            client,
+            threshold: usize::try_from(config.stream_threshold_bytes).unwrap_or(usize::MAX),
+            // A piece never exceeds the threshold, which is kept under the
+            // upstream's message limit.
+            chunk: usize::try_from(config.upload_chunk_bytes.min(config.stream_threshold_bytes))
+                .unwrap_or(usize::MAX)
+                .max(1),
+            timeout: config.request_timeout(),
+            credentials,
+        }
+    }
+
+    /// Replaces the credentials (a `key` form field overrides headers).
+    pub(crate) fn set_credentials(&mut self, credentials: Credentials) {
+        if credentials.is_set() {
+            self.credentials = credentials;
+        }
+    }
+
+    /// The client, for calls not wrapped here (the health probe).
+    pub(crate) fn client(&self) -> Upstream {
+        self.client.clone()
+    }
+
+    /// The size above which payloads are streamed.
+    pub(crate) fn threshold(&self) -> usize {
+        self.threshold
+    }
+
+    /// Wraps a message with the deadline and the credentials.
+    fn request<T>(&self, message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        if let Some(timeout) = self.timeout {
+            request.set_timeout(timeout);
+        }
+        if let Some(value) = &self.credentials.0 {
+            request
+                .metadata_mut()
+                .insert("authorization", value.clone());
+        }
+        request
+    }
+
+    /// `Describe` of a tensor in memory (streamed when large).
+    pub(crate) async fn describe_tensor(
+        &self,
+        tensor: Tensor,
+    ) -> Result<pb::TensorInfo, GatewayError> {
+        if tensor.nbytes() <= self.threshold {
+            let response = self
+                .client
+                .clone()
+                .describe(self.request(tensor_to_wire(tensor)))
+                .await?;
+            return Ok(response.into_inner());
+        }
+        let streaming = in_memory(tensor, self.chunk);
+        self.describe_stream(streaming, reject_stream_data).await
+    }
+
+    /// `Describe` of an uploaded `.npy`.
+    pub(crate) async fn describe_upload<P: Pieces>(
+        &self,
+        upload: NpyUpload<P>,
+        refuse: NpyRefusal,
+    ) -> Result<pb::TensorInfo, GatewayError> {
+        match upload {
+            NpyUpload::Whole(tensor) => self.describe_tensor(tensor).await,
+            NpyUpload::Streaming(streaming) => self.describe_stream(streaming, refuse).await,
+        }
+    }
+
+    async fn describe_stream<P: Pieces>(
+        &self,
+        upload: StreamingTensor<P>,
+        refuse: NpyRefusal,
+    ) -> Result<pb::TensorInfo, GatewayError> {
+        let (sender, receiver) = mpsc::channel(PIPELINE_DEPTH);
+        let header = pb::TensorChunk {
+            part: Some(TensorPart::Header(header_to_wire(
+                upload.dtype,
+                &upload.shape,
+            ))),
+        };
+        // The channel is empty: the header always fits.
+        let _ = sender.try_send(header);
+        let mut client = self.client.clone();
+        let request = self.request(ReceiverStream::new(receiver));
+        let call = async move {
+            Ok::<_, GatewayError>(client.describe_stream(request).await?.into_inner())
+        };
+        let pump = pump(
+            upload.first,
+            upload.rest,
+            Some(upload.nbytes),
+            sender,
+            |data| pb::TensorChunk {
+                part: Some(TensorPart::Data(data)),
+            },
+            self.chunk,
+            refuse,
+        );
+        let ((), info) = tokio::try_join!(pump, call)?;
+        Ok(info)
+    }
+
+    /// `GaussianFilter` of a tensor in memory (streamed when large).
+    pub(crate) async fn filter_tensor(
+        &self,
+        tensor: Tensor,
+        params: pb::GaussianParams,
+    ) -> Result<Filtered, GatewayError> {
+        if tensor.nbytes() <= self.threshold {
+            let request = pb::GaussianFilterRequest {
+                tensor: Some(tensor_to_wire(tensor)),
+                params: Some(params),
+            };
+            let answer = self
+                .client
+                .clone()
+                .gaussian_filter(self.request(request))
+                .await?
+                .into_inner();
+            let tensor = tensor_from_wire(answer, &PARSE_LIMITS).map_err(|e| {
+                GatewayError::Internal(format!("the upstream answered an invalid tensor: {e}"))
+            })?;
+            return Ok(Filtered::Whole(tensor));
+        }
+        let streaming = in_memory(tensor, self.chunk);
+        self.filter_stream(streaming, params, reject_stream_data)
+            .await
+    }
+
+    /// `GaussianFilter` of an uploaded `.npy`.
+    pub(crate) async fn filter_upload<P: Pieces>(
+        &self,
+        upload: NpyUpload<P>,
+        params: pb::GaussianParams,
+        refuse: NpyRefusal,
+    ) -> Result<Filtered, GatewayError> {
+        match upload {
+            NpyUpload::Whole(tensor) => self.filter_tensor(tensor, params).await,
+            NpyUpload::Streaming(streaming) => self.filter_stream(streaming, params, refuse).await,
+        }
+    }
+
+    async fn filter_stream<P: Pieces>(
+        &self,
+        upload: StreamingTensor<P>,
+        params: pb::GaussianParams,
+        refuse: NpyRefusal,
+    ) -> Result<Filtered, GatewayError> {
+        let (sender, receiver) = mpsc::channel(PIPELINE_DEPTH);
+        let start = pb::GaussianFilterChunk {
+            part: Some(FilterPart::Start(pb::GaussianFilterStart {
+                header: Some(header_to_wire(upload.dtype, &upload.shape)),
+                params: Some(params),
+            })),
+        };
+        let _ = sender.try_send(start);
+        let mut client = self.client.clone();
+        let request = self.request(ReceiverStream::new(receiver));
+        let call = async move {
+            Ok::<_, GatewayError>(client.gaussian_filter_stream(request).await?.into_inner())
+        };
+        let pump = pump(
+            upload.first,
+            upload.rest,
+            Some(upload.nbytes),
+            sender,
+            |data| pb::GaussianFilterChunk {
+                part: Some(FilterPart::Data(data)),
+            },
+            self.chunk,
+            refuse,
+        );
+        let ((), mut messages) = tokio::try_join!(pump, call)?;
+        let header = match messages.message().await? {
+            Some(pb::TensorChunk {
+                part: Some(TensorPart::Header(header)),
+            }) => header,
+            _ => {
+                return Err(GatewayError::Internal(
+                    "the upstream's filter stream did not start with a header".into(),
+                ));
+            }
+        };
+        let bad = |e: String| {
+            GatewayError::Internal(format!("the upstream answered an invalid header: {e}"))
+        };
+        let dtype = dtype_from_wire(header.dtype).map_err(|e| bad(e.to_string()))?;
+        let valid =
+            validate_shape(dtype, &header.shape, &PARSE_LIMITS).map_err(|e| bad(e.to_string()))?;
+        Ok(Filtered::Streamed(Box::new(FilteredStream {
+            dtype,
+            shape: valid.shape,
+            nbytes: valid.nbytes,
+            messages,
+        })))
+    }
+
+    /// `ImageSize` of an encoded image in memory.
+    pub(crate) async fn image_size(
+        &self,
+        data: Bytes,
+        filename: String,
+    ) -> Result<pb::ImageInfo, GatewayError> {
+        if data.len() <= self.threshold {
+            let request = pb::ImageRequest { data, filename };
+            return Ok(self
+                .client
+                .clone()
+                .image_size(self.request(request))
+                .await?
+                .into_inner());
+        }
+        self.image_size_stream(vec![], MemoryPieces::new(data, self.chunk), filename)
+            .await
+    }
+
+    /// `ImageSize` of an image arriving in pieces: one unary call when it is
+    /// small, else the streaming RPC, which may answer from the header alone;
+    /// the rest of the upload is then not sent.
+    pub(crate) async fn image_size_pieces<P: Pieces>(
+        &self,
+        mut pieces: P,
+        filename: String,
+    ) -> Result<pb::ImageInfo, GatewayError> {
+        let mut first = Vec::new();
+        let mut total = 0usize;
+        loop {
+            match pieces.next_piece().await? {
+                None => {
+                    let data = super::upload::concat(first, total);
+                    return self.image_size(data, filename).await;
+                }
+                Some(piece) => {
+                    total += piece.len();
+                    first.push(piece);
+                    if total > self.threshold {
+                        return self.image_size_stream(first, pieces, filename).await;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn image_size_stream<P: Pieces>(
+        &self,
+        first: Vec<Bytes>,
+        rest: P,
+        filename: String,
+    ) -> Result<pb::ImageInfo, GatewayError> {
+        let (sender, receiver) = mpsc::channel(PIPELINE_DEPTH);
+        let mut client = self.client.clone();
+        let request = self.request(ReceiverStream::new(receiver));
+        let call = async move {
+            Ok::<_, GatewayError>(client.image_size_stream(request).await?.into_inner())
+        };
+        let mut filename = Some(filename);
+        let pump = pump(
+            first,
+            rest,
+            None,
+            sender,
+            move |data| pb::ImageChunk {
+                data,
+                filename: filename.take().unwrap_or_default(),
+            },
+            self.chunk,
+            reject_stream_data,
+        );
+        // The service may answer before the whole image has been sent: then
+        // stop pumping and answer.
+        tokio::pin!(pump, call);
+        let mut pumped = false;
+        loop {
+            tokio::select! {
+                result = &mut pump, if !pumped => {
+                    result?;
+                    pumped = true;
+                }
+                answer = &mut call => return answer,
+            }
+        }
+    }
+}
+
+/// The refusal for data that does not match its header when the gateway
+/// itself built the header (cannot happen; a bug if it does).
+fn reject_stream_data(detail: String) -> GatewayError {
+    GatewayError::Internal(detail)
+}
+
+/// A tensor in memory, as a stream of its data slices.
+fn in_memory(tensor: Tensor, chunk: usize) -> StreamingTensor<MemoryPieces> {
+    StreamingTensor {
+        dtype: tensor.dtype(),
+        shape: tensor.shape().to_vec(),
+        nbytes: tensor.nbytes(),
+        first: Vec::new(),
+        rest: MemoryPieces::new(tensor.into_data(), chunk),
+    }
+}
+
+/// Sends the payload's pieces (gathered to about `chunk` bytes) up the
+/// channel. With `expected`, the data must be exactly that long: a longer
+/// payload is refused before its extra bytes are sent, so the service never
+/// sees a tensor the client did not describe. Stops quietly when the call
+/// has ended (its error, if any, is the call's to report).
+async fn pump<P: Pieces, M>(
+    first: Vec<Bytes>,
+    mut rest: P,
+    expected: Option<usize>,
+    sender: mpsc::Sender<M>,
+    mut wrap: impl FnMut(Bytes) -> M + Send,
+    chunk: usize,
+    refuse: NpyRefusal,
+) -> Result<(), GatewayError> {
+    let mut coalescer = Coalescer::new(chunk);
+    let mut first = first.into_iter();
+    let mut sent = 0usize;
+    loop {
+        let piece = match first.next() {
+            Some(piece) => piece,
+            None => match rest.next_piece().await? {
+                Some(piece) => piece,
+                None => break,
+            },
+        };
+        sent = sent.saturating_add(piece.len());
+        if let Some(expected) = expected
+            && sent > expected
+        {
+            return Err(refuse(format!(
+                "the data is longer than its header declares ({expected} bytes)"
+            )));
+        }
+        for ready in coalescer.push(piece) {
+            if sender.send(wrap(ready)).await.is_err() {
+                return Ok(());
+            }
+        }
+    }
+    if let Some(last) = coalescer.finish()
+        && sender.send(wrap(last)).await.is_err()
+    {
+        return Ok(());
+    }
+    if let Some(expected) = expected
+        && sent < expected
+    {
+        return Err(refuse(format!(
+            "the data ends after {sent} bytes, but its header declares {expected}"
+        )));
+    }
+    Ok(())
+}
+
+impl Filtered {
+    /// The whole result in memory (for answers that need it all: JSON, PNG).
+    pub(crate) async fn collect(self) -> Result<Tensor, GatewayError> {
+        match self {
+            Filtered::Whole(tensor) => Ok(tensor),
+            Filtered::Streamed(mut s) => {
+                let mut data = bytes::BytesMut::with_capacity(s.nbytes);
+                while let Some(piece) = next_data(&mut s.messages).await? {
+                    if data.len() + piece.len() > s.nbytes {
+                        return Err(overrun(s.nbytes));
+                    }
+                    data.extend_from_slice(&piece);
+                }
+                let shape: Vec<u64> = s.shape.iter().map(|&d| d as u64).collect();
+                Tensor::new(s.dtype, &shape, data.freeze(), &PARSE_LIMITS).map_err(|e| {
+                    GatewayError::Internal(format!("the upstream answered an invalid tensor: {e}"))
+                })
+            }
+        }
+    }
+
+    /// The result as a `.npy` file: its length and its body, streamed as the
+    /// pieces come back from the service. bfloat16 (which NumPy lacks) is
+    /// widened to float32, as `npy::write_npy` does.
+    pub(crate) fn into_npy(self) -> (u64, axum::body::Body) {
+        let (dtype, shape, nbytes) = match &self {
+            Filtered::Whole(t) => (t.dtype(), t.shape().to_vec(), t.nbytes()),
+            Filtered::Streamed(s) => (s.dtype, s.shape.clone(), s.nbytes),
+        };
+        let header = Bytes::from(write_npy_header(dtype, &shape));
+        let widen = dtype == DType::BFloat16;
+        let data_len = if widen {
+            nbytes as u64 * 2
+        } else {
+            nbytes as u64
+        };
+        let length = header.len() as u64 + data_len;
+        let body = match self {
+            Filtered::Whole(tensor) if !widen => {
+                let pieces = [Ok::<_, GatewayError>(header), Ok(tensor.into_data())];
+                axum::body::Body::from_stream(futures::stream::iter(pieces))
+            }
+            Filtered::Whole(tensor) => {
+                let pieces = [
+                    Ok::<_, GatewayError>(header),
+                    Ok(widen_bf16(&mut None, &tensor.into_data())),
+                ];
+                axum::body::Body::from_stream(futures::stream::iter(pieces))
+            }
+            Filtered::Streamed(mut s) => {
+                let stream = async_stream::try_stream! {
+                    yield header;
+                    let mut carry = None;
+                    let mut received = 0usize;
+                    while let Some(piece) = next_data(&mut s.messages).await? {
+                        received += piece.len();
+                        if received > s.nbytes {
+                            Err(overrun(s.nbytes))?;
+                        }
+                        yield if widen { widen_bf16(&mut carry, &piece) } else { piece };
+                    }
+                    if received < s.nbytes {
+                        Err(GatewayError::Internal(format!(
+                            "the upstream's answer ended after {received} of {} bytes",
+                            s.nbytes
+                        )))?;
+                    }
+                };
+                let stream: std::pin::Pin<
+                    Box<dyn futures::Stream<Item = Result<Bytes, GatewayError>> + Send>,
+                > = Box::pin(stream);
+                axum::body::Body::from_stream(stream)
+            }
+        };
+        (length, body)
+    }
+}
+
+fn overrun(nbytes: usize) -> GatewayError {
+    GatewayError::Internal(format!(
+        "the upstream sent more data than its header declares ({nbytes} bytes)"
+    ))
+}
+
+/// The next data piece of a streamed answer.
+async fn next_data(
+    messages: &mut tonic::Streaming<pb::TensorChunk>,
+) -> Result<Option<Bytes>, GatewayError> {
+    loop {
+        match messages.message().await? {
+            None => return Ok(None),
+            Some(pb::TensorChunk {
+                part: Some(TensorPart::Data(data)),
+            }) => {
+                if !data.is_empty() {
+                    return Ok(Some(data));
+                }
+            }
+            Some(_) => {
+                return Err(GatewayError::Internal(
+                    "the upstream's answer has a second header or an empty message".into(),
+                ));
+            }
+        }
+    }
+}
+
+/// bfloat16 bytes → float32 bytes (exact: a bfloat16 is the top half of a
+/// float32). `carry` holds a byte of an element split across pieces.
+fn widen_bf16(carry: &mut Option<u8>, piece: &[u8]) -> Bytes {
+    let mut out = Vec::with_capacity(piece.len() * 2 + 2);
+    let mut rest = piece;
+    if let Some(low) = carry.take()
+        && let Some((&high, tail)) = rest.split_first()
+    {
+        out.extend_from_slice(&[0, 0, low, high]);
+        rest = tail;
+    }
+    let (pairs, tail) = rest.as_chunks::<2>();
+    for [low, high] in pairs {
+        out.extend_from_slice(&[0, 0, *low, *high]);
+    }
+    if let [low] = tail {
+        *carry = Some(*low);
+    }
+    Bytes::from(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bfloat16_widens_across_split_pieces() {
+        let mut carry = None;
+        let a = widen_bf16(&mut carry, &[0x80, 0x3f, 0x00]);
+        let b = widen_bf16(&mut carry, &[0x40]);
+        let mut all = a.to_vec();
+        all.extend_from_slice(&b);
+        let values: Vec<f32> = all
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+            .collect();
+        assert_eq!(values, vec![1.0, 2.0]);
+    }
+}
