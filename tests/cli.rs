@@ -1,0 +1,196 @@
+//! The client commands of the `tensorwire` binary against a server on port 0.
+
+mod common;
+
+use std::process::Command;
+
+use bytes::Bytes;
+use tensorwire::npy::{read_npy, write_npy};
+use tensorwire::tensor::{Tensor, TensorLimits};
+
+fn tensorwire(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_tensorwire"))
+        .args(args)
+        .output()
+        .expect("run the tensorwire binary")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn describe_filter_and_size_commands_talk_to_the_server() {
+    let server = common::start_server().await;
+    let url = format!("http://{}", server.grpc_addr);
+    let dir = tempfile::tempdir().unwrap();
+
+    let values: Vec<i32> = (0..(30 * 20 * 3)).map(|i| (i * 37 % 255) as i32).collect();
+    let input =
+        Tensor::from_array(&ndarray::ArrayD::from_shape_vec(vec![30, 20, 3], values).unwrap());
+    let npy_in = dir.path().join("in.npy");
+    std::fs::write(&npy_in, write_npy(&input)).unwrap();
+
+    let out = tensorwire(&["describe", npy_in.to_str().unwrap(), "--server", &url]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("int32 [30, 20, 3]"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let npy_out = dir.path().join("out.npy");
+    let out = tensorwire(&[
+        "filter",
+        npy_in.to_str().unwrap(),
+        "-o",
+        npy_out.to_str().unwrap(),
+        "--sigma",
+        "0.5",
+        "--mode",
+        "nearest",
+        "--server",
+        &url,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let got = read_npy(
+        Bytes::from(std::fs::read(&npy_out).unwrap()),
+        &TensorLimits::default(),
+    )
+    .unwrap();
+    let params = tensorwire::filter::GaussianParams {
+        sigma: vec![0.5],
+        mode: vec![tensorwire::filter::BoundaryMode::Nearest],
+        ..Default::default()
+    };
+    let expected =
+        tensorwire::filter::gaussian_filter(&input, &params, &Default::default()).unwrap();
+    assert_eq!(got, expected);
+
+    // An image in, a PNG out, filtered over its two spatial axes only.
+    let png_in = dir.path().join("photo.png");
+    image::RgbImage::from_fn(33, 17, |x, y| {
+        image::Rgb([(x * 7) as u8, (y * 11) as u8, 200])
+    })
+    .save(&png_in)
+    .unwrap();
+    let png_out = dir.path().join("blurred.png");
+    let out = tensorwire(&[
+        "filter",
+        png_in.to_str().unwrap(),
+        "-o",
+        png_out.to_str().unwrap(),
+        "--sigma",
+        "2",
+        "--server",
+        &url,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let blurred = image::open(&png_out).unwrap().to_rgb8();
+    assert_eq!(blurred.dimensions(), (33, 17));
+    assert!(
+        blurred.pixels().all(|p| p[2] == 200),
+        "the channel axis was filtered"
+    );
+
+    let out = tensorwire(&[
+        "size",
+        png_in.to_str().unwrap(),
+        png_out.to_str().unwrap(),
+        "--server",
+        &url,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines = text(&out.stdout);
+    assert!(lines.contains("photo.png: 33×17 png"), "{lines}");
+    assert!(lines.contains("blurred.png: 33×17 png"), "{lines}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_are_one_line_and_a_failing_exit_code() {
+    let server = common::start_server().await;
+    let url = format!("http://{}", server.grpc_addr);
+    let dir = tempfile::tempdir().unwrap();
+    let not_npy = dir.path().join("bad.npy");
+    std::fs::write(&not_npy, b"hello").unwrap();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec![
+                "describe".into(),
+                "/nonexistent/x.npy".into(),
+                "--server".into(),
+                url.clone(),
+            ],
+            "cannot read",
+        ),
+        (
+            vec![
+                "describe".into(),
+                not_npy.display().to_string(),
+                "--server".into(),
+                url.clone(),
+            ],
+            "not a .npy",
+        ),
+        (
+            vec![
+                "size".into(),
+                not_npy.display().to_string(),
+                "--server".into(),
+                url.clone(),
+            ],
+            "format",
+        ),
+        (
+            vec![
+                "describe".into(),
+                not_npy.display().to_string(),
+                "--server".into(),
+                "http://127.0.0.1:1".into(),
+            ],
+            "not a .npy",
+        ),
+        (
+            vec![
+                "filter".into(),
+                not_npy.display().to_string(),
+                "-o".into(),
+                "x.npy".into(),
+                "--sigma".into(),
+                "1".into(),
+                "--mode".into(),
+                "sideways".into(),
+            ],
+            "not a .npy",
+        ),
+    ];
+    for (args, needle) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = tensorwire(&args);
+        let err = text(&out.stderr);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.starts_with("error: ") && err.contains(needle),
+            "{args:?}: {err}"
+        );
+        assert!(
+            !err.contains("panicked") && !err.contains("backtrace"),
+            "{err}"
+        );
+    }
+    let png = dir.path().join("a.png");
+    image::GrayImage::new(4, 4).save(&png).unwrap();
+    let out = tensorwire(&[
+        "size",
+        png.to_str().unwrap(),
+        "--server",
+        "http://127.0.0.1:1",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("cannot connect"),
+        "{}",
+        text(&out.stderr)
+    );
+}
