@@ -30,6 +30,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--mode" => params
                 .mode
                 .push(BoundaryMode::from_name(value).ok_or("unknown mode")?),
+            "--axis" => params.axes.push(value.parse()?),
             "--runs" => runs = value.parse()?,
             _ => return Err(usage.into()),
         }

@@ -25,7 +25,7 @@ async fn describe_filter_and_size_commands_talk_to_the_server() {
     let url = format!("http://{}", server.grpc_addr);
     let dir = tempfile::tempdir().unwrap();
 
-    let values: Vec<i32> = (0..(30 * 20 * 3)).map(|i| (i * 37 % 255) as i32).collect();
+    let values: Vec<i32> = (0..(30 * 20 * 3)).map(|i| i * 37 % 255).collect();
     let input =
         Tensor::from_array(&ndarray::ArrayD::from_shape_vec(vec![30, 20, 3], values).unwrap());
     let npy_in = dir.path().join("in.npy");

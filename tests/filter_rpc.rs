@@ -7,7 +7,7 @@ mod common;
 use bytes::Bytes;
 use futures::StreamExt;
 use tensorwire::config::ServeConfig;
-use tensorwire::filter::{GaussianParams, gaussian_filter};
+use tensorwire::filter::gaussian_filter;
 use tensorwire::proto::pb::{self, gaussian_filter_chunk::Part};
 use tensorwire::proto::{tensor_from_wire, tensor_to_wire};
 use tensorwire::tensor::{Tensor, TensorLimits};

@@ -34,7 +34,7 @@ pub(crate) fn c_i32(v: f64) -> i32 {
 /// `(int64_t)v` as x86-64 computes it.
 #[inline(always)]
 pub(crate) fn c_i64(v: f64) -> i64 {
-    let fits = v >= -9223372036854775808.0 && v < 9223372036854775808.0;
+    let fits = (-9223372036854775808.0..9223372036854775808.0).contains(&v);
     let x = if fits { v } else { 0.0 };
     // SAFETY: x truncates to a value in i64's range and is not NaN.
     let t = unsafe { x.to_int_unchecked::<i64>() };
@@ -113,9 +113,10 @@ macro_rules! lane {
             const OFFSET: usize = $offset;
             #[inline(always)]
             unsafe fn load(p: *const u8) -> f64 {
+                // A typed unaligned read: a byte-array read compiles to a
+                // call to memcpy per element inside the AVX2 functions.
                 // SAFETY: the caller guarantees size_of::<$t>() readable bytes.
-                let bytes = unsafe { p.cast::<[u8; size_of::<$t>()]>().read_unaligned() };
-                let $x = <$t>::from_le_bytes(bytes);
+                let $x = <$t>::from_le(unsafe { p.cast::<$t>().read_unaligned() });
                 $to_f64
             }
         }
@@ -123,21 +124,20 @@ macro_rules! lane {
 }
 
 macro_rules! store {
-    ($name:ident, $t:ty, |$v:ident| $cast:expr) => {
+    ($name:ident, $t:ty, |$v:ident| $cast:expr, |$x:ident| $bits:expr, $back:expr) => {
         impl Store for $name {
             #[inline(always)]
             unsafe fn store(p: *mut u8, $v: f64) {
-                let x: $t = $cast;
+                let $x = $cast;
+                let bits = $bits;
+                // A typed unaligned write, for the same reason as in `lane!`.
                 // SAFETY: the caller guarantees size_of::<$t>() writable bytes.
-                unsafe {
-                    p.cast::<[u8; size_of::<$t>()]>()
-                        .write_unaligned(x.to_le_bytes())
-                }
+                unsafe { p.cast::<$t>().write_unaligned(<$t>::to_le(bits)) }
             }
             #[inline(always)]
             fn round_trip($v: f64) -> f64 {
-                let x: $t = $cast;
-                x.into()
+                let $x = $cast;
+                $back
             }
         }
     };
@@ -153,52 +153,29 @@ lane!(LU64, u64, 8, 0, |x| x as f64);
 lane!(LI64, i64, 8, 0, |x| x as f64);
 lane!(LF16, u16, 2, 0, |x| f64::from(f16::from_bits(x).to_f32()));
 lane!(LBF16, u16, 2, 0, |x| f64::from(bf16::from_bits(x).to_f32()));
-lane!(LF32, f32, 4, 0, |x| f64::from(x));
-lane!(LF64, f64, 8, 0, |x| x);
-lane!(LC64Re, f32, 8, 0, |x| f64::from(x));
-lane!(LC64Im, f32, 8, 4, |x| f64::from(x));
-lane!(LC128Re, f64, 16, 0, |x| x);
-lane!(LC128Im, f64, 16, 8, |x| x);
+lane!(LF32, u32, 4, 0, |x| f64::from(f32::from_bits(x)));
+lane!(LF64, u64, 8, 0, |x| f64::from_bits(x));
+lane!(LC64Re, u32, 8, 0, |x| f64::from(f32::from_bits(x)));
+lane!(LC64Im, u32, 8, 4, |x| f64::from(f32::from_bits(x)));
+lane!(LC128Re, u64, 16, 0, |x| f64::from_bits(x));
+lane!(LC128Im, u64, 16, 8, |x| f64::from_bits(x));
 
 // bool output is scipy's `(npy_bool)v`, an unsigned char: the low byte of a
 // 32-bit truncation, so e.g. -1.0 stores 255. Bool input is read as that byte.
-store!(LU8, u8, |v| c_i32(v) as u8);
-store!(LI8, i8, |v| c_i32(v) as i8);
-store!(LU16, u16, |v| c_i32(v) as u16);
-store!(LI16, i16, |v| c_i32(v) as i16);
-store!(LU32, u32, |v| c_i64(v) as u32);
-store!(LI32, i32, |v| c_i32(v));
-store!(LF32, f32, |v| v as f32);
-store!(LF64, f64, |v| v);
-store!(LC64Re, f32, |v| v as f32);
-store!(LC64Im, f32, |v| v as f32);
-store!(LC128Re, f64, |v| v);
-store!(LC128Im, f64, |v| v);
-
-// i64 and u64 do not implement `Into<f64>`, so they get their own impls.
-impl Store for LI64 {
-    #[inline(always)]
-    unsafe fn store(p: *mut u8, v: f64) {
-        // SAFETY: the caller guarantees 8 writable bytes.
-        unsafe { p.cast::<[u8; 8]>().write_unaligned(c_i64(v).to_le_bytes()) }
-    }
-    #[inline(always)]
-    fn round_trip(v: f64) -> f64 {
-        c_i64(v) as f64
-    }
-}
-
-impl Store for LU64 {
-    #[inline(always)]
-    unsafe fn store(p: *mut u8, v: f64) {
-        // SAFETY: the caller guarantees 8 writable bytes.
-        unsafe { p.cast::<[u8; 8]>().write_unaligned(c_u64(v).to_le_bytes()) }
-    }
-    #[inline(always)]
-    fn round_trip(v: f64) -> f64 {
-        c_u64(v) as f64
-    }
-}
+store!(LU8, u8, |v| c_i32(v) as u8, |x| x, f64::from(x));
+store!(LI8, u8, |v| c_i32(v) as i8, |x| x as u8, f64::from(x));
+store!(LU16, u16, |v| c_i32(v) as u16, |x| x, f64::from(x));
+store!(LI16, u16, |v| c_i32(v) as i16, |x| x as u16, f64::from(x));
+store!(LU32, u32, |v| c_i64(v) as u32, |x| x, f64::from(x));
+store!(LI32, u32, |v| c_i32(v), |x| x as u32, f64::from(x));
+store!(LU64, u64, |v| c_u64(v), |x| x, x as f64);
+store!(LI64, u64, |v| c_i64(v), |x| x as u64, x as f64);
+store!(LF32, u32, |v| v as f32, |x| x.to_bits(), f64::from(x));
+store!(LF64, u64, |v| v, |x| x.to_bits(), x);
+store!(LC64Re, u32, |v| v as f32, |x| x.to_bits(), f64::from(x));
+store!(LC64Im, u32, |v| v as f32, |x| x.to_bits(), f64::from(x));
+store!(LC128Re, u64, |v| v, |x| x.to_bits(), x);
+store!(LC128Im, u64, |v| v, |x| x.to_bits(), x);
 
 /// One element decoded for NumPy's `astype`, which casts directly between
 /// types (int to int wraps, anything to bool tests for non-zero), unlike

@@ -9,25 +9,27 @@
 //! - An array is seen, for a pass along axis `a`, as `(outer, n, inner)`:
 //!   `inner` is the product of the later axes, so one "row" (fixed outer and
 //!   position `i` on the axis) is `inner` contiguous elements. Output rows
-//!   far enough from the edges (`r <= i < n - r`) need no boundary handling,
-//!   and all their elements are consecutive in memory: they are computed as
-//!   one flat stencil, 16 independent outputs at a time in SIMD registers,
-//!   with neighbours at distance `m·inner`. This is the same loop for the
-//!   last axis (`inner = 1`) and for the others, and reads memory in order.
+//!   far enough from the edges (`r <= i < n - r`) need no boundary handling:
+//!   they run the flat stencil ([`flat`]), 32 independent outputs at a time
+//!   in SIMD registers, neighbours `m·inner` elements away. The same loop
+//!   serves the last axis (`inner = 1`) and the others; down wide rows it
+//!   works in strips of columns sized so the source rows stay in L1.
 //! - The few rows near the edges look their sources up once per row and
 //!   tap (not per element) through the boundary map, then run the same
-//!   arithmetic over the whole row; `cval` is a constant operand there.
-//! - The first pass reads the input in its own dtype and writes `f64` rows
-//!   into a small tile. When the following passes are all along later axes
-//!   (the default order), they are applied to that tile while it is in
-//!   cache, so the array is read once and written once ("fusion"). Each
-//!   pass's result is rounded through the output dtype before the next, as
-//!   scipy stores it. Other passes run in place on the output, one
-//!   column block at a time, as scipy does.
+//!   arithmetic across the row, with `cval` as a constant operand
+//!   ([`boundary_row`]). Lines shorter than [`SHORT_LINE`] along the last
+//!   axis are padded one by one into a small buffer instead ([`short_lines`]).
+//! - The first pass reads the input in its own dtype (no converted copy)
+//!   and writes `f64` rows into a small tile. When the following passes are
+//!   all along later axes (the default order), they are applied to that
+//!   tile while it is in cache, so the array is read once and written once
+//!   ("fusion"). Each pass's result is rounded through the output dtype
+//!   before the next, as scipy stores it. Other passes run in place on the
+//!   output, one block of columns at a time, as scipy does.
 //! - Tiles are independent tasks for rayon's global pool.
 //!
-//! The hot loops are compiled twice, plain and with AVX2, and chosen at run
-//! time: AVX2 doubles the lanes, and leaves results unchanged (no FMA).
+//! The hot loops are compiled three times, plain, AVX2 and AVX-512F, and
+//! chosen at run time ([`simd`]); wider vectors leave results unchanged.
 
 use rayon::prelude::*;
 
@@ -43,23 +45,24 @@ use crate::tensor::DType;
 /// comfortably inside any recent core's.
 const TILE: usize = 1 << 15;
 
-/// Elements of `f64` per sub-block of the first pass: 64 KiB, so a block
-/// and its fused results stay in L2 (and mostly L1) between passes.
-const SUB_TILE: usize = 1 << 13;
+/// Elements of `f64` per sub-block of the first pass: 256 KiB, so a block
+/// and its fused results (two such buffers) stay in a 1 MiB L2.
+const SUB_TILE: usize = 1 << 15;
 
 /// Elements per task of the first pass: 2 MiB of `f64`.
 const TASK: usize = 1 << 18;
 
-/// Columns per strip when a pass runs down wide rows: 2r+1 rows of it
-/// (17 for sigma 2) stay in the 32 KiB L1 cache.
-const STRIP: usize = 128;
+/// `f64` values that fill most of a 32 KiB L1 data cache: a pass down wide
+/// rows works on strips of columns this small, so the source rows of a
+/// strip are reused from L1 by every output row that needs them.
+const L1_F64: usize = 3 << 10;
 
 /// Lines along the last axis shorter than this are filtered across lines
 /// ([`short_lines`]) rather than along them.
 const SHORT_LINE: usize = 64;
 
 /// Outputs computed together in registers by the flat stencil.
-const BLOCK: usize = 16;
+const BLOCK: usize = 32;
 
 /// One real component of an array seen as `(outer, n, inner)` for a pass.
 #[derive(Clone, Copy)]
@@ -125,15 +128,15 @@ unsafe fn flat<L: Lane, const ANTI: bool>(
     while q + BLOCK <= len {
         let e = start + q;
         let mut acc = [0.0f64; BLOCK];
-        for j in 0..BLOCK {
-            acc[j] = at(e + j) * k0;
+        for (j, a) in acc.iter_mut().enumerate() {
+            *a = at(e + j) * k0;
         }
         for m in (1..=r).rev() {
             // SAFETY: m <= r < k.len().
             let km = unsafe { *k.get_unchecked(m) };
             let (lo, hi) = (e - m * stride, e + m * stride);
-            for j in 0..BLOCK {
-                acc[j] += pair(at(lo + j), at(hi + j)) * km;
+            for (j, a) in acc.iter_mut().enumerate() {
+                *a += pair(at(lo + j), at(hi + j)) * km;
             }
         }
         out[q..q + BLOCK].copy_from_slice(&acc);
@@ -236,9 +239,9 @@ unsafe fn boundary_row<L: Lane, const ANTI: bool>(
 }
 
 /// Many short lines along the last axis (e.g. the 3 colour channels of an
-/// image): too short to vectorise along, so they are padded with their
-/// boundary values into a transposed tile, position-major, and the flat
-/// stencil runs across lines instead, with neighbours `lines` apart.
+/// image): each line is padded with its boundary values into a small buffer
+/// (through a table of sources made once per call), then filtered from it.
+/// Too short to gain from SIMD, but free of per-element boundary logic.
 ///
 /// # Safety
 /// As for [`region`]; `reg` covers whole lines of a last axis.
@@ -252,27 +255,24 @@ unsafe fn short_lines<L: Lane, const ANTI: bool>(
 ) {
     let r = st.k.len() - 1;
     let n = src.n;
-    let lines = reg.o.1 - reg.o.0;
     let padded = n + 2 * r;
-    let (tile, res) = sized(spare, (padded + n) * lines).split_at_mut(padded * lines);
-    for (p, row) in tile.chunks_exact_mut(lines).enumerate() {
-        match source_index(st.mode, p as i64 - r as i64, n) {
-            Some(s) => {
-                let first = reg.o.0 * n + s;
-                for (ol, v) in row.iter_mut().enumerate() {
-                    // SAFETY: line o0 + ol and position s < n are inside the view.
-                    *v = unsafe { load_at::<L>(src.ptr, first + ol * n) };
-                }
-            }
-            None => row.fill(st.cval),
+    // Sources as element offsets in a line; usize::MAX stands for cval.
+    let table: Vec<usize> = (0..padded)
+        .map(|p| source_index(st.mode, p as i64 - r as i64, n).unwrap_or(usize::MAX))
+        .collect();
+    let ext = sized(spare, padded);
+    for (ol, results) in out.chunks_exact_mut(n).enumerate() {
+        let base = (reg.o.0 + ol) * n;
+        for (slot, &s) in ext.iter_mut().zip(&table) {
+            *slot = if s == usize::MAX {
+                st.cval
+            } else {
+                // SAFETY: line o0 + ol and position s < n are inside the view.
+                unsafe { load_at::<L>(src.ptr, base + s) }
+            };
         }
-    }
-    // SAFETY: the tile holds positions 0 .. n + 2r of every line.
-    unsafe { flat::<LF64, ANTI>(tile.as_ptr().cast(), r * lines, lines, st.k, res) };
-    for (i, results) in res.chunks_exact(lines).enumerate() {
-        for (line, &v) in out.chunks_exact_mut(n).zip(results) {
-            line[i] = v;
-        }
+        // SAFETY: `ext` holds positions 0 .. n + 2r of the line.
+        unsafe { flat::<LF64, ANTI>(ext.as_ptr().cast(), r, 1, st.k, results) };
     }
 }
 
@@ -306,7 +306,10 @@ unsafe fn region<L: Lane, const ANTI: bool>(
     if a < b {
         for o in reg.o.0..reg.o.1 {
             let base = (o - reg.o.0) * ni * nc;
-            if nc == w && (w <= STRIP || r == 0) {
+            // Columns per strip: the strip of every source row this
+            // region reads (ni + 2r rows) fits in L1 with room to spare.
+            let strip = (L1_F64 / (ni + 2 * r)).clamp(BLOCK, 32 * BLOCK) / BLOCK * BLOCK;
+            if nc == w && (w <= strip || r == 0) {
                 let dst = &mut out[base + (a - reg.i.0) * nc..base + (b - reg.i.0) * nc];
                 // SAFETY: rows a-r .. b+r are inside the axis.
                 unsafe { flat::<L, ANTI>(src.ptr, (o * n + a) * w, w, st.k, dst) };
@@ -316,7 +319,7 @@ unsafe fn region<L: Lane, const ANTI: bool>(
                 // are reused.
                 let mut c = reg.c.0;
                 while c < reg.c.1 {
-                    let end = (c + STRIP).min(reg.c.1);
+                    let end = (c + strip).min(reg.c.1);
                     for i in a..b {
                         let at = base + (i - reg.i.0) * nc + (c - reg.c.0);
                         let dst = &mut out[at..at + (end - c)];
@@ -328,11 +331,11 @@ unsafe fn region<L: Lane, const ANTI: bool>(
             }
         }
     }
-    for i in reg.i.0..reg.i.1 {
-        if !(a..b).contains(&i) {
-            // SAFETY: forwarded from the caller.
-            unsafe { boundary_row::<L, ANTI>(src, st, reg, i, out) };
-        }
+    // The rows before and after the interior ones (all rows when there is none).
+    let (before, after) = if a < b { (a, b) } else { (reg.i.1, reg.i.1) };
+    for i in (reg.i.0..before).chain(after..reg.i.1) {
+        // SAFETY: forwarded from the caller.
+        unsafe { boundary_row::<L, ANTI>(src, st, reg, i, out) };
     }
 }
 
@@ -343,6 +346,19 @@ type RegionFn = unsafe fn(View, Stencil, Region, &mut [f64], &mut Vec<f64>);
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn region_avx2<L: Lane, const ANTI: bool>(
+    src: View,
+    st: Stencil,
+    reg: Region,
+    out: &mut [f64],
+    spare: &mut Vec<f64>,
+) {
+    // SAFETY: forwarded from the caller.
+    unsafe { region::<L, ANTI>(src, st, reg, out, spare) }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn region_avx512<L: Lane, const ANTI: bool>(
     src: View,
     st: Stencil,
     reg: Region,
@@ -364,31 +380,51 @@ unsafe fn region_plain<L: Lane, const ANTI: bool>(
     unsafe { region::<L, ANTI>(src, st, reg, out, spare) }
 }
 
-/// True when the CPU runs AVX2 (checked once, cached by std).
-fn has_avx2() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
+/// Which compiled version of the hot loops runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Simd {
+    Plain,
+    Avx2,
+    Avx512,
+}
+
+/// The best the CPU offers, or the one named by `TENSORWIRE_FILTER_SIMD`
+/// (`plain`, `avx2`, `avx512`; never above what the CPU offers), so tests
+/// can check every version against the golden cases. Chosen once.
+fn simd() -> Simd {
+    static LEVEL: std::sync::OnceLock<Simd> = std::sync::OnceLock::new();
+    *LEVEL.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        let best = if std::arch::is_x86_feature_detected!("avx512f") {
+            Simd::Avx512
+        } else if std::arch::is_x86_feature_detected!("avx2") {
+            Simd::Avx2
+        } else {
+            Simd::Plain
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let best = Simd::Plain;
+        let asked = match std::env::var("TENSORWIRE_FILTER_SIMD").as_deref() {
+            Ok("plain") => Simd::Plain,
+            Ok("avx2") => Simd::Avx2,
+            _ => Simd::Avx512,
+        };
+        best.min(asked)
+    })
 }
 
 fn region_fn<L: Lane>(anti: bool) -> RegionFn {
-    #[cfg(target_arch = "x86_64")]
-    if has_avx2() {
-        return if anti {
-            region_avx2::<L, true>
-        } else {
-            region_avx2::<L, false>
-        };
-    }
-    if anti {
-        region_plain::<L, true>
-    } else {
-        region_plain::<L, false>
+    match (simd(), anti) {
+        #[cfg(target_arch = "x86_64")]
+        (Simd::Avx512, false) => region_avx512::<L, false>,
+        #[cfg(target_arch = "x86_64")]
+        (Simd::Avx512, true) => region_avx512::<L, true>,
+        #[cfg(target_arch = "x86_64")]
+        (Simd::Avx2, false) => region_avx2::<L, false>,
+        #[cfg(target_arch = "x86_64")]
+        (Simd::Avx2, true) => region_avx2::<L, true>,
+        (_, false) => region_plain::<L, false>,
+        (_, true) => region_plain::<L, true>,
     }
 }
 
@@ -424,15 +460,26 @@ unsafe fn store_region<S: Store>(
 ) {
     let (_, n, w) = shape;
     let nc = reg.c.1 - reg.c.0;
+    // Whole rows are one contiguous run per `o`: one long loop (short
+    // per-row loops cost a call each when LLVM turns them into memcpy).
+    let (runs_per_o, run) = if nc == w {
+        (1, (reg.i.1 - reg.i.0) * w)
+    } else {
+        (reg.i.1 - reg.i.0, nc)
+    };
     let mut t = 0;
     for o in reg.o.0..reg.o.1 {
-        for i in reg.i.0..reg.i.1 {
-            let row = (o * n + i) * w + reg.c.0;
-            for (cl, &v) in tile[t..t + nc].iter().enumerate() {
+        for k in 0..runs_per_o {
+            let start = if nc == w {
+                (o * n + reg.i.0) * w
+            } else {
+                (o * n + reg.i.0 + k) * w + reg.c.0
+            };
+            for (e, &v) in tile[t..t + run].iter().enumerate() {
                 // SAFETY: inside the region, which this task owns.
-                unsafe { store_at::<S>(dst, row + cl, v) };
+                unsafe { store_at::<S>(dst, start + e, v) };
             }
-            t += nc;
+            t += run;
         }
     }
 }
@@ -505,7 +552,7 @@ fn lane_fns<L: Lane>() -> LaneFns {
 
 fn store_fns<S: Store>(exact: bool) -> StoreFns {
     #[cfg(target_arch = "x86_64")]
-    if has_avx2() {
+    if simd() >= Simd::Avx2 {
         return StoreFns {
             lane: lane_fns::<S>(),
             store: store_region_avx2::<S>,

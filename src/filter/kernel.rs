@@ -151,8 +151,7 @@ impl Taps {
         debug_assert!(kernel.len() % 2 == 1);
         let w: Vec<f64> = kernel.iter().rev().copied().collect();
         let size1 = w.len() / 2;
-        let symmetric =
-            (1..=size1).all(|ii| !((w[size1 + ii] - w[size1 - ii]).abs() > f64::EPSILON));
+        let symmetric = !(1..=size1).any(|ii| (w[size1 + ii] - w[size1 - ii]).abs() > f64::EPSILON);
         // A kernel that fails both tests (impossible for Gaussians) would take
         // scipy's general path; Gaussians are always one or the other.
         let k = (0..=size1).map(|m| w[size1 - m]).collect();
@@ -163,6 +162,7 @@ impl Taps {
     }
 
     /// The radius: the number of pairs.
+    #[cfg(test)]
     pub(crate) fn radius(&self) -> usize {
         self.k.len() - 1
     }

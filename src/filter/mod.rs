@@ -259,3 +259,189 @@ pub fn gaussian_filter(
 ) -> Result<Tensor, FilterError> {
     Ok(plan(input.dtype(), input.shape(), params, limits)?.run(input))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::test_util::*;
+    use super::*;
+    use half::{bf16, f16};
+
+    fn limits() -> FilterLimits {
+        FilterLimits::default()
+    }
+
+    #[test]
+    fn refuses_output_over_the_byte_limit_before_allocating() {
+        let small = FilterLimits {
+            max_output_bytes: 1000,
+            ..limits()
+        };
+        let p = GaussianParams::with_sigma(1.0);
+        assert!(plan(DType::Float64, &[125], &p, &small).is_ok());
+        let err = plan(DType::Float64, &[126], &p, &small).unwrap_err();
+        assert!(
+            matches!(err, FilterError::OutputTooLarge { nbytes: 1008, .. }),
+            "{err}"
+        );
+        // A shape whose size overflows is refused, not wrapped.
+        let err = plan(DType::Complex128, &[usize::MAX, 4], &p, &limits()).unwrap_err();
+        assert!(matches!(err, FilterError::OutputTooLarge { .. }), "{err}");
+    }
+
+    #[test]
+    fn refuses_real_complex_mixes_that_scipy_refuses_but_copies_when_nothing_is_filtered() {
+        let mut p = GaussianParams::with_sigma(1.0);
+        p.output_dtype = Some(DType::Float64);
+        assert!(matches!(
+            plan(DType::Complex128, &[4], &p, &limits()),
+            Err(FilterError::ComplexToReal { .. })
+        ));
+        p.output_dtype = Some(DType::Complex64);
+        assert!(matches!(
+            plan(DType::Float32, &[4], &p, &limits()),
+            Err(FilterError::RealToComplex { .. })
+        ));
+        // sigma 0: scipy copies with NumPy's cast (real part kept).
+        p.sigma = vec![0.0];
+        p.output_dtype = Some(DType::Float64);
+        let data: Vec<u8> = [1.5f64, 2.0, -3.0, 4.0]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        let input = Tensor::new(
+            DType::Complex128,
+            &[2],
+            Bytes::from(data),
+            &Default::default(),
+        )
+        .unwrap();
+        let out = gaussian_filter(&input, &p, &limits()).unwrap();
+        assert_eq!(values(&out), vec![1.5, -3.0]);
+    }
+
+    #[test]
+    fn refuses_bool_output_dtype_but_filters_bool_input_to_bool() {
+        let mut p = GaussianParams::with_sigma(1.0);
+        p.output_dtype = Some(DType::Bool);
+        assert_eq!(
+            plan(DType::Float64, &[4], &p, &limits()).unwrap_err(),
+            FilterError::BoolOutput
+        );
+        let input = Tensor::new(
+            DType::Bool,
+            &[5],
+            Bytes::from_static(&[0, 1, 1, 1, 0]),
+            &Default::default(),
+        )
+        .unwrap();
+        let out = gaussian_filter(&input, &GaussianParams::with_sigma(0.3), &limits()).unwrap();
+        assert_eq!(out.dtype(), DType::Bool);
+        assert!(out.data().iter().all(|&b| b <= 1));
+    }
+
+    #[test]
+    fn bool_bytes_that_scipy_leaves_above_one_become_true() {
+        // The second derivative at a step is about -1.9, which scipy stores
+        // as the byte 255 (the low byte of the int -1).
+        let input = Tensor::new(
+            DType::Bool,
+            &[6],
+            Bytes::from_static(&[0, 0, 0, 1, 1, 1]),
+            &Default::default(),
+        )
+        .unwrap();
+        let mut p = GaussianParams::with_sigma(0.5);
+        p.order = vec![2];
+        p.radius = vec![1];
+        let plan = plan(DType::Bool, &[6], &p, &limits()).unwrap();
+        let raw = plan.run_bytes(&input);
+        assert!(raw.contains(&255), "{raw:?}");
+        let public = plan.run(&input);
+        for (&r, &b) in raw.iter().zip(public.data().iter()) {
+            assert_eq!(b, u8::from(r != 0));
+        }
+    }
+
+    fn f32_then_cast(input_f32: &Tensor, p: &GaussianParams, to: DType) -> Vec<u8> {
+        let mut p32 = p.clone();
+        p32.output_dtype = Some(DType::Float32);
+        let result = gaussian_filter(input_f32, &p32, &limits()).unwrap();
+        let mut out = vec![0u8; result.len() * 2];
+        cast::narrow_f32(result.data(), to, &mut out);
+        out
+    }
+
+    #[test]
+    fn float16_and_bfloat16_are_filtered_as_float32_and_rounded_back() {
+        let vals: Vec<f32> = (0..60)
+            .map(|i| ((i * 37 % 23) as f32 - 11.0) * 0.37)
+            .collect();
+        let shape = [6, 10];
+        let as_f32 = f32_tensor(&shape, vals.clone());
+        let mut p = GaussianParams::with_sigma(1.3);
+        p.order = vec![0, 1];
+        for dtype in [DType::Float16, DType::BFloat16] {
+            let data: Vec<u8> = vals
+                .iter()
+                .flat_map(|&v| match dtype {
+                    DType::Float16 => f16::from_f32(v).to_bits().to_le_bytes(),
+                    _ => bf16::from_f32(v).to_bits().to_le_bytes(),
+                })
+                .collect();
+            let input = Tensor::new(
+                dtype,
+                &[6, 10],
+                Bytes::from(data.clone()),
+                &Default::default(),
+            )
+            .unwrap();
+            let out = gaussian_filter(&input, &p, &limits()).unwrap();
+            assert_eq!(out.dtype(), dtype);
+            // The 16-bit input widened to float32 exactly, then filtered.
+            let widened = Tensor::new(
+                DType::Float32,
+                &[6, 10],
+                Bytes::from(cast::astype(&data, dtype, DType::Float32)),
+                &Default::default(),
+            )
+            .unwrap();
+            assert_eq!(
+                out.data().to_vec(),
+                f32_then_cast(&widened, &p, dtype),
+                "{dtype}"
+            );
+        }
+        // float16 output for float32 input: float32 result, rounded.
+        let mut p16 = p.clone();
+        p16.output_dtype = Some(DType::Float16);
+        let out = gaussian_filter(&as_f32, &p16, &limits()).unwrap();
+        assert_eq!(out.dtype(), DType::Float16);
+        assert_eq!(
+            out.data().to_vec(),
+            f32_then_cast(&as_f32, &p, DType::Float16)
+        );
+    }
+
+    #[test]
+    fn rank_zero_and_empty_arrays_come_back_unchanged() {
+        let scalar = f64_tensor(&[], vec![2.5]);
+        assert_eq!(
+            gaussian_filter(&scalar, &GaussianParams::with_sigma(1.0), &limits()).unwrap(),
+            scalar
+        );
+        let empty = f64_tensor(&[0, 5], vec![]);
+        let out = gaussian_filter(&empty, &GaussianParams::with_sigma(1.0), &limits()).unwrap();
+        assert_eq!(out.shape(), &[0, 5]);
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn plan_reports_output_dtype_and_size() {
+        let mut p = GaussianParams::with_sigma(1.0);
+        p.output_dtype = Some(DType::Int16);
+        let plan = plan(DType::Float64, &[3, 4], &p, &limits()).unwrap();
+        assert_eq!(plan.output_dtype(), DType::Int16);
+        assert_eq!(plan.output_nbytes(), 24);
+        assert_eq!(plan.num_passes(), 2);
+    }
+}

@@ -366,8 +366,9 @@ pub(crate) fn resolve_passes(
     let mut passes = Vec::new();
     for (index, &axis) in axes.iter().enumerate() {
         let sigma = per_axis("sigma", &params.sigma, n, index, 0.0)?;
-        // `!(sigma > 1e-15)` rather than `sigma <= 1e-15` so NaN is skipped, as in scipy.
-        if !(sigma > 1e-15) {
+        // `sigma > 1e-15` as scipy tests it, so NaN is skipped too.
+        let filtered = sigma > 1e-15;
+        if !filtered {
             continue;
         }
         let order = per_axis("order", &params.order, n, index, 0)?;

@@ -26,10 +26,11 @@ use super::AppState;
 use super::GatewayError;
 use super::json_list::{ListError, tensor_from_json_body};
 use super::upload::{
-    Base64Pieces, BodyPieces, FieldPieces, clean_base64, decode_base64, multipart_error, read_all,
-    read_npy_upload,
+    Base64Pieces, BodyPieces, FieldPieces, PARSE_LIMITS, clean_base64, decode_base64,
+    multipart_error, read_all, read_npy_upload,
 };
 use super::upstream::Credentials;
+use crate::npy::read_npy;
 use crate::proto::pb;
 
 /// Bodies larger than this are parsed on the blocking pool, so one large
@@ -115,22 +116,21 @@ async fn receive_base64_npy(
     let body = read_all(&mut BodyPieces::new(body, limit), usize::MAX).await?;
     let text = find_base64_field(body, seed.field, seed.what).await?;
     let calls = state.calls(Credentials::from_headers(&headers));
-    let text = clean_base64(&text);
-    let decoded_len = Base64Pieces::new(&text, 0, seed.what).decoded_len();
-    // Small: one piece, parsed whole. Large: decoded a piece at a time into
-    // the streaming call, so the body is held once and the decoded tensor
-    // never whole.
-    let piece = if decoded_len <= calls.threshold() {
-        decoded_len
+    let described = if text.len() / 4 * 3 <= calls.threshold() {
+        // Small: decoded whole, in one go.
+        let decoded = Bytes::from(decode_base64(&text, seed.what)?);
+        let tensor = read_npy(decoded, &PARSE_LIMITS).map_err(|e| (seed.refuse)(e.to_string()))?;
+        calls.describe_tensor(tensor).await
     } else {
-        usize::try_from(state.config().upload_chunk_bytes).unwrap_or(usize::MAX)
+        // Large: decoded a piece at a time into the streaming call, so the
+        // body is held once and the decoded tensor never whole.
+        let text = clean_base64(&text);
+        let piece = usize::try_from(state.config().upload_chunk_bytes).unwrap_or(usize::MAX);
+        let pieces = Base64Pieces::new(&text, piece, seed.what);
+        let upload = read_npy_upload(pieces, calls.threshold(), seed.refuse).await?;
+        calls.describe_upload(upload, seed.refuse).await
     };
-    let pieces = Base64Pieces::new(&text, piece, seed.what);
-    let upload = read_npy_upload(pieces, calls.threshold(), seed.refuse).await?;
-    let info = calls
-        .describe_upload(upload, seed.refuse)
-        .await
-        .map_err(|e| payload_refusal(e, seed.what))?;
+    let info = described.map_err(|e| payload_refusal(e, seed.what))?;
     Ok(Json(json!({"message": seed.received, "shape": info.shape})))
 }
 

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# The HTTP gateway against a Flask + scipy server with the same seed routes
+# (bench/flask_seed.py, gunicorn, 2 workers), on this machine, in one run.
+#
+#   bash bench/gateway_vs_flask.sh            # needs wrk, and a Python with
+#                                             # flask gunicorn numpy scipy pillow
+#   PYTHON=/path/to/venv/bin/python DURATION=20 bash bench/gateway_vs_flask.sh
+#
+# Workloads (the issue's):
+#   filter   POST /  multipart .npy of a 1024x768x3 int32 array, sigma 0.5:
+#            throughput at concurrency 4, median latency at concurrency 1
+#   receive  POST /receive_array  with a ~700 KB JSON body: throughput at
+#            concurrency 8
+# Both servers run one at a time, with the same load generator (wrk), so they
+# never compete for the two cores. Every answer is checked once before the
+# load (the gateway's filter answer must equal scipy's bit for bit).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+PYTHON=${PYTHON:-python3}
+DURATION=${DURATION:-15}
+BIN=${BIN:-$ROOT/target/release/tensorwire}
+WORK=$(mktemp -d)
+FLASK_PORT=${FLASK_PORT:-5099}
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
+[ -x "$BIN" ] || cargo build --release --quiet
+"$PYTHON" -c 'import flask, gunicorn, numpy, scipy, PIL' 2>/dev/null ||
+  { echo "$PYTHON lacks flask/gunicorn/numpy/scipy/pillow" >&2; exit 1; }
+
+# --- payloads -------------------------------------------------------------
+"$PYTHON" - "$WORK" <<'PY'
+import base64, io, json, sys
+import numpy as np
+work = sys.argv[1]
+rng = np.random.default_rng(0)
+seed = rng.integers(0, 256, (1024, 768, 3), dtype=np.int32)
+buf = io.BytesIO(); np.save(buf, seed); npy = buf.getvalue()
+np.save(f"{work}/seed.npy", seed)
+boundary = "tensorwirebenchboundary"
+body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"array\"; filename=\"array.npy\"\r\n"
+        f"Content-Type: application/octet-stream\r\n\r\n").encode() + npy + f"\r\n--{boundary}--\r\n".encode()
+open(f"{work}/filter.body", "wb").write(body)
+open(f"{work}/filter.type", "w").write(f"multipart/form-data; boundary={boundary}")
+arr = rng.normal(size=(256, 256))          # 512 KiB of float64 -> ~700 KB of JSON
+buf = io.BytesIO(); np.save(buf, arr)
+doc = json.dumps({"array_data": base64.b64encode(buf.getvalue()).decode()}).encode()
+open(f"{work}/receive.body", "wb").write(doc)
+print(f"filter body {len(body)} bytes, receive_array body {len(doc)} bytes")
+PY
+
+cat >"$WORK/post.lua" <<'LUA'
+local f = assert(io.open(os.getenv("BODY"), "rb"))
+wrk.method = "POST"
+wrk.body = f:read("*a")
+f:close()
+wrk.headers["Content-Type"] = os.getenv("CTYPE")
+local errors = 0
+response = function(status, headers, body)
+  if status ~= 200 then errors = errors + 1 end
+end
+done = function(summary, latency, requests)
+  io.write(string.format("BENCH rps=%.1f p50_ms=%.2f p99_ms=%.2f requests=%d non200=%d\n",
+    summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000,
+    latency:percentile(99) / 1000, summary.requests, errors + summary.errors.status))
+end
+LUA
+
+# --- servers --------------------------------------------------------------
+wait_port() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+
+start_flask() {
+  (cd bench && exec "$PYTHON" -m gunicorn -w 2 -b "127.0.0.1:$FLASK_PORT" --log-level warning flask_seed:app) &
+  PIDS+=($!); FLASK_PID=$!
+  wait_port "$FLASK_PORT"
+}
+start_tensorwire() {
+  RUST_LOG=warn "$BIN" serve --grpc-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 >"$WORK/tw.log" 2>&1 &
+  PIDS+=($!); TW_PID=$!
+  for _ in $(seq 100); do grep -q 'http_addr=' "$WORK/tw.log" 2>/dev/null && break; sleep 0.05; done
+  # RUST_LOG=warn hides the listening line; ask the log level only for it.
+  if ! grep -q 'http_addr=' "$WORK/tw.log"; then
+    kill "$TW_PID"; wait "$TW_PID" 2>/dev/null || true
+    RUST_LOG=info "$BIN" serve --grpc-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 >"$WORK/tw.log" 2>&1 &
+    PIDS+=($!); TW_PID=$!
+    for _ in $(seq 100); do grep -q 'http_addr=' "$WORK/tw.log" && break; sleep 0.05; done
+  fi
+  TW_HTTP=$(grep -o 'http_addr=[0-9.:]*' "$WORK/tw.log" | head -1 | cut -d= -f2)
+}
+
+check() { # base-url: one request of each workload, answers verified
+  "$PYTHON" - "$1" "$WORK" <<'PY'
+import io, sys, urllib.request
+import numpy as np
+from scipy.ndimage import gaussian_filter
+base, work = sys.argv[1], sys.argv[2]
+body = open(f"{work}/filter.body", "rb").read()
+req = urllib.request.Request(base + "/", data=body, headers={"Content-Type": open(f"{work}/filter.type").read()})
+got = np.load(io.BytesIO(urllib.request.urlopen(req).read()))
+want = gaussian_filter(np.load(f"{work}/seed.npy"), 0.5)
+assert got.dtype == want.dtype and np.array_equal(got, want), "filter answer differs from scipy"
+req = urllib.request.Request(base + "/receive_array", data=open(f"{work}/receive.body", "rb").read(),
+                             headers={"Content-Type": "application/json"})
+assert b"Array received successfully" in urllib.request.urlopen(req).read()
+PY
+}
+
+run() { # name base path body ctype connections
+  local out
+  out=$(BODY="$WORK/$4.body" CTYPE="$5" wrk -t "$(( $6 < 2 ? 1 : 2 ))" -c "$6" -d "${DURATION}s" \
+        --timeout 10s -s "$WORK/post.lua" "$2$3" | grep '^BENCH')
+  echo "$1 $out"
+  echo "$1 $out" >>"$WORK/results"
+}
+
+start_flask
+check "http://127.0.0.1:$FLASK_PORT"
+FT=$(cat "$WORK/filter.type")
+run flask_filter_c4  "http://127.0.0.1:$FLASK_PORT" / filter "$FT" 4
+run flask_filter_c1  "http://127.0.0.1:$FLASK_PORT" / filter "$FT" 1
+run flask_receive_c8 "http://127.0.0.1:$FLASK_PORT" /receive_array receive application/json 8
+kill "$FLASK_PID"; wait "$FLASK_PID" 2>/dev/null || true
+
+start_tensorwire
+check "http://$TW_HTTP"
+run tensorwire_filter_c4  "http://$TW_HTTP" / filter "$FT" 4
+run tensorwire_filter_c1  "http://$TW_HTTP" / filter "$FT" 1
+run tensorwire_receive_c8 "http://$TW_HTTP" /receive_array receive application/json 8
+
+# --- summary --------------------------------------------------------------
+"$PYTHON" - "$WORK/results" <<'PY'
+import re, sys
+r = {}
+for line in open(sys.argv[1]):
+    name, rest = line.split(" ", 1)
+    r[name] = {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", rest)}
+def ratio(a, b): return a / b if b else float("nan")
+print()
+print("| workload | Flask + scipy (gunicorn -w 2) | tensorwire gateway | ratio | target |")
+print("|---|---|---|---|---|")
+f, t = r["flask_filter_c4"], r["tensorwire_filter_c4"]
+print(f"| `POST /` 1024×768×3 int32, c=4, req/s | {f['rps']:.1f} | {t['rps']:.1f} | {ratio(t['rps'], f['rps']):.1f}× | ≥ 10× |")
+f, t = r["flask_filter_c1"], r["tensorwire_filter_c1"]
+print(f"| `POST /` 1024×768×3 int32, c=1, median ms | {f['p50_ms']:.1f} | {t['p50_ms']:.1f} | {ratio(f['p50_ms'], t['p50_ms']):.1f}× faster | ≥ 10× |")
+f, t = r["flask_receive_c8"], r["tensorwire_receive_c8"]
+print(f"| `POST /receive_array` 700 KB JSON, c=8, req/s | {f['rps']:.0f} | {t['rps']:.0f} | {ratio(t['rps'], f['rps']):.1f}× | ≥ 5× |")
+bad = {k: v["non200"] for k, v in r.items() if v.get("non200")}
+if bad: print(f"\nnon-200 answers: {bad}")
+PY
