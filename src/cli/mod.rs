@@ -170,9 +170,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
 }
 
 async fn gateway(command: GatewayCommand) -> anyhow::Result<()> {
-    let channel = tonic::transport::Endpoint::from_shared(command.upstream.clone())
-        .with_context(|| format!("bad upstream URL {:?}", command.upstream))?
-        .connect_lazy();
+    let upstream = crate::gateway::connect_upstream(&command.upstream)?;
     let listener = tokio::net::TcpListener::bind(command.http_addr)
         .await
         .with_context(|| format!("cannot bind the HTTP address {}", command.http_addr))?;
@@ -181,7 +179,7 @@ async fn gateway(command: GatewayCommand) -> anyhow::Result<()> {
     crate::shutdown::cancel_on_signal(shutdown.clone());
     crate::gateway::serve(
         listener,
-        crate::gateway::Upstream::new(channel),
+        upstream,
         command.gateway,
         shutdown,
     )

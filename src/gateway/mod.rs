@@ -112,6 +112,19 @@ impl GatewayConfig {
 /// The gRPC client the gateway calls.
 pub type Upstream = crate::proto::pb::tensor_service_client::TensorServiceClient<Channel>;
 
+/// A lazily connecting client of the gRPC server at `url`, with HTTP/2
+/// windows large enough that a multi-megabyte tensor crosses in a few round
+/// trips instead of waiting for a window update every 64 KiB.
+pub fn connect_upstream(url: &str) -> anyhow::Result<Upstream> {
+    let channel = tonic::transport::Endpoint::from_shared(url.to_owned())
+        .with_context(|| format!("bad upstream URL {url:?}"))?
+        .initial_stream_window_size(Some(8 << 20))
+        .initial_connection_window_size(Some(16 << 20))
+        .tcp_nodelay(true)
+        .connect_lazy();
+    Ok(Upstream::new(channel))
+}
+
 /// What every handler shares: the upstream client, the settings and the
 /// metrics. Cloning is cheap (one `Arc`).
 #[derive(Clone)]
