@@ -151,6 +151,7 @@ impl Client {
             // Large windows keep a single stream near memory speed on loopback.
             .initial_stream_window_size(Some(8 << 20))
             .initial_connection_window_size(Some(16 << 20))
+            .max_frame_size(Some(1 << 20))
             .tcp_nodelay(true);
         if url.starts_with("https://") {
             endpoint = endpoint

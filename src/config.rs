@@ -22,6 +22,20 @@ pub struct ServeConfig {
     #[arg(long, env = "TENSORWIRE_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
     pub shutdown_grace_secs: u64,
 
+    /// API key clients must send (`authorization: Bearer KEY`); repeat the
+    /// flag or separate with commas for several. No key: no authentication.
+    #[arg(
+        long = "api-key",
+        env = "TENSORWIRE_API_KEYS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub api_keys: Vec<String>,
+
+    /// File with more API keys, one per line (`#` starts a comment).
+    #[arg(long, env = "TENSORWIRE_API_KEY_FILE")]
+    pub api_key_file: Option<std::path::PathBuf>,
+
     #[command(flatten)]
     pub limits: Limits,
 
@@ -37,6 +51,8 @@ impl ServeConfig {
             grpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             shutdown_grace_secs: 30,
+            api_keys: Vec::new(),
+            api_key_file: None,
             limits: Limits::default(),
             gateway: crate::gateway::GatewayConfig::default(),
         }

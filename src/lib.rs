@@ -1,6 +1,7 @@
 //! tensorwire: NumPy-style tensors and images over gRPC, with a thin HTTP
 //! gateway. See ARCHITECTURE.md for the map of the code.
 
+pub mod auth;
 pub mod budget;
 pub mod cli;
 pub mod client;

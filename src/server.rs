@@ -13,9 +13,11 @@ use tonic::codec::CompressionEncoding;
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 use tracing::Level;
 
+use crate::auth::ApiKeys;
 use crate::config::{Limits, ServeConfig};
 use crate::proto::{self, pb::tensor_service_server::TensorServiceServer};
 use crate::service::TensorServiceImpl;
+use tonic::service::interceptor::InterceptedService;
 
 /// A server whose listeners are bound and serving.
 #[derive(Debug)]
@@ -77,9 +79,17 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<RunningServer> {
     let http_addr = http_listener.local_addr()?;
     let shutdown = CancellationToken::new();
 
+    let keys = ApiKeys::load(&config.api_keys, config.api_key_file.as_deref())?;
+    if !keys.enabled() && !(grpc_addr.ip().is_loopback() && http_addr.ip().is_loopback()) {
+        tracing::warn!(
+            %grpc_addr, %http_addr,
+            "listening beyond loopback with no API key: anyone who can reach these ports can use the service (set --api-key)"
+        );
+    }
     let grpc = tokio::spawn(serve_grpc(
         grpc_listener,
         config.limits.clone(),
+        keys,
         shutdown.clone(),
     ));
     // The gateway reaches the service over loopback like any other client
@@ -118,6 +128,7 @@ pub fn tensor_service(limits: Limits) -> TensorServiceServer<TensorServiceImpl> 
 async fn serve_grpc(
     listener: TcpListener,
     limits: Limits,
+    keys: ApiKeys,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
@@ -138,15 +149,19 @@ async fn serve_grpc(
         // instead of waiting for window updates every 64 KiB.
         .initial_stream_window_size(Some(8 << 20))
         .initial_connection_window_size(Some(16 << 20))
+        // Clients may send 1 MiB frames: a 1 MiB data piece is one frame,
+        // not 64.
+        .max_frame_size(Some(1 << 20))
         .tcp_nodelay(true)
         .layer(
             // A refused request is the client's mistake, not a server error.
             TraceLayer::new_for_grpc().on_failure(DefaultOnFailure::new().level(Level::WARN)),
         )
+        // Health stays open; everything else needs a key when keys are set.
         .add_service(health_service)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
-        .add_service(tensor_service(limits))
+        .add_service(InterceptedService::new(reflection_v1, keys.clone()))
+        .add_service(InterceptedService::new(reflection_v1alpha, keys.clone()))
+        .add_service(InterceptedService::new(tensor_service(limits), keys))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled_owned())
         .await
         .context("gRPC server failed")

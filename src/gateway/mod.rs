@@ -120,6 +120,7 @@ pub fn connect_upstream(url: &str) -> anyhow::Result<Upstream> {
         .with_context(|| format!("bad upstream URL {url:?}"))?
         .initial_stream_window_size(Some(8 << 20))
         .initial_connection_window_size(Some(16 << 20))
+        .max_frame_size(Some(1 << 20))
         .tcp_nodelay(true)
         .connect_lazy();
     Ok(Upstream::new(channel))
