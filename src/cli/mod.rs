@@ -177,13 +177,7 @@ async fn gateway(command: GatewayCommand) -> anyhow::Result<()> {
     tracing::info!(http_addr = %listener.local_addr()?, upstream = %command.upstream, "tensorwire gateway listening");
     let shutdown = tokio_util::sync::CancellationToken::new();
     crate::shutdown::cancel_on_signal(shutdown.clone());
-    crate::gateway::serve(
-        listener,
-        upstream,
-        command.gateway,
-        shutdown,
-    )
-    .await
+    crate::gateway::serve(listener, upstream, command.gateway, shutdown).await
 }
 
 /// Logs to stderr; `RUST_LOG` filters (default `info`).
