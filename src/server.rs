@@ -80,7 +80,8 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<RunningServer> {
     let shutdown = CancellationToken::new();
 
     let keys = ApiKeys::load(&config.api_keys, config.api_key_file.as_deref())?;
-    if !keys.enabled() && !(grpc_addr.ip().is_loopback() && http_addr.ip().is_loopback()) {
+    let loopback_only = grpc_addr.ip().is_loopback() && http_addr.ip().is_loopback();
+    if !(keys.enabled() || loopback_only) {
         tracing::warn!(
             %grpc_addr, %http_addr,
             "listening beyond loopback with no API key: anyone who can reach these ports can use the service (set --api-key)"

@@ -18,7 +18,13 @@
 //!   tap (not per element) through the boundary map, then run the same
 //!   arithmetic across the row, with `cval` as a constant operand
 //!   ([`boundary_row`]). Lines shorter than [`SHORT_LINE`] along the last
-//!   axis are padded one by one into a small buffer instead ([`short_lines`]).
+//!   axis (colour channels) are instead transposed, [`LINES`] at a time, into
+//!   a padded `[position][line]` scratch and filtered with SIMD lanes across
+//!   lines ([`short_lines`]).
+//! - Down wide rows, each strip of columns is first copied into a small
+//!   contiguous band (converting the dtype on the way), so its source rows
+//!   are reused from L1 rather than fetched again from L2 for every output
+//!   row (rows a power of two of bytes apart all fall into the same L1 sets).
 //! - The first pass reads the input in its own dtype (no converted copy)
 //!   and writes `f64` rows into a small tile. When the following passes are
 //!   all along later axes (the default order), they are applied to that
@@ -53,8 +59,9 @@ const SUB_TILE: usize = 1 << 15;
 const TASK: usize = 1 << 18;
 
 /// `f64` values that fill most of a 32 KiB L1 data cache: a pass down wide
-/// rows works on strips of columns this small, so the source rows of a
-/// strip are reused from L1 by every output row that needs them.
+/// rows works on strips of columns this small, copied into a contiguous
+/// band, so the source rows of a strip are reused from L1 by every output
+/// row that needs them.
 const L1_F64: usize = 3 << 10;
 
 /// Lines along the last axis shorter than this are filtered across lines
@@ -127,20 +134,16 @@ unsafe fn flat<L: Lane, const ANTI: bool>(
     let mut q = 0;
     while q + BLOCK <= len {
         let e = start + q;
-        let mut acc = [0.0f64; BLOCK];
-        for (j, a) in acc.iter_mut().enumerate() {
-            *a = at(e + j) * k0;
-        }
-        for m in (1..=r).rev() {
-            // SAFETY: m <= r < k.len().
-            let km = unsafe { *k.get_unchecked(m) };
-            let (lo, hi) = (e - m * stride, e + m * stride);
-            for (j, a) in acc.iter_mut().enumerate() {
-                *a += pair(at(lo + j), at(hi + j)) * km;
-            }
-        }
+        let acc = block::<BLOCK>(&at, pair, e, stride, k0, k);
         out[q..q + BLOCK].copy_from_slice(&acc);
         q += BLOCK;
+    }
+    // The rest in blocks of 8 (one AVX-512 register), then one by one.
+    while q + 8 <= len {
+        let e = start + q;
+        let acc = block::<8>(&at, pair, e, stride, k0, k);
+        out[q..q + 8].copy_from_slice(&acc);
+        q += 8;
     }
     while q < len {
         let e = start + q;
@@ -151,6 +154,31 @@ unsafe fn flat<L: Lane, const ANTI: bool>(
         out[q] = acc;
         q += 1;
     }
+}
+
+/// `B` consecutive outputs of [`flat`] centred at `e ..`, in registers.
+#[inline(always)]
+fn block<const B: usize>(
+    at: &impl Fn(usize) -> f64,
+    pair: impl Fn(f64, f64) -> f64,
+    e: usize,
+    stride: usize,
+    k0: f64,
+    k: &[f64],
+) -> [f64; B] {
+    let mut acc = [0.0f64; B];
+    for (j, a) in acc.iter_mut().enumerate() {
+        *a = at(e + j) * k0;
+    }
+    for m in (1..k.len()).rev() {
+        // SAFETY: m < k.len().
+        let km = unsafe { *k.get_unchecked(m) };
+        let (lo, hi) = (e - m * stride, e + m * stride);
+        for (j, a) in acc.iter_mut().enumerate() {
+            *a += pair(at(lo + j), at(hi + j)) * km;
+        }
+    }
+    acc
 }
 
 /// Calls `f(src_offset, out_index)` for every `(o, c)` of a region row, with
@@ -238,10 +266,18 @@ unsafe fn boundary_row<L: Lane, const ANTI: bool>(
     }
 }
 
+/// Lines filtered together by [`short_lines`], one SIMD lane per line.
+const LINES: usize = 64;
+
 /// Many short lines along the last axis (e.g. the 3 colour channels of an
-/// image): each line is padded with its boundary values into a small buffer
-/// (through a table of sources made once per call), then filtered from it.
-/// Too short to gain from SIMD, but free of per-element boundary logic.
+/// image), filtered across lines: a block of [`LINES`] neighbouring lines is
+/// transposed into a padded scratch `[position][line]` (boundary positions
+/// copied from the line's own samples through a table made once per call,
+/// or `cval`), so that position `p` of every line in the block is one
+/// contiguous row. The flat stencil then runs down those rows with SIMD
+/// lanes across lines: each output is still computed alone, in scipy's
+/// order, so the result is the same as line by line. The results are
+/// transposed back into `out`.
 ///
 /// # Safety
 /// As for [`region`]; `reg` covers whole lines of a last axis.
@@ -256,23 +292,110 @@ unsafe fn short_lines<L: Lane, const ANTI: bool>(
     let r = st.k.len() - 1;
     let n = src.n;
     let padded = n + 2 * r;
-    // Sources as element offsets in a line; usize::MAX stands for cval.
-    let table: Vec<usize> = (0..padded)
-        .map(|p| source_index(st.mode, p as i64 - r as i64, n).unwrap_or(usize::MAX))
-        .collect();
-    let ext = sized(spare, padded);
-    for (ol, results) in out.chunks_exact_mut(n).enumerate() {
-        let base = (reg.o.0 + ol) * n;
-        for (slot, &s) in ext.iter_mut().zip(&table) {
-            *slot = if s == usize::MAX {
-                st.cval
-            } else {
-                // SAFETY: line o0 + ol and position s < n are inside the view.
-                unsafe { load_at::<L>(src.ptr, base + s) }
-            };
+    let lines = reg.o.1 - reg.o.0;
+    debug_assert_eq!(out.len(), lines * n);
+    // Scratch: the padded block, then its results, both `[position][line]`.
+    let buf = sized(spare, (padded + n) * LINES);
+    let (ext, res) = buf.split_at_mut(padded * LINES);
+    let mut l0 = 0;
+    while l0 < lines {
+        let nb = (lines - l0).min(LINES);
+        let first = (reg.o.0 + l0) * n;
+        // The line's own samples, at padded positions r .. r + n.
+        let body = &mut ext[r * nb..(r + n) * nb];
+        match n {
+            // SAFETY (all arms): lines o0 + l0 .. + nb are inside the view.
+            1 => unsafe { gather::<L, 1>(src.ptr, first, nb, body) },
+            2 => unsafe { gather::<L, 2>(src.ptr, first, nb, body) },
+            3 => unsafe { gather::<L, 3>(src.ptr, first, nb, body) },
+            4 => unsafe { gather::<L, 4>(src.ptr, first, nb, body) },
+            _ => unsafe { gather_any::<L>(src.ptr, first, n, nb, body) },
         }
-        // SAFETY: `ext` holds positions 0 .. n + 2r of the line.
-        unsafe { flat::<LF64, ANTI>(ext.as_ptr().cast(), r, 1, st.k, results) };
+        // Boundary positions: a copy of a sample row, or cval.
+        for p in (0..r).chain(r + n..padded) {
+            match source_index(st.mode, p as i64 - r as i64, n) {
+                // Sample rows lie in r .. r + n, never at p itself.
+                Some(s) => ext.copy_within((r + s) * nb..(r + s + 1) * nb, p * nb),
+                None => ext[p * nb..(p + 1) * nb].fill(st.cval),
+            }
+        }
+        let results = &mut res[..n * nb];
+        // SAFETY: `ext` holds padded positions 0 .. n + 2r of nb lines, so
+        // every centre r·nb .. (r+n)·nb has its r neighbours each side.
+        unsafe { flat::<LF64, ANTI>(ext.as_ptr().cast(), r * nb, nb, st.k, results) };
+        let dst = &mut out[l0 * n..(l0 + nb) * n];
+        match n {
+            1 => scatter::<1>(results, nb, dst),
+            2 => scatter::<2>(results, nb, dst),
+            3 => scatter::<3>(results, nb, dst),
+            4 => scatter::<4>(results, nb, dst),
+            _ => scatter_any(results, n, nb, dst),
+        }
+        l0 += nb;
+    }
+}
+
+/// `body[i·nb + l] = element first + l·N + i`, for `N`-long lines.
+///
+/// # Safety
+/// Elements `first .. first + nb·N` must be readable at `base`.
+#[inline(always)]
+unsafe fn gather<L: Lane, const N: usize>(
+    base: *const u8,
+    first: usize,
+    nb: usize,
+    body: &mut [f64],
+) {
+    assert_eq!(body.len(), N * nb);
+    for l in 0..nb {
+        for i in 0..N {
+            // SAFETY: l < nb and i < N; the index is in bounds (assert above).
+            unsafe {
+                *body.get_unchecked_mut(i * nb + l) = load_at::<L>(base, first + l * N + i);
+            }
+        }
+    }
+}
+
+/// [`gather`] for any line length.
+///
+/// # Safety
+/// Elements `first .. first + nb·n` must be readable at `base`.
+#[inline(always)]
+unsafe fn gather_any<L: Lane>(
+    base: *const u8,
+    first: usize,
+    n: usize,
+    nb: usize,
+    body: &mut [f64],
+) {
+    for (i, row) in body.chunks_exact_mut(nb).enumerate() {
+        for (l, v) in row.iter_mut().enumerate() {
+            // SAFETY: as the caller guarantees.
+            *v = unsafe { load_at::<L>(base, first + l * n + i) };
+        }
+    }
+}
+
+/// `dst[l·N + i] = results[i·nb + l]`: the transposition back.
+#[inline(always)]
+fn scatter<const N: usize>(results: &[f64], nb: usize, dst: &mut [f64]) {
+    assert!(results.len() == N * nb && dst.len() == N * nb);
+    for l in 0..nb {
+        for i in 0..N {
+            // SAFETY: l < nb and i < N; both indices are in bounds (assert above).
+            unsafe { *dst.get_unchecked_mut(l * N + i) = *results.get_unchecked(i * nb + l) };
+        }
+    }
+}
+
+/// [`scatter`] for any line length.
+#[inline(always)]
+fn scatter_any(results: &[f64], n: usize, nb: usize, dst: &mut [f64]) {
+    for (l, line) in dst.chunks_exact_mut(n).enumerate() {
+        for (i, v) in line.iter_mut().enumerate() {
+            *v = results[i * nb + l];
+        }
     }
 }
 
@@ -314,17 +437,39 @@ unsafe fn region<L: Lane, const ANTI: bool>(
                 // SAFETY: rows a-r .. b+r are inside the axis.
                 unsafe { flat::<L, ANTI>(src.ptr, (o * n + a) * w, w, st.k, dst) };
             } else {
-                // Wide rows: one strip of columns at a time down the rows,
-                // so the 2r+1 source rows of a strip stay in L1 while they
-                // are reused.
+                // Wide rows: one strip of columns at a time down the rows.
+                // The strip's b - a + 2r source rows are first copied (as
+                // f64) into a small contiguous band, which then stays in L1
+                // while every output row reuses it: read straight from the
+                // source, rows a power of two of bytes apart fall into the
+                // same few L1 sets and are fetched from L2 again and again.
                 let mut c = reg.c.0;
                 while c < reg.c.1 {
                     let end = (c + strip).min(reg.c.1);
+                    let sw = end - c;
+                    let band = sized(spare, (b - a + 2 * r) * sw);
+                    for (j, row) in band.chunks_exact_mut(sw).enumerate() {
+                        let from = (o * n + a - r + j) * w + c;
+                        for (x, v) in row.iter_mut().enumerate() {
+                            // SAFETY: rows a-r .. b+r and columns c .. end
+                            // are inside the view.
+                            *v = unsafe { load_at::<L>(src.ptr, from + x) };
+                        }
+                    }
                     for i in a..b {
                         let at = base + (i - reg.i.0) * nc + (c - reg.c.0);
-                        let dst = &mut out[at..at + (end - c)];
-                        // SAFETY: as above, for one row's columns.
-                        unsafe { flat::<L, ANTI>(src.ptr, (o * n + i) * w + c, w, st.k, dst) };
+                        let dst = &mut out[at..at + sw];
+                        // SAFETY: band rows i-a .. i-a+2r exist (band has
+                        // b-a+2r rows of sw columns).
+                        unsafe {
+                            flat::<LF64, ANTI>(
+                                band.as_ptr().cast(),
+                                (i - a + r) * sw,
+                                sw,
+                                st.k,
+                                dst,
+                            )
+                        };
                     }
                     c = end;
                 }
@@ -506,6 +651,18 @@ unsafe fn store_region_avx2<S: Store>(
     unsafe { store_region::<S>(dst, shape, reg, tile) }
 }
 
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn store_region_avx512<S: Store>(
+    dst: *mut u8,
+    shape: (usize, usize, usize),
+    reg: Region,
+    tile: &[f64],
+) {
+    // SAFETY: forwarded from the caller.
+    unsafe { store_region::<S>(dst, shape, reg, tile) }
+}
+
 unsafe fn store_region_plain<S: Store>(
     dst: *mut u8,
     shape: (usize, usize, usize),
@@ -519,6 +676,12 @@ unsafe fn store_region_plain<S: Store>(
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn round_trip_avx2<S: Store>(tile: &mut [f64]) {
+    round_trip::<S>(tile)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn round_trip_avx512<S: Store>(tile: &mut [f64]) {
     round_trip::<S>(tile)
 }
 
@@ -551,6 +714,15 @@ fn lane_fns<L: Lane>() -> LaneFns {
 }
 
 fn store_fns<S: Store>(exact: bool) -> StoreFns {
+    #[cfg(target_arch = "x86_64")]
+    if simd() >= Simd::Avx512 {
+        return StoreFns {
+            lane: lane_fns::<S>(),
+            store: store_region_avx512::<S>,
+            round_trip: round_trip_avx512::<S>,
+            exact,
+        };
+    }
     #[cfg(target_arch = "x86_64")]
     if simd() >= Simd::Avx2 {
         return StoreFns {
@@ -614,7 +786,7 @@ pub(crate) fn writer(dtype: DType, part: usize) -> Option<StoreFns> {
 
 /// A pointer that tasks share to write disjoint regions of one buffer.
 #[derive(Clone, Copy)]
-struct SharedOut(*mut u8);
+pub(crate) struct SharedOut(pub(crate) *mut u8);
 // SAFETY: every task writes (and, in place, reads) only the elements of its
 // own region; regions of one pass never overlap, and passes are sequential.
 unsafe impl Send for SharedOut {}
@@ -647,8 +819,12 @@ pub(crate) struct Component<'a> {
     pub input: &'a [u8],
     /// Reader of the input component.
     pub read: LaneFns,
-    /// Output bytes (the whole result) and how to write this component.
-    pub output: &'a mut [u8],
+    /// Start of the output (the whole result, `outer·n·inner` elements of
+    /// the writer's element size): valid for writes of all of it, possibly
+    /// not yet initialised, and touched by no one else meanwhile. Every
+    /// element's component is written by the first pass before any later
+    /// pass reads it back.
+    pub output: SharedOut,
     /// Writer of the output component.
     pub write: StoreFns,
     /// Value beyond the edges in the constant modes.
@@ -686,7 +862,7 @@ pub(crate) fn filter_component(shape: &[usize], passes: &[PassPlan], comp: Compo
     } else {
         1
     };
-    let out = SharedOut(comp.output.as_mut_ptr());
+    let out = comp.output;
     first_group(shape, &passes[..fused], &comp, out);
     for pass in &passes[fused..] {
         in_place(shape, pass, &comp, out);
@@ -715,7 +891,10 @@ fn first_group(shape: &[usize], group: &[PassPlan], comp: &Component, out: Share
     // from cache).
     let nc = inner.min(TILE);
     let sub = (SUB_TILE / nc).max(1).min(n);
-    let rows = (TASK / nc).max(sub).min(n).next_multiple_of(sub);
+    // At least a few tasks per thread when the array allows, so that
+    // threads finish together (a 9 MiB image made only 9 tasks for 2 threads).
+    let few = n.div_ceil(4 * rayon::current_num_threads()).max(1);
+    let rows = (TASK / nc).min(few).max(sub).min(n).next_multiple_of(sub);
     let col_blocks = inner.div_ceil(nc);
     let row_blocks = n.div_ceil(rows);
     let tasks = outer * row_blocks * col_blocks;
@@ -752,7 +931,8 @@ fn first_group(shape: &[usize], group: &[PassPlan], comp: &Component, out: Share
                 let mut other = sized(b, len);
                 for later in &group[1..] {
                     if !comp.write.exact {
-                        // SAFETY: plain arithmetic; unsafe only for the AVX2 check.
+                        // SAFETY: plain arithmetic; unsafe only because it may be an
+                        // AVX2/AVX-512 version, chosen only on CPUs that have it.
                         unsafe { (comp.write.round_trip)(cur) };
                     }
                     // The block holds whole rows (fusion needs nc == inner): an

@@ -43,7 +43,7 @@ use rayon::prelude::*;
 pub use params::{BoundaryMode, FilterError, FilterLimits, GaussianParams};
 
 use crate::tensor::{DType, Tensor, TensorLimits, validate_shape};
-use correlate::{Component, filter_component, reader, writer};
+use correlate::{Component, SharedOut, filter_component, reader, writer};
 use params::{PassPlan, resolve_passes};
 
 /// A checked filter call for one dtype and shape, with its kernels computed.
@@ -186,8 +186,12 @@ impl FilterPlan {
         } else {
             self.output_dtype
         };
-        let len = input.len();
-        let mut work = zeroed_buffer(len * work_dtype.itemsize());
+        let nbytes = input.len() * work_dtype.itemsize();
+        // Not zeroed: the filter writes every byte before anything reads it,
+        // and zeroing a result that is overwritten whole costs a memset of
+        // it whenever the allocator reuses memory (as it does for sizes
+        // below glibc's mmap threshold).
+        let mut work = uninit_buffer(nbytes);
         let parts = if self.dtype.is_complex() { 2 } else { 1 };
         for part in 0..parts {
             let write = writer(work_dtype, part).expect("float16/bfloat16 are computed as float32");
@@ -197,12 +201,23 @@ impl FilterPlan {
                 Component {
                     input: input.data(),
                     read: reader(self.dtype, part),
-                    output: &mut work,
+                    output: SharedOut(work.as_mut_ptr()),
                     write,
                     cval: if part == 0 { self.cval } else { self.cval_imag },
                 },
             );
         }
+        // SAFETY: `work` has capacity `nbytes`. `filter_component` writes
+        // component `part` of every element of the array (its first pass
+        // stores every region of a tiling of the whole array, see
+        // `correlate::first_group`; later passes rewrite values in place).
+        // A real dtype has one component covering the element's bytes; a
+        // complex one has two (bytes 0..s/2 and s/2..s of an s-byte element),
+        // written by the two iterations above. So all `nbytes` bytes are
+        // initialised. The array is not empty (checked above), and tests
+        // fill the buffer with a poison pattern first so that a byte left
+        // unwritten would show in the golden comparisons.
+        unsafe { work.set_len(nbytes) };
         if !narrow {
             return Bytes::from(work);
         }
@@ -215,6 +230,22 @@ impl FilterPlan {
     }
 }
 
+/// An empty buffer with capacity for a `len`-byte result, to be written
+/// whole through its pointer before its length is set. Large ones get the
+/// huge pages that [`zeroed_buffer`] asks for. Under `cfg(test)` the memory
+/// is filled with a poison pattern (bytes 0xa5: no NaN, zero or small
+/// integer), so any byte the engine forgot to write fails a golden case.
+pub(crate) fn uninit_buffer(len: usize) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(len);
+    #[cfg(test)]
+    buf.resize(len, 0xa5);
+    // The pointer to the allocation's start, whatever the length.
+    advise_huge_pages(buf.as_mut_ptr(), len);
+    #[cfg(test)]
+    buf.clear();
+    buf
+}
+
 /// A zeroed buffer for a result. Large ones get the kernel's transparent
 /// huge pages where it offers them on request (Linux, `madvise` mode, as
 /// here): a fresh 128 MiB buffer otherwise costs 32 768 page faults, which
@@ -223,25 +254,26 @@ pub(crate) fn zeroed_buffer(len: usize) -> Vec<u8> {
     // calloc maps fresh zero pages without touching them, so the advice
     // below still applies to every page.
     let mut buf = vec![0u8; len];
-    advise_huge_pages(&mut buf);
+    advise_huge_pages(buf.as_mut_ptr(), len);
     buf
 }
 
 #[cfg(target_os = "linux")]
-fn advise_huge_pages(buf: &mut [u8]) {
+fn advise_huge_pages(ptr: *mut u8, len: usize) {
     const MADV_HUGEPAGE: i32 = 14;
     const HUGE: usize = 2 << 20;
     unsafe extern "C" {
         fn madvise(addr: *mut std::ffi::c_void, len: usize, advice: i32) -> i32;
     }
-    if buf.len() < 4 * HUGE {
+    if len < 4 * HUGE {
         return;
     }
-    let start = buf.as_mut_ptr() as usize;
+    let start = ptr as usize;
     let first = start.next_multiple_of(HUGE);
-    let last = (start + buf.len()) / HUGE * HUGE;
+    let last = (start + len) / HUGE * HUGE;
     if last > first {
-        // SAFETY: the range lies inside `buf`, which we own; the advice
+        // SAFETY: the range lies inside the `len` bytes allocated at `ptr`
+        // (a buffer the caller owns, initialised or not); the advice
         // changes how pages are backed, never their contents. Its result is
         // ignored: without huge pages the buffer works the same, only slower.
         unsafe { madvise(first as *mut std::ffi::c_void, last - first, MADV_HUGEPAGE) };
@@ -249,7 +281,7 @@ fn advise_huge_pages(buf: &mut [u8]) {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn advise_huge_pages(_buf: &mut [u8]) {}
+fn advise_huge_pages(_ptr: *mut u8, _len: usize) {}
 
 /// `scipy.ndimage.gaussian_filter(input, **params)`: [`plan`] then [`FilterPlan::run`].
 pub fn gaussian_filter(
