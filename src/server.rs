@@ -10,6 +10,7 @@ use tokio::task::JoinHandle;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tonic::codec::CompressionEncoding;
+use tower::util::MapResponseLayer;
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 use tracing::Level;
 
@@ -154,6 +155,9 @@ async fn serve_grpc(
         // not 64.
         .max_frame_size(Some(1 << 20))
         .tcp_nodelay(true)
+        .layer(MapResponseLayer::new(
+            oversized_message_is_resource_exhausted,
+        ))
         .layer(
             // A refused request is the client's mistake, not a server error.
             TraceLayer::new_for_grpc().on_failure(DefaultOnFailure::new().level(Level::WARN)),
@@ -166,4 +170,29 @@ async fn serve_grpc(
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled_owned())
         .await
         .context("gRPC server failed")
+}
+
+/// tonic refuses a message over the size limit with `OUT_OF_RANGE` (checked on
+/// the 5-byte frame header, before anything is allocated); the contract says
+/// a size limit is `RESOURCE_EXHAUSTED`, with a message that says what to do.
+/// Such a refusal is a trailers-only response, so the status is in the
+/// headers, where this rewrites it.
+fn oversized_message_is_resource_exhausted<B>(
+    mut response: http::Response<B>,
+) -> http::Response<B> {
+    let headers = response.headers_mut();
+    let oversized = headers.get("grpc-status").is_some_and(|v| v == "11")
+        && headers
+            .get("grpc-message")
+            .is_some_and(|m| m.to_str().is_ok_and(|m| m.contains("length%20too%20large")));
+    if oversized {
+        headers.insert("grpc-status", http::HeaderValue::from_static("8"));
+        headers.insert(
+            "grpc-message",
+            http::HeaderValue::from_static(
+                "the message is larger than the server's --max-message-bytes limit; send large tensors and images with DescribeStream, GaussianFilterStream or ImageSizeStream",
+            ),
+        );
+    }
+    response
 }

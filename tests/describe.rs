@@ -257,3 +257,30 @@ async fn health_and_reflection_are_served() {
         "{names:?}"
     );
 }
+
+#[tokio::test]
+async fn a_unary_message_over_the_message_limit_is_resource_exhausted() {
+    let mut config = ServeConfig::ephemeral();
+    config.limits.max_message_bytes = 1 << 20;
+    let server = common::start_server_with(config).await;
+    let mut client = server.client().await;
+    let status = client
+        .describe(tensor(pb::DType::DtypeUint8, &[2 << 20], vec![0; 2 << 20]))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        status.code(),
+        Code::ResourceExhausted,
+        "{}",
+        status.message()
+    );
+    assert!(
+        status.message().contains("DescribeStream"),
+        "{}",
+        status.message()
+    );
+    let ok = client
+        .describe(tensor(pb::DType::DtypeUint8, &[1000], vec![0; 1000]))
+        .await;
+    assert!(ok.is_ok(), "{ok:?}");
+}
