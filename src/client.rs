@@ -22,7 +22,7 @@ use tonic::{Request, Status};
 
 use crate::proto::pb::tensor_service_client::TensorServiceClient;
 use crate::proto::{self, pb};
-use crate::tensor::{Tensor, TensorError, TensorLimits, validate_shape};
+use crate::tensor::{Tensor, TensorError, TensorLimits, byte_pieces, validate_shape};
 
 /// Why a client call failed.
 #[derive(Debug, Error)]
@@ -197,15 +197,14 @@ impl Client {
 
     /// The data of `tensor` as a stream of pieces, reporting progress.
     fn pieces(&self, data: Bytes) -> impl Stream<Item = Bytes> + Send + 'static {
-        let chunk = self.options.chunk_bytes.max(1);
         let progress = self.options.progress.clone();
-        let len = data.len();
-        futures::stream::iter((0..len).step_by(chunk)).map(move |start| {
-            let end = (start + chunk).min(len);
+        let mut sent = 0u64;
+        futures::stream::iter(byte_pieces(data, self.options.chunk_bytes)).map(move |piece| {
+            sent += piece.len() as u64;
             if let Some(progress) = &progress {
-                progress(end as u64);
+                progress(sent);
             }
-            data.slice(start..end)
+            piece
         })
     }
 

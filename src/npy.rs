@@ -446,15 +446,22 @@ pub fn write_npy_header(dtype: DType, shape: &[usize]) -> Vec<u8> {
     out
 }
 
+/// Appends little-endian bfloat16 elements to `out` as float32 — exactly,
+/// since a bfloat16 is the top half of a float32. A trailing odd byte is
+/// ignored; a caller that streams keeps it for the next piece.
+pub fn widen_bfloat16(bf16: &[u8], out: &mut Vec<u8>) {
+    let (pairs, _) = bf16.as_chunks::<2>();
+    out.reserve(pairs.len() * 4);
+    for [low, high] in pairs {
+        out.extend_from_slice(&[0, 0, *low, *high]);
+    }
+}
+
 /// Encodes a tensor as a `.npy` file (bfloat16 widened to float32).
 pub fn write_npy(tensor: &Tensor) -> Vec<u8> {
     let mut out = write_npy_header(tensor.dtype(), tensor.shape());
     if tensor.dtype() == DType::BFloat16 {
-        out.reserve(tensor.nbytes() * 2);
-        for pair in tensor.data().chunks_exact(2) {
-            // A bfloat16 is the top half of a float32.
-            out.extend_from_slice(&[0, 0, pair[0], pair[1]]);
-        }
+        widen_bfloat16(tensor.data(), &mut out);
     } else {
         out.extend_from_slice(tensor.data());
     }

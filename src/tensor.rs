@@ -275,6 +275,16 @@ pub fn check_bool_bytes(piece: &[u8], offset: usize) -> Result<(), TensorError> 
     }
 }
 
+/// Splits data into consecutive pieces of at most `chunk` bytes (at least 1),
+/// each a slice of `data`, not a copy: how streamed tensors are sent.
+pub fn byte_pieces(data: Bytes, chunk: usize) -> impl Iterator<Item = Bytes> + Send + 'static {
+    let chunk = chunk.max(1);
+    let len = data.len();
+    (0..len)
+        .step_by(chunk)
+        .map(move |start| data.slice(start..(start + chunk).min(len)))
+}
+
 /// A valid dense tensor: dtype, shape and little-endian C-order data.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Tensor {

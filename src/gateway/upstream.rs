@@ -560,12 +560,9 @@ fn widen_bf16(carry: &mut Option<u8>, piece: &[u8]) -> Bytes {
         out.extend_from_slice(&[0, 0, low, high]);
         rest = tail;
     }
-    let (pairs, tail) = rest.as_chunks::<2>();
-    for [low, high] in pairs {
-        out.extend_from_slice(&[0, 0, *low, *high]);
-    }
-    if let [low] = tail {
-        *carry = Some(*low);
+    crate::npy::widen_bfloat16(rest, &mut out);
+    if rest.len() % 2 == 1 {
+        *carry = rest.last().copied();
     }
     Bytes::from(out)
 }

@@ -2,14 +2,13 @@
 //! before any data is read, the engine run off the async runtime, and the
 //! result sent back whole (unary) or as a header and pieces (stream).
 
-use bytes::Bytes;
 use tonic::Streaming;
 
 use super::stream::{DataPieces, check_header, read_first};
 use super::{ResponseStream, ServiceError, TensorServiceImpl};
 use crate::filter::{BoundaryMode, GaussianParams};
 use crate::proto::{self, pb};
-use crate::tensor::Tensor;
+use crate::tensor::{Tensor, byte_pieces};
 
 /// Reads filter parameters from the wire. Unknown enum codes are refused;
 /// everything else is checked by the engine's plan.
@@ -111,7 +110,7 @@ impl TensorServiceImpl {
 
 /// A tensor as a stream of `TensorChunk`s: its header, then slices of its
 /// data of at most `chunk` bytes.
-pub fn tensor_pieces(
+fn tensor_pieces(
     tensor: Tensor,
     chunk: usize,
 ) -> impl futures::Stream<Item = Result<pb::TensorChunk, tonic::Status>> + Send + 'static {
@@ -121,12 +120,9 @@ pub fn tensor_pieces(
             tensor.shape(),
         ))),
     };
-    let data: Bytes = tensor.into_data();
-    let len = data.len();
-    let pieces = (0..len).step_by(chunk.max(1)).map(move |start| {
-        let end = (start + chunk).min(len);
+    let pieces = byte_pieces(tensor.into_data(), chunk).map(|piece| {
         Ok(pb::TensorChunk {
-            part: Some(pb::tensor_chunk::Part::Data(data.slice(start..end))),
+            part: Some(pb::tensor_chunk::Part::Data(piece)),
         })
     });
     futures::stream::iter(std::iter::once(Ok(header)).chain(pieces))

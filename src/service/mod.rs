@@ -18,7 +18,7 @@ use tokio::sync::Semaphore;
 use tonic::{Request, Response, Status, Streaming};
 
 pub use error::ServiceError;
-pub use filter::{params_from_wire, tensor_pieces};
+pub use filter::params_from_wire;
 
 use crate::budget::{MemoryBudget, Reservation};
 use crate::config::Limits;
