@@ -40,7 +40,53 @@ pub struct ServeConfig {
     pub limits: Limits,
 
     #[command(flatten)]
+    pub timeouts: ConnectionTimeouts,
+
+    #[command(flatten)]
+    pub tls: crate::listen::TlsFiles,
+
+    #[command(flatten)]
     pub gateway: crate::gateway::GatewayConfig,
+}
+
+/// Deadlines on slow peers, for both listeners (slowloris defence).
+#[derive(clap::Args, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnectionTimeouts {
+    /// Seconds a client may take for the TLS handshake and to send the
+    /// headers of an HTTP/1 request before it is disconnected.
+    #[arg(
+        long,
+        env = "TENSORWIRE_HEADER_READ_TIMEOUT_SECS",
+        default_value_t = 10
+    )]
+    pub header_read_timeout_secs: u64,
+
+    /// Seconds a request body may stay silent while the server waits for
+    /// its next piece; then the request fails (HTTP 408, gRPC
+    /// DEADLINE_EXCEEDED) and what it held is freed.
+    #[arg(long, env = "TENSORWIRE_BODY_READ_TIMEOUT_SECS", default_value_t = 60)]
+    pub body_read_timeout_secs: u64,
+}
+
+impl Default for ConnectionTimeouts {
+    fn default() -> Self {
+        ConnectionTimeouts {
+            header_read_timeout_secs: 10,
+            body_read_timeout_secs: 60,
+        }
+    }
+}
+
+impl ConnectionTimeouts {
+    /// The header (and TLS handshake) deadline.
+    pub fn header_read(&self) -> Duration {
+        Duration::from_secs(self.header_read_timeout_secs.max(1))
+    }
+
+    /// The longest silence of a request body.
+    pub fn body_read(&self) -> Duration {
+        Duration::from_secs(self.body_read_timeout_secs.max(1))
+    }
 }
 
 impl ServeConfig {
@@ -54,6 +100,8 @@ impl ServeConfig {
             api_keys: Vec::new(),
             api_key_file: None,
             limits: Limits::default(),
+            timeouts: ConnectionTimeouts::default(),
+            tls: crate::listen::TlsFiles::default(),
             gateway: crate::gateway::GatewayConfig::default(),
         }
     }
@@ -111,6 +159,15 @@ pub struct Limits {
     /// Most bytes of a streamed image buffered while looking for its header.
     #[arg(long, env = "TENSORWIRE_MAX_IMAGE_HEADER_BYTES", default_value = "16MiB", value_parser = parse_bytes)]
     pub max_image_header_bytes: u64,
+
+    /// Longest gRPC call in seconds, streams included (a client's shorter
+    /// `grpc-timeout` wins); then DEADLINE_EXCEEDED. 0 means no limit.
+    #[arg(
+        long,
+        env = "TENSORWIRE_GRPC_REQUEST_TIMEOUT_SECS",
+        default_value_t = 3600
+    )]
+    pub grpc_request_timeout_secs: u64,
 }
 
 impl Default for Limits {
@@ -126,11 +183,18 @@ impl Default for Limits {
             max_image_pixels: 1 << 27,
             max_image_decode_bytes: 1 << 30,
             max_image_header_bytes: 16 << 20,
+            grpc_request_timeout_secs: 3600,
         }
     }
 }
 
 impl Limits {
+    /// The server's cap on a gRPC call's duration, if any.
+    pub fn grpc_request_timeout(&self) -> Option<Duration> {
+        (self.grpc_request_timeout_secs > 0)
+            .then(|| Duration::from_secs(self.grpc_request_timeout_secs))
+    }
+
     /// The tensor part of the limits.
     pub fn tensor(&self) -> TensorLimits {
         TensorLimits {

@@ -7,15 +7,24 @@ use std::net::SocketAddr;
 use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tonic::codec::CompressionEncoding;
 use tower::util::MapResponseLayer;
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 use tracing::Level;
 
+use std::sync::Arc;
+
+use tonic::service::Routes;
+
 use crate::auth::ApiKeys;
-use crate::config::{Limits, ServeConfig};
+use crate::budget::MemoryBudget;
+use crate::config::{ConnectionTimeouts, Limits, ServeConfig};
+use crate::gateway::GatewayExtras;
+use crate::grpc_layers::deadline::DeadlineLayer;
+use crate::grpc_layers::metrics::{MetricsLayer, ServiceMetrics};
+use crate::grpc_layers::reservation::ReserveUnaryLayer;
+use crate::listen;
 use crate::proto::{self, pb::tensor_service_server::TensorServiceServer};
 use crate::service::TensorServiceImpl;
 use tonic::service::interceptor::InterceptedService;
@@ -88,24 +97,74 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<RunningServer> {
             "listening beyond loopback with no API key: anyone who can reach these ports can use the service (set --api-key)"
         );
     }
-    let grpc = tokio::spawn(serve_grpc(
+    let grpc_tls = config.tls.server_config(listen::ALPN_GRPC)?;
+    let http_tls = config.tls.server_config(listen::ALPN_HTTP)?;
+    let budget = MemoryBudget::new(config.limits.memory_budget);
+    let metrics = Arc::new(ServiceMetrics::new(budget.clone()));
+    let mut grpc_settings = listen::ConnectionSettings::new(true, config.timeouts.header_read());
+    grpc_settings.tls = grpc_tls;
+    let grpc = tokio::spawn(listen::serve(
         grpc_listener,
-        config.limits.clone(),
-        keys,
+        grpc_service(
+            &config.limits,
+            config.timeouts,
+            budget.clone(),
+            metrics.clone(),
+            keys.clone(),
+        )
+        .await?,
+        grpc_settings,
         shutdown.clone(),
     ));
     // The gateway reaches the service over loopback like any other client
     // (measured no slower than an in-process client; see ARCHITECTURE.md).
-    let upstream = crate::gateway::connect_upstream(&format!("http://{grpc_addr}"))?;
+    // With TLS on, the gateway would have to verify the certificate for a
+    // loopback name, so it talks to a second, plain-text gRPC listener bound
+    // to 127.0.0.1 only (same service, budget and keys); only the public
+    // listeners speak TLS.
+    let internal = if config.tls.tls_cert.is_some() {
+        let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
+        let internal_addr = listener.local_addr()?;
+        let settings = listen::ConnectionSettings::new(true, config.timeouts.header_read());
+        tokio::spawn(listen::serve(
+            listener,
+            grpc_service(
+                &config.limits,
+                config.timeouts,
+                budget.clone(),
+                metrics.clone(),
+                keys.clone(),
+            )
+            .await?,
+            settings,
+            shutdown.clone(),
+        ));
+        internal_addr
+    } else {
+        grpc_addr
+    };
+    let upstream = crate::gateway::connect_upstream(&format!("http://{internal}"))?;
     let mut gateway = config.gateway.clone();
     gateway.image_limits = config.limits.image();
-    let http = tokio::spawn(crate::gateway::serve(
+    let extras = GatewayExtras {
+        api_keys: keys,
+        service_metrics: Some(metrics),
+    };
+    let mut http_settings = listen::ConnectionSettings::new(false, config.timeouts.header_read());
+    http_settings.tls = http_tls;
+    let app = crate::gateway::router_with(upstream, gateway, extras, config.timeouts);
+    let http = tokio::spawn(listen::serve(
         http_listener,
-        upstream,
-        gateway,
+        app,
+        http_settings,
         shutdown.clone(),
     ));
-    tracing::info!(%grpc_addr, %http_addr, "tensorwire listening");
+    let scheme = if config.tls.tls_cert.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    tracing::info!(%grpc_addr, %http_addr, scheme, "tensorwire listening");
     Ok(RunningServer {
         grpc_addr,
         http_addr,
@@ -116,9 +175,12 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<RunningServer> {
 }
 
 /// The gRPC service with its message limits and compression settings.
-pub fn tensor_service(limits: Limits) -> TensorServiceServer<TensorServiceImpl> {
+pub fn tensor_service(
+    limits: Limits,
+    budget: MemoryBudget,
+) -> TensorServiceServer<TensorServiceImpl> {
     let max_message = usize::try_from(limits.max_message_bytes).unwrap_or(usize::MAX);
-    TensorServiceServer::new(TensorServiceImpl::new(limits))
+    TensorServiceServer::new(TensorServiceImpl::with_budget(limits, budget))
         .max_decoding_message_size(max_message)
         .max_encoding_message_size(max_message)
         .accept_compressed(CompressionEncoding::Gzip)
@@ -127,12 +189,29 @@ pub fn tensor_service(limits: Limits) -> TensorServiceServer<TensorServiceImpl> 
         .send_compressed(CompressionEncoding::Zstd)
 }
 
-async fn serve_grpc(
-    listener: TcpListener,
-    limits: Limits,
+/// Every gRPC route (the service, reflection v1 and v1alpha, health) with the
+/// layers around them, outermost first: tracing, metrics, the size-refusal
+/// rewrite, deadlines, and the reservation of unary messages.
+async fn grpc_service(
+    limits: &Limits,
+    timeouts: ConnectionTimeouts,
+    budget: MemoryBudget,
+    metrics: Arc<ServiceMetrics>,
     keys: ApiKeys,
-    shutdown: CancellationToken,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<
+    impl tower::Service<
+        http::Request<hyper::body::Incoming>,
+        Response = http::Response<
+            impl hyper::body::Body<Data = bytes::Bytes, Error: Into<crate::grpc_layers::BoxError>>
+            + Send
+            + 'static,
+        >,
+        Error = std::convert::Infallible,
+        Future: Send + 'static,
+    > + Clone
+    + Send
+    + 'static,
+> {
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     health_reporter
         .set_serving::<TensorServiceServer<TensorServiceImpl>>()
@@ -145,31 +224,27 @@ async fn serve_grpc(
     let reflection_v1 = reflection().build_v1()?;
     // grpcurl 1.8 asks the older v1alpha protocol.
     let reflection_v1alpha = reflection().build_v1alpha()?;
-
-    tonic::transport::Server::builder()
-        // Large HTTP/2 windows let one streamed upload run near memory speed
-        // instead of waiting for window updates every 64 KiB.
-        .initial_stream_window_size(Some(8 << 20))
-        .initial_connection_window_size(Some(16 << 20))
-        // Clients may send 1 MiB frames: a 1 MiB data piece is one frame,
-        // not 64.
-        .max_frame_size(Some(1 << 20))
-        .tcp_nodelay(true)
+    // Health stays open; everything else needs a key when keys are set.
+    let routes = Routes::new(health_service)
+        .add_service(InterceptedService::new(reflection_v1, keys.clone()))
+        .add_service(InterceptedService::new(reflection_v1alpha, keys.clone()))
+        .add_service(InterceptedService::new(
+            tensor_service(limits.clone(), budget.clone()),
+            keys,
+        ));
+    Ok(tower::ServiceBuilder::new()
+        // A refused request is the client's mistake, not a server error.
+        .layer(TraceLayer::new_for_grpc().on_failure(DefaultOnFailure::new().level(Level::WARN)))
+        .layer(MetricsLayer::new(metrics))
         .layer(MapResponseLayer::new(
             oversized_message_is_resource_exhausted,
         ))
-        .layer(
-            // A refused request is the client's mistake, not a server error.
-            TraceLayer::new_for_grpc().on_failure(DefaultOnFailure::new().level(Level::WARN)),
-        )
-        // Health stays open; everything else needs a key when keys are set.
-        .add_service(health_service)
-        .add_service(InterceptedService::new(reflection_v1, keys.clone()))
-        .add_service(InterceptedService::new(reflection_v1alpha, keys.clone()))
-        .add_service(InterceptedService::new(tensor_service(limits), keys))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled_owned())
-        .await
-        .context("gRPC server failed")
+        .layer(DeadlineLayer::new(
+            limits.grpc_request_timeout(),
+            timeouts.body_read(),
+        ))
+        .layer(ReserveUnaryLayer::new(budget, limits.max_message_bytes))
+        .service(routes))
 }
 
 /// tonic refuses a message over the size limit with `OUT_OF_RANGE` (checked on

@@ -130,6 +130,26 @@ pub struct GatewayCommand {
 
     #[command(flatten)]
     pub gateway: crate::gateway::GatewayConfig,
+
+    /// API key the gateway requires before reading a request (it forwards
+    /// the key upstream either way); repeat or separate with commas.
+    #[arg(
+        long = "api-key",
+        env = "TENSORWIRE_API_KEYS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub api_keys: Vec<String>,
+
+    /// File with more API keys, one per line.
+    #[arg(long, env = "TENSORWIRE_API_KEY_FILE")]
+    pub api_key_file: Option<std::path::PathBuf>,
+
+    #[command(flatten)]
+    pub timeouts: crate::config::ConnectionTimeouts,
+
+    #[command(flatten)]
+    pub tls: crate::listen::TlsFiles,
 }
 
 /// Runs a parsed command line to completion.
@@ -177,7 +197,15 @@ async fn gateway(command: GatewayCommand) -> anyhow::Result<()> {
     tracing::info!(http_addr = %listener.local_addr()?, upstream = %command.upstream, "tensorwire gateway listening");
     let shutdown = tokio_util::sync::CancellationToken::new();
     crate::shutdown::cancel_on_signal(shutdown.clone());
-    crate::gateway::serve(listener, upstream, command.gateway, shutdown).await
+    let extras = crate::gateway::GatewayExtras {
+        api_keys: crate::auth::ApiKeys::load(&command.api_keys, command.api_key_file.as_deref())?,
+        service_metrics: None,
+    };
+    let mut settings =
+        crate::listen::ConnectionSettings::new(false, command.timeouts.header_read());
+    settings.tls = command.tls.server_config(crate::listen::ALPN_HTTP)?;
+    let app = crate::gateway::router_with(upstream, command.gateway, extras, command.timeouts);
+    crate::gateway::serve_app(listener, app, settings, shutdown).await
 }
 
 /// Logs to stderr; `RUST_LOG` filters (default `info`).

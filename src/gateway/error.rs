@@ -55,6 +55,12 @@ pub enum GatewayError {
     /// The request took longer than the configured timeout.
     #[error("the request did not complete within {0} seconds (--request-timeout-secs)")]
     Timeout(u64),
+    /// The client sent nothing for longer than the body read timeout.
+    #[error("the request body stalled: no data arrived within --body-read-timeout-secs")]
+    BodyStalled,
+    /// The gateway has API keys and the request carries none, or a wrong one.
+    #[error("{0}")]
+    Unauthenticated(&'static str),
     /// Reading the request body failed (the client went away, bad framing).
     #[error("cannot read the request body: {0}")]
     Body(String),
@@ -90,7 +96,8 @@ impl GatewayError {
             GatewayError::BodyTooLarge { .. } | GatewayError::TooLarge(_) => {
                 Code::ResourceExhausted
             }
-            GatewayError::Timeout(_) => Code::DeadlineExceeded,
+            GatewayError::Timeout(_) | GatewayError::BodyStalled => Code::DeadlineExceeded,
+            GatewayError::Unauthenticated(_) => Code::Unauthenticated,
             GatewayError::Internal(_) => Code::Internal,
         }
     }
@@ -104,6 +111,7 @@ impl GatewayError {
             }
             GatewayError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             GatewayError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
+            GatewayError::BodyStalled => StatusCode::REQUEST_TIMEOUT,
             other => http_status_from_code(other.code()),
         }
     }
@@ -131,20 +139,30 @@ pub fn http_status_from_code(code: Code) -> StatusCode {
 }
 
 /// The HTTP status of an upstream status: the table, except that a refusal
-/// for size (a tensor over the byte limit, a message over the message limit)
-/// is 413, since retrying later will not help. The service words every size
-/// refusal with "limit" or "too large"; overload is worded otherwise.
+/// for size (a tensor over the byte limit, a message over the message limit,
+/// a request larger than the whole memory budget) is 413, since retrying
+/// later will not help. A busy memory budget carries `retry-after` metadata
+/// and is 429; without that marker (another server), the service's wording
+/// decides: size refusals say "limit", "too large" or "budget".
 fn status_of_upstream(status: &tonic::Status) -> StatusCode {
     let about_size = || {
         let message = status.message().to_ascii_lowercase();
-        message.contains("limit") || message.contains("too large")
+        message.contains("limit") || message.contains("too large") || message.contains("budget")
     };
     match status.code() {
+        Code::ResourceExhausted if retry_after(status).is_some() => StatusCode::TOO_MANY_REQUESTS,
         Code::ResourceExhausted if about_size() => StatusCode::PAYLOAD_TOO_LARGE,
         // tonic refuses a message over its size limit with OUT_OF_RANGE.
         Code::OutOfRange if about_size() => StatusCode::PAYLOAD_TOO_LARGE,
         code => http_status_from_code(code),
     }
+}
+
+/// The `retry-after` metadata (seconds) of a retryable refusal.
+fn retry_after(status: &tonic::Status) -> Option<HeaderValue> {
+    let value = status.metadata().get("retry-after")?.to_str().ok()?;
+    value.parse::<u32>().ok()?;
+    HeaderValue::from_str(value).ok()
 }
 
 /// The JSON body of every error answer.
@@ -204,12 +222,19 @@ impl IntoResponse for GatewayError {
                 HeaderValue::from_static("No input file received"),
             );
         }
-        if let GatewayError::Upstream(status) = &self
-            && status.code() == Code::Unavailable
-        {
+        if let GatewayError::Upstream(status) = &self {
+            if status.code() == Code::Unavailable {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            } else if let Some(seconds) = retry_after(status) {
+                response.headers_mut().insert(header::RETRY_AFTER, seconds);
+            }
+        }
+        if let GatewayError::Unauthenticated(_) = self {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }
@@ -246,7 +271,21 @@ mod tests {
         assert_eq!(GatewayError::Upstream(size).status(), 413);
         let busy = tonic::Status::resource_exhausted("overloaded, try again");
         assert_eq!(GatewayError::Upstream(busy).status(), 429);
+        let whole = tonic::Status::resource_exhausted(
+            "the request needs 9 bytes of memory, more than the server's whole budget of 4 bytes",
+        );
+        assert_eq!(GatewayError::Upstream(whole).status(), 413);
         assert_eq!(GatewayError::BodyTooLarge { limit: 1 }.status(), 413);
+    }
+
+    #[test]
+    fn a_busy_budget_is_429_with_retry_after() {
+        let busy = crate::service::busy_status(
+            "the server is busy: the request needs 9 bytes of memory and only 4 of 8 are free; retry later".into(),
+        );
+        let response = GatewayError::Upstream(busy).into_response();
+        assert_eq!(response.status(), 429);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
     }
 
     #[test]

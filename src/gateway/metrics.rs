@@ -4,12 +4,14 @@
 //! Each gateway has its own registry (no global recorder), so several
 //! gateways in one process — the tests start many — keep separate counts.
 
+use std::sync::Arc;
 use std::time::Instant;
 
+use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::header;
 use axum::middleware::Next;
 use axum::response::Response;
+use http_body_util::BodyExt;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -18,6 +20,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use super::AppState;
+use crate::grpc_layers::metrics::ServiceMetrics;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -37,12 +40,20 @@ pub(crate) struct Metrics {
     requests: Family<RequestLabels, Counter>,
     duration: Family<RouteLabels, Histogram>,
     request_bytes: Family<RouteLabels, Counter>,
+    response_bytes: Family<RouteLabels, Counter>,
     in_flight: Gauge,
+    service: Option<Arc<ServiceMetrics>>,
 }
 
 impl Metrics {
-    pub(crate) fn new() -> Metrics {
-        let mut registry = Registry::with_prefix("tensorwire_http");
+    /// The gateway's counters, plus those of the gRPC service in the same
+    /// process when there is one.
+    pub(crate) fn new(service: Option<Arc<ServiceMetrics>>) -> Metrics {
+        let mut root = Registry::default();
+        if let Some(service) = &service {
+            service.register_into(&mut root);
+        }
+        let registry = root.sub_registry_with_prefix("tensorwire_http");
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
             "requests",
@@ -60,8 +71,14 @@ impl Metrics {
         let request_bytes = Family::<RouteLabels, Counter>::default();
         registry.register(
             "request_body_bytes",
-            "Request body bytes declared by Content-Length, by route",
+            "Request body bytes received, by route",
             request_bytes.clone(),
+        );
+        let response_bytes = Family::<RouteLabels, Counter>::default();
+        registry.register(
+            "response_body_bytes",
+            "Response body bytes sent, by route",
+            response_bytes.clone(),
         );
         let in_flight = Gauge::default();
         registry.register(
@@ -70,16 +87,21 @@ impl Metrics {
             in_flight.clone(),
         );
         Metrics {
-            registry,
+            registry: root,
             requests,
             duration,
             request_bytes,
+            response_bytes,
             in_flight,
+            service,
         }
     }
 
     /// The OpenMetrics text of every metric.
     pub(crate) fn render(&self) -> String {
+        if let Some(service) = &self.service {
+            service.refresh();
+        }
         let mut out = String::new();
         // Writing to a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
@@ -103,19 +125,15 @@ pub(crate) async fn record(
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = request.method().as_str().to_owned();
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
     let metrics = state.metrics();
     metrics.in_flight.inc();
     let _in_flight = InFlight(metrics.in_flight.clone());
-    let response = next.run(request).await;
     let labels = RouteLabels { route };
-    if let Some(bytes) = declared {
-        metrics.request_bytes.get_or_create(&labels).inc_by(bytes);
-    }
+    let received = metrics.request_bytes.get_or_create(&labels).clone();
+    let request = request.map(|body| counted(body, received));
+    let response = next.run(request).await;
+    let sent = metrics.response_bytes.get_or_create(&labels).clone();
+    let response = response.map(|body| counted(body, sent));
     metrics
         .duration
         .get_or_create(&labels)
@@ -129,6 +147,16 @@ pub(crate) async fn record(
         })
         .inc();
     response
+}
+
+/// `body`, adding the size of each data piece to `counter` as it passes.
+fn counted(body: Body, counter: Counter) -> Body {
+    Body::new(body.map_frame(move |frame| {
+        if let Some(data) = frame.data_ref() {
+            counter.inc_by(data.len() as u64);
+        }
+        frame
+    }))
 }
 
 /// Decrements the in-flight gauge however the request ends (even when the

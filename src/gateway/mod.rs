@@ -24,9 +24,10 @@
 //! - `metrics`: Prometheus counters; `openapi`: the document and its test.
 
 mod accept;
+mod auth;
 pub mod error;
 mod image_codec;
-mod json_list;
+pub mod json_list;
 mod metrics;
 mod native;
 mod openapi;
@@ -56,7 +57,7 @@ use tracing::Level;
 
 pub use error::GatewayError;
 
-use crate::config::parse_bytes;
+use crate::config::{ConnectionTimeouts, parse_bytes};
 
 /// Settings of the HTTP gateway (flags of both `serve` and `gateway`).
 #[derive(clap::Args, Clone, Debug, PartialEq, Eq)]
@@ -88,6 +89,11 @@ pub struct GatewayConfig {
     /// from the service's image limits; `gateway` alone uses the defaults.
     #[arg(skip)]
     pub image_limits: crate::image::ImageLimits,
+
+    /// With API keys set, `/metrics` needs a key too (by default it is open,
+    /// like `/healthz`, for scrapers).
+    #[arg(long, env = "TENSORWIRE_METRICS_REQUIRE_KEY")]
+    pub metrics_require_key: bool,
 }
 
 impl Default for GatewayConfig {
@@ -98,6 +104,7 @@ impl Default for GatewayConfig {
             upload_chunk_bytes: 1 << 20,
             request_timeout_secs: 300,
             image_limits: crate::image::ImageLimits::default(),
+            metrics_require_key: false,
         }
     }
 }
@@ -107,6 +114,16 @@ impl GatewayConfig {
     pub fn request_timeout(&self) -> Option<Duration> {
         (self.request_timeout_secs > 0).then(|| Duration::from_secs(self.request_timeout_secs))
     }
+}
+
+/// What the gateway shares with the process around it, beyond its flags.
+#[derive(Clone, Debug, Default)]
+pub struct GatewayExtras {
+    /// Keys checked before a body is read (empty: the upstream decides).
+    pub api_keys: crate::auth::ApiKeys,
+    /// The gRPC service's metrics, shown on `/metrics` when the service runs
+    /// in the same process.
+    pub service_metrics: Option<Arc<crate::grpc_layers::metrics::ServiceMetrics>>,
 }
 
 /// The gRPC client the gateway calls.
@@ -135,10 +152,11 @@ pub(crate) struct Inner {
     upstream: Upstream,
     config: GatewayConfig,
     metrics: metrics::Metrics,
+    api_keys: crate::auth::ApiKeys,
 }
 
 impl AppState {
-    fn new(upstream: Upstream, config: GatewayConfig) -> AppState {
+    fn new(upstream: Upstream, config: GatewayConfig, extras: GatewayExtras) -> AppState {
         // The gateway trusts its upstream's answers: their size is bounded by
         // the service's own limits, and refusing them here would only turn a
         // good answer into an error. What the gateway sends is bounded by the
@@ -149,8 +167,13 @@ impl AppState {
         AppState(Arc::new(Inner {
             upstream,
             config,
-            metrics: metrics::Metrics::new(),
+            metrics: metrics::Metrics::new(extras.service_metrics),
+            api_keys: extras.api_keys,
         }))
+    }
+
+    pub(crate) fn api_keys(&self) -> &crate::auth::ApiKeys {
+        &self.0.api_keys
     }
 
     pub(crate) fn calls(&self, credentials: upstream::Credentials) -> upstream::Calls {
@@ -190,9 +213,26 @@ pub(crate) fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState
     ]
 }
 
-/// The gateway's router with every layer, calling `upstream`.
+/// The gateway's router with every layer, calling `upstream`, with no keys
+/// of its own and the default timeouts.
 pub fn router(upstream: Upstream, config: GatewayConfig) -> Router {
-    let state = AppState::new(upstream, config.clone());
+    router_with(
+        upstream,
+        config,
+        GatewayExtras::default(),
+        ConnectionTimeouts::default(),
+    )
+}
+
+/// The gateway's router with every layer, calling `upstream`.
+pub fn router_with(
+    upstream: Upstream,
+    config: GatewayConfig,
+    extras: GatewayExtras,
+    timeouts: ConnectionTimeouts,
+) -> Router {
+    let state = AppState::new(upstream, config.clone(), extras);
+    let body_idle = timeouts.body_read();
     let mut app = Router::new();
     for (path, _, handler) in routes() {
         app = app.route(path, handler);
@@ -205,7 +245,15 @@ pub fn router(upstream: Upstream, config: GatewayConfig) -> Router {
         // the same limit to bodies read as streams, and answers 413 up front
         // when Content-Length already says too much.
         .layer(DefaultBodyLimit::max(limit))
-        .layer(middleware::from_fn_with_state(state.clone(), limit_body))
+        .layer(middleware::from_fn_with_state(
+            (state.clone(), body_idle),
+            limit_body,
+        ))
+        // Keys are checked before the body is touched.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             metrics::record,
@@ -245,7 +293,12 @@ fn compressible() -> impl Predicate {
 
 /// Refuses bodies over the limit: at once with 413 when Content-Length says
 /// so, otherwise while reading (the body is wrapped in a counting limit).
-async fn limit_body(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// A body that sends nothing for `body_idle` fails the request with 408.
+async fn limit_body(
+    State((state, body_idle)): State<(AppState, Duration)>,
+    request: Request,
+    next: Next,
+) -> Response {
     let limit = state.body_limit();
     let declared = request
         .headers()
@@ -256,8 +309,10 @@ async fn limit_body(State(state): State<AppState>, request: Request, next: Next)
         return GatewayError::BodyTooLarge { limit }.into_response();
     }
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    let request =
-        request.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)));
+    let request = request.map(|body| {
+        let timed = tower_http::timeout::TimeoutBody::new(body_idle, body);
+        axum::body::Body::new(http_body_util::Limited::new(timed, limit))
+    });
     next.run(request).await
 }
 
@@ -277,16 +332,28 @@ async fn json_error_bodies(response: Response) -> Response {
     response
 }
 
-/// Serves the gateway on `listener` until `shutdown` is cancelled.
+/// Serves the gateway on `listener` in plain HTTP with the default
+/// timeouts until `shutdown` is cancelled.
 pub async fn serve(
     listener: TcpListener,
     upstream: Upstream,
     config: GatewayConfig,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let app = router(upstream, config);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown.cancelled_owned())
+    let settings =
+        crate::listen::ConnectionSettings::new(false, ConnectionTimeouts::default().header_read());
+    serve_app(listener, router(upstream, config), settings, shutdown).await
+}
+
+/// Serves a gateway router on `listener` with `settings` (TLS, timeouts)
+/// until `shutdown` is cancelled.
+pub async fn serve_app(
+    listener: TcpListener,
+    app: Router,
+    settings: crate::listen::ConnectionSettings,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    crate::listen::serve(listener, app, settings, shutdown)
         .await
         .context("HTTP server failed")
 }

@@ -24,6 +24,7 @@ use tonic::Code;
 
 use super::AppState;
 use super::GatewayError;
+use super::auth::FormKey;
 use super::json_list::{ListError, tensor_from_json_body};
 use super::upload::{
     Base64Pieces, BodyPieces, FieldPieces, PARSE_LIMITS, clean_base64, decode_base64,
@@ -306,8 +307,9 @@ pub(crate) async fn receive_list(
 /// `"sizes"` for several. A `key` form field is the API key.
 pub(crate) async fn im_size(
     State(state): State<AppState>,
-    request: Request,
+    mut request: Request,
 ) -> Result<Json<serde_json::Value>, GatewayError> {
+    let mut form_key = FormKey::take(&mut request);
     let limit = state.body_limit();
     let mut calls = state.calls(Credentials::from_headers(request.headers()));
     let content_type = media_type(request.headers());
@@ -326,6 +328,7 @@ pub(crate) async fn im_size(
             {
                 match field.name() {
                     Some("image") => {
+                        form_key.before_payload()?;
                         let filename = field.file_name().unwrap_or_default().to_owned();
                         let info = calls
                             .image_size_pieces(FieldPieces::new(field, limit), filename)
@@ -335,6 +338,7 @@ pub(crate) async fn im_size(
                     }
                     Some("key") => {
                         let key = field.text().await.map_err(|e| multipart_error(e, limit))?;
+                        form_key.offer(&key)?;
                         calls.set_credentials(Credentials::from_key(&key));
                     }
                     _ => {}
@@ -348,10 +352,14 @@ pub(crate) async fn im_size(
             for (name, value) in form_urlencoded::parse(&body) {
                 match name.as_ref() {
                     "image" => images.push(value),
-                    "key" => calls.set_credentials(Credentials::from_key(&value)),
+                    "key" => {
+                        form_key.offer(&value)?;
+                        calls.set_credentials(Credentials::from_key(&value));
+                    }
                     _ => {}
                 }
             }
+            form_key.before_payload()?;
             for text in images {
                 let data = decode_base64(text.as_bytes(), "image")?;
                 let info = calls
@@ -387,10 +395,11 @@ pub(crate) async fn im_size(
 /// `gaussian_filter(array, 0.5)`, streamed back as the service answers.
 pub(crate) async fn filter_upload(
     State(state): State<AppState>,
-    request: Request,
+    mut request: Request,
 ) -> Result<Response, GatewayError> {
+    let mut form_key = FormKey::take(&mut request);
     let limit = state.body_limit();
-    let calls = state.calls(Credentials::from_headers(request.headers()));
+    let mut calls = state.calls(Credentials::from_headers(request.headers()));
     if media_type(request.headers()) != "multipart/form-data" {
         return Err(GatewayError::NoInputFile);
     }
@@ -402,8 +411,15 @@ pub(crate) async fn filter_upload(
         .await
         .map_err(|e| multipart_error(e, limit))?
     {
-        if field.name() != Some("array") {
-            continue;
+        match field.name() {
+            Some("array") => form_key.before_payload()?,
+            Some("key") => {
+                let key = field.text().await.map_err(|e| multipart_error(e, limit))?;
+                form_key.offer(&key)?;
+                calls.set_credentials(Credentials::from_key(&key));
+                continue;
+            }
+            _ => continue,
         }
         let upload = read_npy_upload(
             FieldPieces::new(field, limit),

@@ -56,6 +56,9 @@ pub(crate) fn body_error(err: axum::Error, limit: u64) -> GatewayError {
         if e.is::<LengthLimitError>() {
             return GatewayError::BodyTooLarge { limit };
         }
+        if e.is::<tower_http::timeout::TimeoutError>() {
+            return GatewayError::BodyStalled;
+        }
         source = e.source();
     }
     GatewayError::Body(err.to_string())

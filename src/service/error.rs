@@ -32,6 +32,9 @@ pub enum ServiceError {
     /// Over a size or capacity limit.
     #[error("{0}")]
     ResourceExhausted(String),
+    /// Other requests hold the memory budget now; retrying later can work.
+    #[error("{0}")]
+    Busy(String),
     /// The transport failed or the client went away mid-call.
     #[error(transparent)]
     Wire(#[from] Status),
@@ -57,7 +60,7 @@ impl ServiceError {
             | ServiceError::Npy(_)
             | ServiceError::Stream(_)
             | ServiceError::InvalidArgument(_) => Code::InvalidArgument,
-            ServiceError::ResourceExhausted(_) => Code::ResourceExhausted,
+            ServiceError::ResourceExhausted(_) | ServiceError::Busy(_) => Code::ResourceExhausted,
             ServiceError::Wire(status) => status.code(),
             ServiceError::Internal(_) => Code::Internal,
         }
@@ -68,7 +71,23 @@ impl From<ServiceError> for Status {
     fn from(err: ServiceError) -> Status {
         match err {
             ServiceError::Wire(status) => status,
+            ServiceError::Busy(message) => busy_status(message),
             other => Status::new(other.code(), other.to_string()),
         }
     }
+}
+
+/// Seconds a client refused for a busy memory budget is told to wait
+/// (`retry-after` metadata; the gateway sends it as `Retry-After`).
+pub const BUSY_RETRY_AFTER_SECS: u32 = 1;
+
+/// `RESOURCE_EXHAUSTED` for a busy budget, marked as retryable: metadata
+/// `retry-after` (seconds) tells clients and the gateway (429 + Retry-After)
+/// apart from a size limit (413), where retrying cannot help.
+pub fn busy_status(message: String) -> Status {
+    let mut status = Status::resource_exhausted(message);
+    status
+        .metadata_mut()
+        .insert("retry-after", BUSY_RETRY_AFTER_SECS.into());
+    status
 }

@@ -17,10 +17,10 @@ use futures::Stream;
 use tokio::sync::Semaphore;
 use tonic::{Request, Response, Status, Streaming};
 
-pub use error::ServiceError;
+pub use error::{BUSY_RETRY_AFTER_SECS, ServiceError, busy_status};
 pub use filter::params_from_wire;
 
-use crate::budget::{MemoryBudget, Reservation};
+use crate::budget::{BudgetError, MemoryBudget, Reservation};
 use crate::config::Limits;
 use crate::describe::{StatsAccumulator, TensorSummary, describe};
 use crate::proto::pb::tensor_service_server::TensorService;
@@ -40,12 +40,20 @@ pub struct TensorServiceImpl {
 }
 
 impl TensorServiceImpl {
-    /// A service enforcing `limits`.
+    /// A service enforcing `limits`, with a budget of its own.
     pub fn new(limits: Limits) -> TensorServiceImpl {
+        let budget = MemoryBudget::new(limits.memory_budget);
+        TensorServiceImpl::with_budget(limits, budget)
+    }
+
+    /// A service enforcing `limits` that reserves from `budget` (shared with
+    /// the server's layers, which reserve unary messages before they are
+    /// read, and with the metrics).
+    pub fn with_budget(limits: Limits, budget: MemoryBudget) -> TensorServiceImpl {
         TensorServiceImpl {
             tensor_limits: limits.tensor(),
             compute_slots: Arc::new(Semaphore::new(limits.concurrency())),
-            budget: MemoryBudget::new(limits.memory_budget),
+            budget,
             limits,
         }
     }
@@ -169,9 +177,10 @@ impl TensorServiceImpl {
 
     /// Reserves `bytes` of the memory budget for the rest of a request.
     fn reserve(&self, bytes: u64) -> Result<Reservation, ServiceError> {
-        self.budget
-            .try_reserve(bytes)
-            .map_err(|e| ServiceError::ResourceExhausted(e.to_string()))
+        self.budget.try_reserve(bytes).map_err(|e| match e {
+            BudgetError::Busy { .. } => ServiceError::Busy(e.to_string()),
+            BudgetError::LargerThanBudget { .. } => ServiceError::ResourceExhausted(e.to_string()),
+        })
     }
 
     /// The memory budget shared by every request.

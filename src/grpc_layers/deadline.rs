@@ -1,0 +1,276 @@
+//! Deadlines of gRPC calls and the idle timeout of request bodies.
+//!
+//! A call's deadline is the client's `grpc-timeout`, capped by the server's
+//! `--grpc-request-timeout-secs`. When it passes before the answer starts,
+//! the handler is dropped (which frees its buffers and budget reservation) and
+//! the client gets `DEADLINE_EXCEEDED`; when it passes while a streamed answer
+//! is being sent, the stream ends with `DEADLINE_EXCEEDED` in its trailers.
+//!
+//! Separately, a request body that sends nothing for `--body-read-timeout-secs`
+//! while the handler waits for it (a stalled or slowloris upload) fails with
+//! `DEADLINE_EXCEEDED`, so a slow client cannot hold a reservation forever.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Request, Response};
+use hyper::body::{Body, Frame, SizeHint};
+use tokio::time::{Instant, Sleep};
+use tower::{Layer, Service};
+
+use super::BoxError;
+
+/// Adds [`Deadline`] around a service.
+#[derive(Clone, Copy, Debug)]
+pub struct DeadlineLayer {
+    max_request: Option<Duration>,
+    body_idle: Duration,
+}
+
+impl DeadlineLayer {
+    /// Calls last at most `max_request` (if any) and request bodies may be
+    /// idle for at most `body_idle`.
+    pub fn new(max_request: Option<Duration>, body_idle: Duration) -> DeadlineLayer {
+        DeadlineLayer {
+            max_request,
+            body_idle,
+        }
+    }
+}
+
+impl<S> Layer<S> for DeadlineLayer {
+    type Service = Deadline<S>;
+
+    fn layer(&self, inner: S) -> Deadline<S> {
+        Deadline {
+            inner,
+            settings: *self,
+        }
+    }
+}
+
+/// Enforces call deadlines and the request-body idle timeout.
+#[derive(Clone, Debug)]
+pub struct Deadline<S> {
+    inner: S,
+    settings: DeadlineLayer,
+}
+
+type ResponseFuture<E> =
+    Pin<Box<dyn Future<Output = Result<Response<tonic::body::Body>, E>> + Send>>;
+
+impl<S, B> Service<Request<B>> for Deadline<S>
+where
+    S: Service<Request<tonic::body::Body>, Response = Response<tonic::body::Body>>,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    B: Body<Data = Bytes> + Unpin + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Response = Response<tonic::body::Body>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let asked = parse_grpc_timeout(request.headers());
+        let limit = match (asked, self.settings.max_request) {
+            (Some(asked), Some(max)) => Some(asked.min(max)),
+            (asked, max) => asked.or(max),
+        };
+        let idle = self.settings.body_idle;
+        let request = request.map(|body| tonic::body::Body::new(IdleTimeoutBody::new(body, idle)));
+        let answer = self.inner.call(request);
+        Box::pin(async move {
+            let Some(limit) = limit else {
+                return answer.await;
+            };
+            let expires = Instant::now() + limit;
+            match tokio::time::timeout_at(expires, answer).await {
+                Ok(Ok(response)) => {
+                    Ok(response
+                        .map(|body| tonic::body::Body::new(DeadlineBody::new(body, expires))))
+                }
+                Ok(Err(error)) => Err(error),
+                Err(_) => Ok(deadline_exceeded().into_http()),
+            }
+        })
+    }
+}
+
+fn deadline_exceeded() -> tonic::Status {
+    tonic::Status::deadline_exceeded(
+        "the call's deadline passed (the client's grpc-timeout, or the server's --grpc-request-timeout-secs)",
+    )
+}
+
+/// The `grpc-timeout` header as a duration: up to 8 digits and a unit
+/// (`H`, `M`, `S`, `m`, `u`, `n`). A malformed value is ignored, as gRPC
+/// servers do.
+pub fn parse_grpc_timeout(headers: &HeaderMap) -> Option<Duration> {
+    let text = headers.get("grpc-timeout")?.to_str().ok()?;
+    if text.len() < 2 || text.len() > 9 {
+        return None;
+    }
+    let (digits, unit) = text.split_at(text.len() - 1);
+    let value: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(value * 3600),
+        "M" => Duration::from_secs(value * 60),
+        "S" => Duration::from_secs(value),
+        "m" => Duration::from_millis(value),
+        "u" => Duration::from_micros(value),
+        "n" => Duration::from_nanos(value),
+        _ => return None,
+    })
+}
+
+/// A request body that fails with `DEADLINE_EXCEEDED` when its reader waits
+/// longer than the idle limit for the next piece.
+#[derive(Debug)]
+pub struct IdleTimeoutBody<B> {
+    inner: B,
+    idle: Duration,
+    timer: Pin<Box<Sleep>>,
+}
+
+impl<B> IdleTimeoutBody<B> {
+    fn new(inner: B, idle: Duration) -> IdleTimeoutBody<B> {
+        IdleTimeoutBody {
+            inner,
+            idle,
+            timer: Box::pin(tokio::time::sleep(idle)),
+        }
+    }
+}
+
+impl<B> Body for IdleTimeoutBody<B>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(frame) => {
+                this.timer.as_mut().reset(Instant::now() + this.idle);
+                Poll::Ready(frame.map(|f| f.map_err(Into::into)))
+            }
+            Poll::Pending => {
+                ready!(this.timer.as_mut().poll(cx));
+                let status = tonic::Status::deadline_exceeded(format!(
+                    "no request data arrived for {} s (--body-read-timeout-secs)",
+                    this.idle.as_secs_f64()
+                ));
+                Poll::Ready(Some(Err(Box::new(status))))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// A response body that ends with `DEADLINE_EXCEEDED` trailers when the
+/// call's deadline passes before it is complete.
+#[derive(Debug)]
+pub struct DeadlineBody<B> {
+    inner: B,
+    timer: Pin<Box<Sleep>>,
+    expired: bool,
+}
+
+impl<B> DeadlineBody<B> {
+    fn new(inner: B, expires: Instant) -> DeadlineBody<B> {
+        DeadlineBody {
+            inner,
+            timer: Box::pin(tokio::time::sleep_until(expires)),
+            expired: false,
+        }
+    }
+}
+
+impl<B> Body for DeadlineBody<B>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        if this.expired {
+            return Poll::Ready(None);
+        }
+        if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
+            return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
+        }
+        ready!(this.timer.as_mut().poll(cx));
+        this.expired = true;
+        let mut trailers = HeaderMap::new();
+        trailers.insert("grpc-status", HeaderValue::from_static("4"));
+        trailers.insert(
+            "grpc-message",
+            HeaderValue::from_static("the%20call%27s%20deadline%20passed"),
+        );
+        Poll::Ready(Some(Ok(Frame::trailers(trailers))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.expired || self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn timeout(value: &str) -> Option<Duration> {
+        let mut headers = HeaderMap::new();
+        headers.insert("grpc-timeout", HeaderValue::from_str(value).unwrap());
+        parse_grpc_timeout(&headers)
+    }
+
+    #[test]
+    fn parses_every_unit_of_grpc_timeout() {
+        assert_eq!(timeout("2H"), Some(Duration::from_secs(7200)));
+        assert_eq!(timeout("3M"), Some(Duration::from_secs(180)));
+        assert_eq!(timeout("5S"), Some(Duration::from_secs(5)));
+        assert_eq!(timeout("250m"), Some(Duration::from_millis(250)));
+        assert_eq!(timeout("7u"), Some(Duration::from_micros(7)));
+        assert_eq!(timeout("99999999n"), Some(Duration::from_nanos(99_999_999)));
+    }
+
+    #[test]
+    fn ignores_malformed_grpc_timeout() {
+        for bad in ["S", "5", "5s", "123456789S", "-5S", "1.5S"] {
+            assert_eq!(timeout(bad), None, "{bad}");
+        }
+        assert_eq!(parse_grpc_timeout(&HeaderMap::new()), None);
+    }
+}

@@ -1,0 +1,45 @@
+//! Tower layers around the gRPC routes, outermost first:
+//! - [`metrics`]: counts, latencies and bytes per RPC, refusals by reason;
+//! - [`deadline`]: the call's deadline (the client's `grpc-timeout`, capped
+//!   by `--grpc-request-timeout-secs`) answered as `DEADLINE_EXCEEDED`, and
+//!   the idle timeout on request bodies (slow or stalled uploads);
+//! - [`reservation`]: a unary message is reserved in the memory budget from
+//!   its 5-byte length prefix, before tonic reads it.
+
+pub mod deadline;
+pub mod metrics;
+pub mod reservation;
+
+/// The boxed error type of bodies and services.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The path prefix of the tensorwire service's methods.
+pub const SERVICE_PATH: &str = "/tensorwire.v1.TensorService/";
+
+/// The method name of a request path, for labels: one of the service's
+/// methods, `health`, `reflection`, or `other` (so that scanners cannot grow
+/// the metrics without bound).
+pub fn method_label(path: &str) -> &'static str {
+    const METHODS: [&str; 6] = [
+        "Describe",
+        "DescribeStream",
+        "GaussianFilter",
+        "GaussianFilterStream",
+        "ImageSize",
+        "ImageSizeStream",
+    ];
+    if let Some(method) = path.strip_prefix(SERVICE_PATH) {
+        return METHODS
+            .iter()
+            .find(|m| **m == method)
+            .copied()
+            .unwrap_or("other");
+    }
+    if path.starts_with("/grpc.health.v1.Health/") {
+        "health"
+    } else if path.starts_with("/grpc.reflection.") {
+        "reflection"
+    } else {
+        "other"
+    }
+}

@@ -1,0 +1,242 @@
+//! Serving an HTTP service (the gRPC routes or the gateway's router) on a
+//! TCP listener, in plain text or TLS, with the connection-level defences:
+//! a deadline on the TLS handshake and on HTTP/1 request headers (slowloris),
+//! HTTP/2 keep-alive pings that drop dead peers, and a graceful shutdown that
+//! stops accepting at once and lets open requests finish.
+//!
+//! Both listeners go through this one loop (hyper-util's connection builder
+//! with tokio-rustls), rather than `tonic::transport::Server` and
+//! `axum::serve`, so that the settings and the TLS code are the same for
+//! both, and so that layers wrapped around the gRPC routes see every answer
+//! (tonic's own server answers an expired `grpc-timeout` outside the user's
+//! layers, as `CANCELLED`).
+
+use std::convert::Infallible;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use bytes::Bytes;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls;
+use tokio_util::sync::CancellationToken;
+
+/// Certificate and key of the TLS listeners (both or neither).
+#[derive(clap::Args, Clone, Debug, Default, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// PEM file with the server certificate chain; with `--tls-key`, both
+    /// listeners speak TLS only (gRPC over `https://`, the gateway HTTPS).
+    #[arg(long, env = "TENSORWIRE_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM file with the private key of `--tls-cert`.
+    #[arg(long, env = "TENSORWIRE_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+}
+
+impl TlsFiles {
+    /// The rustls settings for these files, offering the given ALPN
+    /// protocols; `None` when TLS is off.
+    pub fn server_config(
+        &self,
+        alpn: &[&[u8]],
+    ) -> anyhow::Result<Option<Arc<rustls::ServerConfig>>> {
+        let (Some(cert_path), Some(key_path)) = (&self.tls_cert, &self.tls_key) else {
+            return Ok(None);
+        };
+        let cert_pem = std::fs::read(cert_path)
+            .with_context(|| format!("cannot read the TLS certificate {}", cert_path.display()))?;
+        let key_pem = std::fs::read(key_path)
+            .with_context(|| format!("cannot read the TLS key {}", key_path.display()))?;
+        server_config_from_pem(&cert_pem, &key_pem, alpn).map(Some)
+    }
+}
+
+/// rustls server settings from a PEM certificate chain and PEM private key.
+pub fn server_config_from_pem(
+    cert_pem: &[u8],
+    key_pem: &[u8],
+    alpn: &[&[u8]],
+) -> anyhow::Result<Arc<rustls::ServerConfig>> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_slice_iter(cert_pem)
+        .collect::<Result<Vec<_>, _>>()
+        .context("the TLS certificate file is not a PEM certificate chain")?;
+    anyhow::ensure!(
+        !certs.is_empty(),
+        "the TLS certificate file holds no certificate"
+    );
+    let key = PrivateKeyDer::from_pem_slice(key_pem)
+        .context("the TLS key file holds no PEM private key")?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .context("TLS protocol versions")?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .context("the TLS certificate and key do not match or are unusable")?;
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    Ok(Arc::new(config))
+}
+
+/// ALPN protocols of the gRPC listener.
+pub const ALPN_GRPC: &[&[u8]] = &[b"h2"];
+/// ALPN protocols of the HTTP gateway.
+pub const ALPN_HTTP: &[&[u8]] = &[b"h2", b"http/1.1"];
+
+/// How a listener treats its connections.
+#[derive(Clone, Debug)]
+pub struct ConnectionSettings {
+    /// TLS settings, or `None` for plain text.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Speak HTTP/2 only (gRPC); otherwise HTTP/1.1 and HTTP/2.
+    pub http2_only: bool,
+    /// Longest time for the TLS handshake and for the headers of an HTTP/1
+    /// request to arrive; slower peers are disconnected.
+    pub header_read_timeout: Duration,
+    /// HTTP/2 stream flow-control window.
+    pub stream_window: u32,
+    /// HTTP/2 connection flow-control window.
+    pub connection_window: u32,
+    /// Largest HTTP/2 frame the peer may send.
+    pub max_frame_size: u32,
+}
+
+impl ConnectionSettings {
+    /// Plain-text settings with large HTTP/2 windows (one multi-megabyte
+    /// tensor crosses without waiting for a window update every 64 KiB) and
+    /// 1 MiB frames (a 1 MiB data piece is one frame, not 64).
+    pub fn new(http2_only: bool, header_read_timeout: Duration) -> ConnectionSettings {
+        ConnectionSettings {
+            tls: None,
+            http2_only,
+            header_read_timeout,
+            stream_window: 8 << 20,
+            connection_window: 16 << 20,
+            max_frame_size: 1 << 20,
+        }
+    }
+
+    fn builder(&self) -> auto::Builder<TokioExecutor> {
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.header_read_timeout);
+        builder
+            .http2()
+            .timer(TokioTimer::new())
+            .initial_stream_window_size(self.stream_window)
+            .initial_connection_window_size(self.connection_window)
+            .max_frame_size(self.max_frame_size)
+            // Dead peers (a cable pulled mid-upload) are found within a
+            // minute and their requests dropped, which frees what they held.
+            .keep_alive_interval(Duration::from_secs(30))
+            .keep_alive_timeout(Duration::from_secs(20));
+        if self.http2_only {
+            builder.http2_only()
+        } else {
+            builder
+        }
+    }
+}
+
+/// Serves `service` on `listener` until `shutdown` is cancelled; then stops
+/// accepting, lets open connections finish their requests, and returns.
+pub async fn serve<S, B>(
+    listener: TcpListener,
+    service: S,
+    settings: ConnectionSettings,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()>
+where
+    S: tower::Service<http::Request<Incoming>, Response = http::Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let builder = Arc::new(settings.builder());
+    let acceptor = settings.tls.clone().map(TlsAcceptor::from);
+    let graceful = GracefulShutdown::new();
+    loop {
+        let (tcp, peer) = tokio::select! {
+            () = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors and the like: back off rather
+                    // than spin, and keep serving the connections we have.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = tcp.set_nodelay(true);
+        let service = TowerToHyperService::new(service.clone());
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
+        let handshake_timeout = settings.header_read_timeout;
+        match acceptor.clone() {
+            None => {
+                tokio::spawn(async move {
+                    serve_connection(&builder, tcp, service, watcher, peer).await;
+                });
+            }
+            Some(acceptor) => {
+                tokio::spawn(async move {
+                    let tls =
+                        match tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)).await {
+                            Ok(Ok(tls)) => tls,
+                            Ok(Err(error)) => {
+                                tracing::debug!(%peer, %error, "TLS handshake failed");
+                                return;
+                            }
+                            Err(_) => {
+                                tracing::debug!(%peer, "TLS handshake timed out");
+                                return;
+                            }
+                        };
+                    serve_connection(&builder, tls, service, watcher, peer).await;
+                });
+            }
+        }
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+async fn serve_connection<I, S, B>(
+    builder: &auto::Builder<TokioExecutor>,
+    io: I,
+    service: TowerToHyperService<S>,
+    watcher: hyper_util::server::graceful::Watcher,
+    peer: std::net::SocketAddr,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: tower::Service<http::Request<Incoming>, Response = http::Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
+    if let Err(error) = watcher.watch(conn.into_owned()).await {
+        tracing::debug!(%peer, error, "connection ended with an error");
+    }
+}
