@@ -384,6 +384,13 @@ impl LiteralParser<'_> {
             if self.peek() == Some(b'L') {
                 self.i += 1;
             }
+            self.skip_ws();
+            if !matches!(self.peek(), Some(b',' | b')')) {
+                // `(2.5,)`, `(3e2,)`, `(4-1,)`: not an integer dimension.
+                return Err(NpyError::Header(format!(
+                    "shape entry at byte {start} is not a non-negative integer that fits in 64 bits"
+                )));
+            }
             if !self.eat(b',') {
                 self.expect(b')')?;
                 return Ok(dims);

@@ -236,9 +236,7 @@ async fn grpc_service(
         // A refused request is the client's mistake, not a server error.
         .layer(TraceLayer::new_for_grpc().on_failure(DefaultOnFailure::new().level(Level::WARN)))
         .layer(MetricsLayer::new(metrics))
-        .layer(MapResponseLayer::new(
-            oversized_message_is_resource_exhausted,
-        ))
+        .layer(MapResponseLayer::new(tonic_refusal_codes))
         .layer(DeadlineLayer::new(
             limits.grpc_request_timeout(),
             timeouts.body_read(),
@@ -247,19 +245,25 @@ async fn grpc_service(
         .service(routes))
 }
 
-/// tonic refuses a message over the size limit with `OUT_OF_RANGE` (checked on
-/// the 5-byte frame header, before anything is allocated); the contract says
-/// a size limit is `RESOURCE_EXHAUSTED`, with a message that says what to do.
-/// Such a refusal is a trailers-only response, so the status is in the
-/// headers, where this rewrites it.
-fn oversized_message_is_resource_exhausted<B>(
-    mut response: http::Response<B>,
-) -> http::Response<B> {
+/// Corrects the codes of two refusals that tonic makes before a handler runs
+/// (both are trailers-only responses, so the status is in the headers):
+/// - a message over the size limit is `OUT_OF_RANGE` in tonic (checked on
+///   the 5-byte frame header, before anything is allocated); the contract
+///   says a size limit is `RESOURCE_EXHAUSTED`, with a message that says what
+///   to do;
+/// - bytes that are not a valid protobuf message are `INTERNAL` in
+///   tonic-prost; they are the client's error, `INVALID_ARGUMENT` (INTERNAL
+///   is for the server's bugs).
+fn tonic_refusal_codes<B>(mut response: http::Response<B>) -> http::Response<B> {
     let headers = response.headers_mut();
-    let oversized = headers.get("grpc-status").is_some_and(|v| v == "11")
-        && headers
-            .get("grpc-message")
-            .is_some_and(|m| m.to_str().is_ok_and(|m| m.contains("length%20too%20large")));
+    let status = headers.get("grpc-status").and_then(|v| v.to_str().ok());
+    let message = headers
+        .get("grpc-message")
+        .and_then(|m| m.to_str().ok())
+        .unwrap_or_default();
+    let oversized = status == Some("11") && message.contains("length%20too%20large");
+    let undecodable =
+        status == Some("13") && message.starts_with("failed%20to%20decode%20Protobuf");
     if oversized {
         headers.insert("grpc-status", http::HeaderValue::from_static("8"));
         headers.insert(
@@ -268,6 +272,8 @@ fn oversized_message_is_resource_exhausted<B>(
                 "the message is larger than the server's --max-message-bytes limit; send large tensors and images with DescribeStream, GaussianFilterStream or ImageSizeStream",
             ),
         );
+    } else if undecodable {
+        headers.insert("grpc-status", http::HeaderValue::from_static("3"));
     }
     response
 }

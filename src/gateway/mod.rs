@@ -25,6 +25,7 @@
 
 mod accept;
 mod auth;
+mod drain;
 pub mod error;
 mod image_codec;
 pub mod json_list;
@@ -258,6 +259,7 @@ pub fn router_with(
             state.clone(),
             metrics::record,
         ))
+        .layer(middleware::from_fn(drain::drain_unread_bodies))
         .with_state(state);
     if let Some(timeout) = config.request_timeout() {
         app = app.layer(TimeoutLayer::with_status_code(
