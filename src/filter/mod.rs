@@ -27,6 +27,7 @@ mod cast;
 mod correlate;
 mod kernel;
 mod params;
+pub mod pool;
 
 #[cfg(test)]
 mod golden_tests;
@@ -187,11 +188,12 @@ impl FilterPlan {
             self.output_dtype
         };
         let nbytes = input.len() * work_dtype.itemsize();
-        // Not zeroed: the filter writes every byte before anything reads it,
+        // Recycled (see `pool`: no page faults for a result size seen
+        // before) and not zeroed: the filter writes every byte before anything reads it,
         // and zeroing a result that is overwritten whole costs a memset of
         // it whenever the allocator reuses memory (as it does for sizes
         // below glibc's mmap threshold).
-        let mut work = uninit_buffer(nbytes);
+        let mut work = pool::take(nbytes);
         let parts = if self.dtype.is_complex() { 2 } else { 1 };
         for part in 0..parts {
             let write = writer(work_dtype, part).expect("float16/bfloat16 are computed as float32");
@@ -219,13 +221,14 @@ impl FilterPlan {
         // unwritten would show in the golden comparisons.
         unsafe { work.set_len(nbytes) };
         if !narrow {
-            return Bytes::from(work);
+            return pool::into_bytes(work);
         }
         let mut out = zeroed_buffer(self.output_nbytes);
         const CHUNK: usize = 1 << 16;
         out.par_chunks_mut(2 * CHUNK)
             .zip(work.par_chunks(4 * CHUNK))
             .for_each(|(o, w)| cast::narrow_f32(w, self.output_dtype, o));
+        pool::give_back(work);
         Bytes::from(out)
     }
 }
