@@ -167,8 +167,12 @@ pub enum TensorError {
         /// The limit.
         max: usize,
     },
-    /// The product of the shape, or times the itemsize, overflows 64 bits.
-    #[error("shape {shape:?} has more elements than fit in 64 bits")]
+    /// The product of the non-zero axes of the shape is over `isize::MAX`
+    /// (2^63 - 1 on 64-bit hosts), even if another axis is 0: NumPy refuses
+    /// such a shape ("array is too big") and ndarray cannot view it.
+    #[error(
+        "shape {shape:?} is too large: the product of its non-zero axes does not fit in 63 bits"
+    )]
     ShapeOverflow {
         /// The shape given.
         shape: Vec<u64>,
@@ -236,10 +240,19 @@ pub fn validate_shape(
     let overflow = || TensorError::ShapeOverflow {
         shape: shape.to_vec(),
     };
-    let len = shape
+    // The product of the non-zero axes must fit, whatever the order of the
+    // axes and even when another axis is 0, as NumPy and ndarray want it:
+    // `[0, 2**63, 2]` is an empty tensor, but ndarray refuses to view it (the
+    // typed views and the Fortran-order `.npy` reader would panic), and
+    // checking left to right made `[0, 2**63, 2]` valid and `[2**63, 2, 0]`
+    // not. Found by the `tensor_validation` fuzz target.
+    let nonzero = shape
         .iter()
+        .filter(|&&d| d != 0)
         .try_fold(1u64, |acc, &d| acc.checked_mul(d))
+        .filter(|&n| n <= isize::MAX as u64)
         .ok_or_else(overflow)?;
+    let len = if shape.contains(&0) { 0 } else { nonzero };
     let nbytes = u128::from(len) * dtype.itemsize() as u128;
     if nbytes > u128::from(limits.max_bytes) {
         return Err(TensorError::TooLarge {
@@ -530,6 +543,20 @@ mod tests {
     fn refuses_shape_whose_product_overflows() {
         let err = validate_shape(DType::UInt8, &[u64::MAX, 2], &limits()).unwrap_err();
         assert!(matches!(err, TensorError::ShapeOverflow { .. }), "{err}");
+    }
+
+    #[test]
+    fn refuses_a_huge_axis_beside_a_zero_axis_in_any_order() {
+        // Found by the `tensor_validation` fuzz target
+        // (tests/fuzz_regressions/tensor_validation/).
+        for shape in [[0, 1 << 63, 2], [1 << 63, 2, 0], [u64::MAX, 0, 1]] {
+            let err = validate_shape(DType::Float64, &shape, &limits()).unwrap_err();
+            assert!(matches!(err, TensorError::ShapeOverflow { .. }), "{err}");
+        }
+        // Big axes whose product fits are fine, and the views take them.
+        let t = Tensor::new(DType::Float64, &[0, 1 << 40, 3], Bytes::new(), &limits()).unwrap();
+        assert_eq!(t.len(), 0);
+        assert_eq!(t.to_array().to_tensor(), t);
     }
 
     #[test]

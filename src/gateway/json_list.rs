@@ -16,21 +16,33 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor
 use crate::tensor::{DType, Tensor, TensorLimits};
 
 /// Deepest nesting accepted: NumPy's `NPY_MAXDIMS`.
-pub(crate) const MAX_DEPTH: usize = 64;
+pub const MAX_DEPTH: usize = 64;
 
 /// Why a body is not a usable list.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum ListError {
+pub enum ListError {
     /// The body has no such field.
     Missing,
     /// The body or the list is malformed; the reason, for a person.
     Invalid(String),
 }
 
-/// Reads `{"<field>": <nested list>, ...}` into a tensor.
-pub(crate) fn tensor_from_json_body(body: &[u8], field: &str) -> Result<Tensor, ListError> {
+/// Reads `{"<field>": <nested list>, ...}` into a tensor, as the seed
+/// routes do with a JSON body's `array_list`. Other fields are skipped
+/// (they must still be valid JSON); a second `<field>` is skipped too.
+/// Never panics: malformed JSON, ragged, mixed, non-numeric or too deep
+/// lists are [`ListError::Invalid`], a body without the field is
+/// [`ListError::Missing`]. Public so the fuzz targets (`fuzz/`) can call it.
+pub fn tensor_from_json_body(body: &[u8], field: &str) -> Result<Tensor, ListError> {
+    // serde_json skips the strings of the fields it ignores without checking
+    // that they are UTF-8, so a body with bad bytes in another field was
+    // read: check the whole body, as JSON must be UTF-8 (RFC 8259) and Flask
+    // refuses such a body. Found by the `json_list` fuzz target.
+    let text = std::str::from_utf8(body).map_err(|e| {
+        ListError::Invalid(format!("the body is not valid UTF-8, as JSON must be: {e}"))
+    })?;
     let mut builder = Builder::default();
-    let mut de = serde_json::Deserializer::from_slice(body);
+    let mut de = serde_json::Deserializer::from_str(text);
     let found = BodySeed {
         field,
         builder: &mut builder,
@@ -409,6 +421,21 @@ mod tests {
         match read(&deep) {
             Err(ListError::Invalid(m)) => assert!(m.contains("deeper"), "{m}"),
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn refuses_a_body_that_is_not_utf8_even_in_a_skipped_field() {
+        // Found by the `json_list` fuzz target
+        // (tests/fuzz_regressions/json_list/).
+        for body in [
+            &b"{\"id\": {\"\xff\": 1}, \"array_list\": [1]}"[..],
+            b"{\"id\": \"\xc3\", \"other\": [1]}",
+        ] {
+            match tensor_from_json_body(body, "array_list") {
+                Err(ListError::Invalid(m)) => assert!(m.contains("UTF-8"), "{m}"),
+                other => panic!("{other:?}"),
+            }
         }
     }
 

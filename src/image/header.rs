@@ -112,15 +112,27 @@ impl HeaderReader {
         let result = if full {
             // No more bytes will be looked at, so this prefix is all there
             // is; an image that merely runs past it is "header too long",
-            // anything else keeps the decoder's own complaint.
-            match attempt(&self.buffer, self.hint, true) {
+            // anything else keeps the decoder's own complaint. A header is
+            // only taken from a decoder that did not look past the prefix:
+            // one that did may have taken the end of the buffer for the end
+            // of a field (a PNM maxval "10000" cut to "100" read as 8-bit;
+            // found by the `image_header` fuzz target, see
+            // tests/fuzz_regressions/image_header/).
+            let too_long = ImageError::HeaderTooLong {
+                max: self.max_header_bytes,
+            };
+            match attempt(&self.buffer, self.hint, false) {
                 Attempt::Header(header) => Ok(header),
-                Attempt::Failed(ImageError::Truncated { .. }) | Attempt::NeedMore => {
-                    Err(ImageError::HeaderTooLong {
-                        max: self.max_header_bytes,
-                    })
-                }
                 Attempt::Failed(err) => Err(err),
+                Attempt::NeedMore => {
+                    self.attempts += 1;
+                    match attempt(&self.buffer, self.hint, true) {
+                        Attempt::Failed(ImageError::Truncated { .. })
+                        | Attempt::NeedMore
+                        | Attempt::Header(_) => Err(too_long),
+                        Attempt::Failed(err) => Err(err),
+                    }
+                }
             }
         } else {
             match attempt(&self.buffer, self.hint, false) {
@@ -760,8 +772,29 @@ mod tests {
             }
         }
         assert_eq!(outcome, Err(ImageError::HeaderTooLong { max: 1 << 20 }));
-        // 16, 32, ..., 2^20: 17 attempts.
-        assert!(reader.attempts() <= 17, "{} attempts", reader.attempts());
+        // 16, 32, ..., 2^20: 17 attempts, and one more on the full buffer
+        // to tell a malformed header from a long one.
+        assert!(reader.attempts() <= 18, "{} attempts", reader.attempts());
+    }
+
+    #[test]
+    fn a_full_buffer_that_cuts_a_header_field_is_too_long_not_misread() {
+        // Found by the `image_header` fuzz target: a PGM whose maxval 10000
+        // (16-bit samples) was cut to "000100" by max_header_bytes and read
+        // as 8-bit. Kept in tests/fuzz_regressions/image_header/.
+        let pgm = b"P5\n25\n \n0\n00010000 00800";
+        let whole = read_image_header(pgm, None).unwrap();
+        assert_eq!(whole.color_type.as_deref(), Some("L16"));
+        let limits = ImageLimits {
+            max_header_bytes: 16,
+            ..ImageLimits::default()
+        };
+        let mut reader = HeaderReader::new(None, &limits);
+        let outcome = pgm
+            .chunks(5)
+            .map(|piece| reader.push(piece))
+            .find(|r| !matches!(r, Ok(None)));
+        assert_eq!(outcome, Some(Err(ImageError::HeaderTooLong { max: 16 })));
     }
 
     #[test]
