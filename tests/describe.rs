@@ -62,7 +62,7 @@ async fn describe_refuses_invalid_tensors_and_keeps_serving() {
         (tensor(pb::DType::DtypeInt32, &[3], vec![0; 11]), "needs 12"),
         (
             tensor(pb::DType::DtypeUint8, &[u64::MAX, 3], vec![]),
-            "64 bits",
+            "does not fit",
         ),
         (tensor(pb::DType::DtypeBool, &[2], vec![1, 7]), "0 or 1"),
         (tensor(pb::DType::DtypeUint8, &[1; 40], vec![0]), "rank 40"),
