@@ -20,51 +20,87 @@ use std::sync::Mutex;
 use bytes::Bytes;
 
 /// Most bytes of idle buffers kept for reuse.
-pub const POOL_MAX_BYTES: usize = 256 << 20;
+pub const POOL_MAX_BYTES: usize = 512 << 20;
 /// Smallest buffer worth pooling.
 pub const POOL_MIN_BYTES: usize = 32 << 20;
 
-static IDLE: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+/// Idle buffers, at most `max` bytes of them.
+struct Pool {
+    idle: Mutex<Vec<Vec<u8>>>,
+    max: usize,
+}
 
-/// An empty buffer with capacity for `len` bytes: an idle one of a close
-/// capacity (at most a quarter larger) if there is one, else a new one.
-pub(crate) fn take(len: usize) -> Vec<u8> {
-    if len >= POOL_MIN_BYTES {
-        let mut idle = IDLE.lock().unwrap_or_else(|e| e.into_inner());
-        let best = idle
-            .iter()
-            .enumerate()
-            .filter(|(_, b)| b.capacity() >= len && b.capacity() - len <= len / 4)
-            .min_by_key(|(_, b)| b.capacity())
-            .map(|(i, _)| i);
-        if let Some(i) = best {
-            let mut buf = idle.swap_remove(i);
-            drop(idle);
-            buf.clear();
-            // Tests poison reused memory too: a byte the engine forgot to
-            // write must not pass for an old result's byte.
-            #[cfg(test)]
-            {
-                buf.resize(len, 0xa5);
-                buf.clear();
-            }
-            return buf;
+static POOL: Pool = Pool::new(POOL_MAX_BYTES);
+
+impl Pool {
+    const fn new(max: usize) -> Pool {
+        Pool {
+            idle: Mutex::new(Vec::new()),
+            max,
         }
     }
-    super::uninit_buffer(len)
+
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Vec<u8>>> {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn take(&self, len: usize) -> Vec<u8> {
+        if len >= POOL_MIN_BYTES {
+            let mut idle = self.idle();
+            let best = idle
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| b.capacity() >= len && b.capacity() - len <= len / 4)
+                .min_by_key(|(_, b)| b.capacity())
+                .map(|(i, _)| i);
+            if let Some(i) = best {
+                let mut buf = idle.swap_remove(i);
+                drop(idle);
+                buf.clear();
+                // Tests poison reused memory too: a byte the engine forgot
+                // to write must not pass for an old result's byte.
+                #[cfg(test)]
+                {
+                    buf.resize(len, 0xa5);
+                    buf.clear();
+                }
+                return buf;
+            }
+            // No idle buffer fits: the idle ones are of other sizes, likely
+            // of a workload that has passed. Free them before allocating, so
+            // idle and fresh memory are never both held for a size change.
+            idle.clear();
+        }
+        super::uninit_buffer(len)
+    }
+
+    fn give_back(&self, buf: Vec<u8>) {
+        if buf.capacity() < POOL_MIN_BYTES {
+            return;
+        }
+        let mut idle = self.idle();
+        let held: usize = idle.iter().map(Vec::capacity).sum();
+        if held + buf.capacity() <= self.max {
+            idle.push(buf);
+        }
+    }
+
+    fn idle_bytes(&self) -> usize {
+        self.idle().iter().map(Vec::capacity).sum()
+    }
+}
+
+/// An empty buffer with capacity for `len` bytes: an idle one of a close
+/// capacity (at most a quarter larger) if there is one, else a new one (and
+/// the idle buffers, all of other sizes, are freed).
+pub(crate) fn take(len: usize) -> Vec<u8> {
+    POOL.take(len)
 }
 
 /// Puts `buf` back for reuse (or frees it, if it is small or the pool is
 /// full).
 pub(crate) fn give_back(buf: Vec<u8>) {
-    if buf.capacity() < POOL_MIN_BYTES {
-        return;
-    }
-    let mut idle = IDLE.lock().unwrap_or_else(|e| e.into_inner());
-    let held: usize = idle.iter().map(Vec::capacity).sum();
-    if held + buf.capacity() <= POOL_MAX_BYTES {
-        idle.push(buf);
-    }
+    POOL.give_back(buf);
 }
 
 /// `buf` as `Bytes` that return it to the pool when dropped.
@@ -92,11 +128,7 @@ impl Drop for Recycled {
 
 /// Bytes held by idle buffers now.
 pub fn idle_bytes() -> usize {
-    IDLE.lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-        .map(Vec::capacity)
-        .sum()
+    POOL.idle_bytes()
 }
 
 #[cfg(test)]
@@ -104,35 +136,43 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_dropped_result_is_reused_for_the_next_of_its_size() {
-        let len = 40 << 20;
-        let mut buf = take(len);
+    fn a_freed_buffer_is_reused_for_a_close_size_and_others_are_evicted() {
+        let pool = Pool::new(256 << 20);
+        let len = 80 << 20;
+        let mut buf = pool.take(len);
         buf.resize(len, 7);
         let ptr = buf.as_ptr();
-        let bytes = into_bytes(buf);
-        assert_eq!(bytes.len(), len);
-        assert!(bytes.iter().all(|&b| b == 7));
-        drop(bytes);
-        // Other tests share the pool; look for our buffer among a few takes.
-        let mut taken = Vec::new();
-        let mut found = false;
-        for _ in 0..8 {
-            let again = take(len);
-            found |= again.as_ptr() == ptr;
-            taken.push(again);
-        }
-        assert!(found, "the dropped buffer was not reused");
-        // A much smaller request does not take a big buffer.
-        let small = take(len / 2);
+        pool.give_back(buf);
+        assert_eq!(pool.idle_bytes(), len);
+        let again = pool.take(len - 4096);
+        assert_eq!(again.as_ptr(), ptr, "not reused");
+        assert!(again.is_empty());
+        pool.give_back(again);
+        // A much smaller size does not take it, and evicts it.
+        let small = pool.take(len / 2);
         assert_ne!(small.as_ptr(), ptr);
+        assert_eq!(pool.idle_bytes(), 0);
     }
 
     #[test]
     fn small_buffers_are_not_pooled_and_the_pool_is_bounded() {
-        give_back(Vec::with_capacity(1024));
+        let pool = Pool::new(256 << 20);
+        pool.give_back(Vec::with_capacity(1024));
+        assert_eq!(pool.idle_bytes(), 0);
         for _ in 0..4 {
-            give_back(Vec::with_capacity(POOL_MAX_BYTES / 2));
+            pool.give_back(Vec::with_capacity(100 << 20));
         }
-        assert!(idle_bytes() <= POOL_MAX_BYTES);
+        assert_eq!(pool.idle_bytes(), 200 << 20);
+    }
+
+    #[test]
+    fn results_as_bytes_go_back_to_the_pool() {
+        let before = idle_bytes();
+        let mut buf = Vec::with_capacity(33 << 20);
+        buf.push(1u8);
+        let bytes = into_bytes(buf);
+        assert_eq!(&bytes[..], &[1]);
+        drop(bytes);
+        assert!(idle_bytes() >= before.min(POOL_MAX_BYTES - (33 << 20)));
     }
 }

@@ -3,7 +3,7 @@
 //! second header, too many or too few bytes, bad bool bytes) is refused with
 //! `INVALID_ARGUMENT`, and whatever was buffered is dropped with the call.
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use tonic::Streaming;
 
 use super::ServiceError;
@@ -177,12 +177,14 @@ impl<M: StreamMessage> DataPieces<M> {
     }
 
     /// Gathers every piece into one buffer allocated once at its final size
-    /// (the size was checked against the limits with the header).
+    /// (the size was checked against the limits with the header). Large
+    /// buffers come from, and go back to, the engine's pool of recycled
+    /// buffers, so a tensor of a size seen before costs no fresh page faults.
     pub(crate) async fn collect(mut self) -> Result<Bytes, ServiceError> {
-        let mut buffer = BytesMut::with_capacity(self.expected);
+        let mut buffer = crate::filter::pool::take(self.expected);
         while let Some(piece) = self.next().await? {
             buffer.extend_from_slice(&piece);
         }
-        Ok(buffer.freeze())
+        Ok(crate::filter::pool::into_bytes(buffer))
     }
 }
