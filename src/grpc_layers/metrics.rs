@@ -126,7 +126,7 @@ impl ServiceMetrics {
         self.calls
             .get_or_create(&CallLabels {
                 method,
-                code: code_name(code),
+                code: crate::gateway::error::code_name(code),
             })
             .inc();
         self.duration
@@ -143,29 +143,6 @@ impl ServiceMetrics {
         if let Some(reason) = reason {
             self.refused.get_or_create(&ReasonLabels { reason }).inc();
         }
-    }
-}
-
-/// The upper-case name of a gRPC code, as label value.
-fn code_name(code: Code) -> &'static str {
-    match code {
-        Code::Ok => "OK",
-        Code::Cancelled => "CANCELLED",
-        Code::Unknown => "UNKNOWN",
-        Code::InvalidArgument => "INVALID_ARGUMENT",
-        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
-        Code::NotFound => "NOT_FOUND",
-        Code::AlreadyExists => "ALREADY_EXISTS",
-        Code::PermissionDenied => "PERMISSION_DENIED",
-        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        Code::FailedPrecondition => "FAILED_PRECONDITION",
-        Code::Aborted => "ABORTED",
-        Code::OutOfRange => "OUT_OF_RANGE",
-        Code::Unimplemented => "UNIMPLEMENTED",
-        Code::Internal => "INTERNAL",
-        Code::Unavailable => "UNAVAILABLE",
-        Code::DataLoss => "DATA_LOSS",
-        Code::Unauthenticated => "UNAUTHENTICATED",
     }
 }
 
