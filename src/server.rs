@@ -101,44 +101,40 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<RunningServer> {
     let http_tls = config.tls.server_config(listen::ALPN_HTTP)?;
     let budget = MemoryBudget::new(config.limits.memory_budget);
     let metrics = Arc::new(ServiceMetrics::new(budget.clone()));
+    // One service for every gRPC listener: clones share the computation
+    // slots, the budget and the metrics.
+    let service = grpc_service(
+        &config.limits,
+        config.timeouts,
+        budget,
+        metrics.clone(),
+        keys.clone(),
+    )
+    .await?;
     let mut grpc_settings = listen::ConnectionSettings::new(true, config.timeouts.header_read());
     grpc_settings.tls = grpc_tls;
-    let grpc = tokio::spawn(listen::serve(
+    let mut tasks = vec![tokio::spawn(listen::serve(
         grpc_listener,
-        grpc_service(
-            &config.limits,
-            config.timeouts,
-            budget.clone(),
-            metrics.clone(),
-            keys.clone(),
-        )
-        .await?,
+        service.clone(),
         grpc_settings,
         shutdown.clone(),
-    ));
+    ))];
     // The gateway reaches the service over loopback like any other client
     // (measured no slower than an in-process client; see ARCHITECTURE.md).
     // With TLS on, the gateway would have to verify the certificate for a
     // loopback name, so it talks to a second, plain-text gRPC listener bound
-    // to 127.0.0.1 only (same service, budget and keys); only the public
-    // listeners speak TLS.
+    // to 127.0.0.1 only (the same service); only the public listeners speak
+    // TLS.
     let internal = if config.tls.tls_cert.is_some() {
         let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
         let internal_addr = listener.local_addr()?;
         let settings = listen::ConnectionSettings::new(true, config.timeouts.header_read());
-        tokio::spawn(listen::serve(
+        tasks.push(tokio::spawn(listen::serve(
             listener,
-            grpc_service(
-                &config.limits,
-                config.timeouts,
-                budget.clone(),
-                metrics.clone(),
-                keys.clone(),
-            )
-            .await?,
+            service,
             settings,
             shutdown.clone(),
-        ));
+        )));
         internal_addr
     } else {
         grpc_addr
@@ -153,12 +149,12 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<RunningServer> {
     let mut http_settings = listen::ConnectionSettings::new(false, config.timeouts.header_read());
     http_settings.tls = http_tls;
     let app = crate::gateway::router_with(upstream, gateway, extras, config.timeouts);
-    let http = tokio::spawn(listen::serve(
+    tasks.push(tokio::spawn(listen::serve(
         http_listener,
         app,
         http_settings,
         shutdown.clone(),
-    ));
+    )));
     let scheme = if config.tls.tls_cert.is_some() {
         "https"
     } else {
@@ -170,7 +166,7 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<RunningServer> {
         http_addr,
         shutdown,
         grace: config.shutdown_grace(),
-        tasks: vec![grpc, http],
+        tasks,
     })
 }
 

@@ -84,7 +84,9 @@ where
             let layer = self.layer.clone();
             request.map(|body| tonic::body::Body::new(ReservingBody::new(body, layer)))
         } else {
-            request.map(|body| tonic::body::Body::new(MapErr(body)))
+            // The streaming methods reserve from their header message
+            // themselves.
+            request.map(tonic::body::Body::new)
         };
         self.inner.call(request)
     }
@@ -186,37 +188,6 @@ where
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
-    }
-}
-
-/// A body passed through with its error boxed (the streaming methods, which
-/// reserve on their header message themselves).
-#[derive(Debug)]
-pub struct MapErr<B>(B);
-
-impl<B> Body for MapErr<B>
-where
-    B: Body<Data = Bytes> + Unpin,
-    B::Error: Into<BoxError>,
-{
-    type Data = Bytes;
-    type Error = BoxError;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        Pin::new(&mut self.0)
-            .poll_frame(cx)
-            .map(|f| f.map(|r| r.map_err(Into::into)))
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.0.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.0.size_hint()
     }
 }
 
