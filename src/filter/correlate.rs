@@ -895,15 +895,28 @@ fn first_group(shape: &[usize], group: &[PassPlan], comp: &Component, out: Share
     // threads finish together (a 9 MiB image made only 9 tasks for 2 threads).
     let few = n.div_ceil(4 * rayon::current_num_threads()).max(1);
     let rows = (TASK / nc).min(few).max(sub).min(n).next_multiple_of(sub);
+    // When a sub-block holds whole short lines (a last axis of 3 colour
+    // channels, say), it holds several outer indices too: one line per
+    // task would make a task of a few elements (786 432 tasks for the
+    // channels of a 1024×768 image, 15× slower than the whole image).
+    let per_o = if nc == inner && sub == n {
+        (SUB_TILE / (n * nc))
+            .min(outer.div_ceil(4 * rayon::current_num_threads()))
+            .max(1)
+    } else {
+        1
+    };
     let col_blocks = inner.div_ceil(nc);
     let row_blocks = n.div_ceil(rows);
-    let tasks = outer * row_blocks * col_blocks;
+    let outer_blocks = outer.div_ceil(per_o);
+    let tasks = outer_blocks * row_blocks * col_blocks;
     let input = SharedIn(comp.input.as_ptr());
     let f64_region = lane_fns::<LF64>().region;
     (0..tasks)
         .into_par_iter()
         .for_each_init(Scratch::default, |scratch, t| {
-            let o = t / (row_blocks * col_blocks);
+            let ob = t / (row_blocks * col_blocks);
+            let o = (ob * per_o, ((ob + 1) * per_o).min(outer));
             let rb = t / col_blocks % row_blocks;
             let cb = t % col_blocks;
             let src = View {
@@ -917,7 +930,7 @@ fn first_group(shape: &[usize], group: &[PassPlan], comp: &Component, out: Share
             let task_end = ((rb + 1) * rows).min(n);
             while i0 < task_end {
                 let reg = Region {
-                    o: (o, o + 1),
+                    o,
                     i: (i0, (i0 + sub).min(task_end)),
                     c: (cb * nc, ((cb + 1) * nc).min(inner)),
                 };
@@ -935,12 +948,13 @@ fn first_group(shape: &[usize], group: &[PassPlan], comp: &Component, out: Share
                         // AVX2/AVX-512 version, chosen only on CPUs that have it.
                         unsafe { (comp.write.round_trip)(cur) };
                     }
-                    // The block holds whole rows (fusion needs nc == inner): an
-                    // array of shape (rows, shape[axis+1..]) to filter along a
-                    // later axis.
+                    // The block holds whole rows (fusion needs nc == inner),
+                    // and whole lines when it spans several outer indices:
+                    // an array of shape (outers·rows, shape[axis+1..]) to
+                    // filter along a later axis.
                     let (_, n2, w2) = split_shape(shape, later.axis);
                     let between: usize = shape[pass.axis + 1..later.axis].iter().product();
-                    let outer2 = (reg.i.1 - reg.i.0) * between;
+                    let outer2 = (reg.o.1 - reg.o.0) * (reg.i.1 - reg.i.0) * between;
                     let block = View {
                         ptr: cur.as_ptr().cast(),
                         outer: outer2,

@@ -1,7 +1,8 @@
 //! Properties of the filter that hold for any input, checked with proptest:
 //! constants are preserved by the modes that only repeat samples, sigma 0 is
-//! the identity, and per-axis parameter lists equal sequential single-axis
-//! calls (the order of passes scipy uses).
+//! the identity, per-axis parameter lists equal sequential single-axis
+//! calls (the order of passes scipy uses), and many short lines filtered
+//! together (grouped into tasks, SIMD across lines) equal each line alone.
 
 use proptest::prelude::*;
 
@@ -97,5 +98,50 @@ proptest! {
             sequential = filter(&sequential, &one);
         }
         prop_assert_eq!(bits(&filter(&input, &all)), bits(&sequential));
+    }
+
+    #[test]
+    fn short_lines_filtered_together_equal_each_line_alone(
+        lines in 1usize..3000,
+        n in 1usize..8,
+        sigma in 0.1f64..3.0,
+        order in 0i64..4,
+        mode in any_mode(),
+        as_i32 in any::<bool>(),
+        seed in any::<u64>(),
+    ) {
+        let mut state = seed | 1;
+        let data: Vec<f64> = (0..lines * n)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state % 2001) as f64 - 1000.0
+            })
+            .collect();
+        let tensor = |shape: &[usize], values: &[f64]| {
+            if as_i32 {
+                let v: Vec<i32> = values.iter().map(|&x| x as i32).collect();
+                let array = ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(shape), v)
+                    .expect("values match the shape");
+                Tensor::from_array(&array)
+            } else {
+                f64_tensor(shape, values.to_vec())
+            }
+        };
+        let params = GaussianParams {
+            sigma: vec![sigma],
+            order: vec![order],
+            mode: vec![mode],
+            cval: 2.5,
+            axes: vec![-1],
+            ..GaussianParams::default()
+        };
+        let together = bits(&filter(&tensor(&[lines, n], &data), &params));
+        let mut alone = Vec::with_capacity(together.len());
+        for line in data.chunks_exact(n) {
+            alone.extend(bits(&filter(&tensor(&[n], line), &params)));
+        }
+        prop_assert_eq!(together, alone);
     }
 }
