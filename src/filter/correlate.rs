@@ -704,6 +704,10 @@ pub(crate) struct StoreFns {
     round_trip: RoundTripFn,
     /// True when the round trip changes nothing (float64), so it is skipped.
     exact: bool,
+    /// True when the output is plain `f64` elements (float64, not a part of
+    /// complex128), so the last pass can write its results straight into
+    /// the output instead of a tile that is then copied there.
+    plain_f64: bool,
 }
 
 fn lane_fns<L: Lane>() -> LaneFns {
@@ -714,6 +718,7 @@ fn lane_fns<L: Lane>() -> LaneFns {
 }
 
 fn store_fns<S: Store>(exact: bool) -> StoreFns {
+    let plain_f64 = std::any::TypeId::of::<S>() == std::any::TypeId::of::<LF64>();
     #[cfg(target_arch = "x86_64")]
     if simd() >= Simd::Avx512 {
         return StoreFns {
@@ -721,6 +726,7 @@ fn store_fns<S: Store>(exact: bool) -> StoreFns {
             store: store_region_avx512::<S>,
             round_trip: round_trip_avx512::<S>,
             exact,
+            plain_f64,
         };
     }
     #[cfg(target_arch = "x86_64")]
@@ -730,6 +736,7 @@ fn store_fns<S: Store>(exact: bool) -> StoreFns {
             store: store_region_avx2::<S>,
             round_trip: round_trip_avx2::<S>,
             exact,
+            plain_f64,
         };
     }
     StoreFns {
@@ -737,6 +744,7 @@ fn store_fns<S: Store>(exact: bool) -> StoreFns {
         store: store_region_plain::<S>,
         round_trip: round_trip_plain::<S>,
         exact,
+        plain_f64,
     }
 }
 
@@ -853,6 +861,12 @@ pub(crate) fn filter_component(shape: &[usize], passes: &[PassPlan], comp: Compo
     if shape.contains(&0) {
         return;
     }
+    let mut comp = comp;
+    // Writing results straight into the output needs f64 alignment (any
+    // allocator gives it; a misaligned pointer falls back to the copy).
+    if !(comp.output.0 as usize).is_multiple_of(std::mem::align_of::<f64>()) {
+        comp.write.plain_f64 = false;
+    }
     let (_, _, inner) = split_shape(shape, first.axis);
     let fused = if inner <= TILE {
         1 + passes[1..]
@@ -937,12 +951,33 @@ fn first_group(shape: &[usize], group: &[PassPlan], comp: &Component, out: Share
                 i0 = reg.i.1;
                 let len = reg.len();
                 let Scratch { a, b, spare } = &mut *scratch;
+                // A float64 output takes the last pass's results directly
+                // (no tile to copy from): the region is one contiguous run
+                // of whole rows when `nc == inner`.
+                let direct = comp.write.plain_f64 && nc == inner;
+                // SAFETY: the output holds outer·n·inner f64 (plain_f64), its
+                // allocation is aligned for f64 (checked in `filter_component`),
+                // and this task alone owns the region, which starts at
+                // element (o0·n + i0)·inner and is `len` elements long
+                // because it spans whole rows.
+                let output = || unsafe {
+                    let start = (reg.o.0 * n + reg.i.0) * inner;
+                    std::slice::from_raw_parts_mut(out.ptr().cast::<f64>().add(start), len)
+                };
                 let mut cur = sized(a, len);
+                let first_dst = if direct && group.len() == 1 {
+                    output()
+                } else {
+                    &mut *cur
+                };
                 // SAFETY: the input holds outer·n·inner elements of its lane and
                 // the region is inside it.
-                unsafe { (comp.read.region[anti])(src, st, reg, cur, spare) };
+                unsafe { (comp.read.region[anti])(src, st, reg, first_dst, spare) };
+                if direct && group.len() == 1 {
+                    continue;
+                }
                 let mut other = sized(b, len);
-                for later in &group[1..] {
+                for (k, later) in group[1..].iter().enumerate() {
                     if !comp.write.exact {
                         // SAFETY: plain arithmetic; unsafe only because it may be an
                         // AVX2/AVX-512 version, chosen only on CPUs that have it.
@@ -967,12 +1002,19 @@ fn first_group(shape: &[usize], group: &[PassPlan], comp: &Component, out: Share
                         i: (0, n2),
                         c: (0, w2),
                     };
+                    if direct && k + 2 == group.len() {
+                        // SAFETY: the block is `len` f64 laid out as (outer2, n2, w2).
+                        unsafe { f64_region[anti2](block, st2, full, output(), spare) };
+                        break;
+                    }
                     // SAFETY: the block is `len` f64 laid out as (outer2, n2, w2).
                     unsafe { f64_region[anti2](block, st2, full, other, spare) };
                     std::mem::swap(&mut cur, &mut other);
                 }
-                // SAFETY: the output holds the whole array; this task owns `reg`.
-                unsafe { (comp.write.store)(out.ptr(), (outer, n, inner), reg, cur) };
+                if !direct {
+                    // SAFETY: the output holds the whole array; this task owns `reg`.
+                    unsafe { (comp.write.store)(out.ptr(), (outer, n, inner), reg, cur) };
+                }
             }
         });
 }
