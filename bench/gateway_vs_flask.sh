@@ -11,7 +11,11 @@
 #            throughput at concurrency 4, median latency at concurrency 1
 #   receive  POST /receive_array  with a ~700 KB JSON body: throughput at
 #            concurrency 8
-# Both servers run one at a time, with the same load generator (wrk), so they
+# A third server gives the floor: examples/http_echo.rs reads each body whole
+# and sends the same bytes back (no parsing, no gRPC, no filter). No server
+# that reads the upload and answers with as many bytes can beat it on this
+# machine with this load generator.
+# The servers run one at a time, with the same load generator (wrk), so they
 # never compete for the two cores. Every answer is checked once before the
 # load (the gateway's filter answer must equal scipy's bit for bit).
 set -euo pipefail
@@ -28,6 +32,8 @@ trap cleanup EXIT
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 [ -x "$BIN" ] || cargo build --release --quiet
+ECHO=$ROOT/target/release/examples/http_echo
+[ -x "$ECHO" ] || cargo build --release --quiet --example http_echo
 "$PYTHON" -c 'import flask, gunicorn, numpy, scipy, PIL' 2>/dev/null ||
   { echo "$PYTHON lacks flask/gunicorn/numpy/scipy/pillow" >&2; exit 1; }
 
@@ -130,6 +136,16 @@ run tensorwire_filter_c4  "http://$TW_HTTP" / filter "$FT" 4
 run tensorwire_filter_c1  "http://$TW_HTTP" / filter "$FT" 1
 run tensorwire_receive_c8 "http://$TW_HTTP" /receive_array receive application/json 8
 
+"$ECHO" 127.0.0.1:0 >"$WORK/echo.log" 2>&1 &
+PIDS+=($!); ECHO_PID=$!
+for _ in $(seq 100); do grep -q 'listening on' "$WORK/echo.log" && break; sleep 0.05; done
+ECHO_ADDR=$(sed -n 's/^listening on //p' "$WORK/echo.log")
+kill "$TW_PID"; wait "$TW_PID" 2>/dev/null || true
+run echo_filter_c4  "http://$ECHO_ADDR" / filter "$FT" 4
+run echo_filter_c1  "http://$ECHO_ADDR" / filter "$FT" 1
+run echo_receive_c8 "http://$ECHO_ADDR" /receive_array receive application/json 8
+kill "$ECHO_PID"; wait "$ECHO_PID" 2>/dev/null || true
+
 # --- summary --------------------------------------------------------------
 "$PYTHON" - "$WORK/results" <<'PY'
 import re, sys
@@ -139,14 +155,14 @@ for line in open(sys.argv[1]):
     r[name] = {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", rest)}
 def ratio(a, b): return a / b if b else float("nan")
 print()
-print("| workload | Flask + scipy (gunicorn -w 2) | tensorwire gateway | ratio | target |")
-print("|---|---|---|---|---|")
-f, t = r["flask_filter_c4"], r["tensorwire_filter_c4"]
-print(f"| `POST /` 1024×768×3 int32, c=4, req/s | {f['rps']:.1f} | {t['rps']:.1f} | {ratio(t['rps'], f['rps']):.1f}× | ≥ 10× |")
-f, t = r["flask_filter_c1"], r["tensorwire_filter_c1"]
-print(f"| `POST /` 1024×768×3 int32, c=1, median ms | {f['p50_ms']:.1f} | {t['p50_ms']:.1f} | {ratio(f['p50_ms'], t['p50_ms']):.1f}× faster | ≥ 10× |")
-f, t = r["flask_receive_c8"], r["tensorwire_receive_c8"]
-print(f"| `POST /receive_array` 700 KB JSON, c=8, req/s | {f['rps']:.0f} | {t['rps']:.0f} | {ratio(t['rps'], f['rps']):.1f}× | ≥ 5× |")
+print("| workload | Flask + scipy (gunicorn -w 2) | tensorwire gateway | ratio | target | echo floor | echo / Flask |")
+print("|---|---|---|---|---|---|---|")
+f, t, e = r["flask_filter_c4"], r["tensorwire_filter_c4"], r["echo_filter_c4"]
+print(f"| `POST /` 1024×768×3 int32, c=4, req/s | {f['rps']:.1f} | {t['rps']:.1f} | {ratio(t['rps'], f['rps']):.1f}× | ≥ 10× | {e['rps']:.1f} | {ratio(e['rps'], f['rps']):.1f}× |")
+f, t, e = r["flask_filter_c1"], r["tensorwire_filter_c1"], r["echo_filter_c1"]
+print(f"| `POST /` 1024×768×3 int32, c=1, median ms | {f['p50_ms']:.1f} | {t['p50_ms']:.1f} | {ratio(f['p50_ms'], t['p50_ms']):.1f}× faster | ≥ 10× | {e['p50_ms']:.1f} | {ratio(f['p50_ms'], e['p50_ms']):.1f}× faster |")
+f, t, e = r["flask_receive_c8"], r["tensorwire_receive_c8"], r["echo_receive_c8"]
+print(f"| `POST /receive_array` 700 KB JSON, c=8, req/s | {f['rps']:.0f} | {t['rps']:.0f} | {ratio(t['rps'], f['rps']):.1f}× | ≥ 5× | {e['rps']:.0f} | {ratio(e['rps'], f['rps']):.1f}× |")
 bad = {k: v["non200"] for k, v in r.items() if v.get("non200")}
 if bad: print(f"\nnon-200 answers: {bad}")
 PY

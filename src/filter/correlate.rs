@@ -30,8 +30,11 @@
 //!   all along later axes (the default order), they are applied to that
 //!   tile while it is in cache, so the array is read once and written once
 //!   ("fusion"). Each pass's result is rounded through the output dtype
-//!   before the next, as scipy stores it. Other passes run in place on the
-//!   output, one block of columns at a time, as scipy does.
+//!   before the next, as scipy stores it. A float64 result is written by
+//!   the last fused pass directly, with no tile copied into it. When a tile
+//!   holds whole lines of the first axis (short lines), it holds many outer
+//!   indices, so a task is never a few elements. Other passes run in place
+//!   on the output, one block of columns at a time, as scipy does.
 //! - Tiles are independent tasks for rayon's global pool.
 //!
 //! The hot loops are compiled three times, plain, AVX2 and AVX-512F, and
