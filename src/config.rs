@@ -136,6 +136,16 @@ pub struct Limits {
     #[arg(long, env = "TENSORWIRE_MAX_RADIUS", default_value_t = 100_000)]
     pub max_radius: usize,
 
+    /// Most kernel taps one filter call may compute: elements times
+    /// (2·radius + 1), summed over the filtered axes (about a minute of
+    /// 2 cores at the default).
+    #[arg(
+        long,
+        env = "TENSORWIRE_MAX_FILTER_TAPS",
+        default_value_t = 1_000_000_000_000
+    )]
+    pub max_filter_taps: u64,
+
     /// Most computations (filters, statistics) running at once; 0 means the
     /// number of cores. Further requests wait for a slot.
     #[arg(long, env = "TENSORWIRE_MAX_CONCURRENT", default_value_t = 0)]
@@ -178,6 +188,7 @@ impl Default for Limits {
             max_message_bytes: 64 << 20,
             stream_chunk_bytes: 1 << 20,
             max_radius: 100_000,
+            max_filter_taps: 1_000_000_000_000,
             max_concurrent: 0,
             memory_budget: 8 << 30,
             max_image_pixels: 1 << 27,

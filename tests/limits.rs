@@ -87,6 +87,50 @@ async fn tensor_bytes_rank_and_radius() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn filter_taps() {
+    let mut config = ServeConfig::ephemeral();
+    // 32 elements × 21 taps (radius 10) = 672 taps.
+    config.limits.max_filter_taps = 672;
+    let server = common::start_server_with(config).await;
+    let mut client = server.client().await;
+    client
+        .gaussian_filter(filter(uint8(vec![32]), 10))
+        .await
+        .expect("672 taps: at the limit");
+    assert_refused(
+        client.gaussian_filter(filter(uint8(vec![33]), 10)).await,
+        Code::InvalidArgument,
+        "kernel taps",
+    );
+    // The streaming RPC checks its header against the same limit.
+    let header = pb::GaussianFilterChunk {
+        part: Some(pb::gaussian_filter_chunk::Part::Start(
+            pb::GaussianFilterStart {
+                header: Some(pb::TensorHeader {
+                    dtype: pb::DType::DtypeUint8 as i32,
+                    shape: vec![33],
+                }),
+                params: filter(uint8(vec![1]), 10).params,
+            },
+        )),
+    };
+    let result = client
+        .gaussian_filter_stream(futures::stream::iter(vec![header]))
+        .await;
+    let status = match result {
+        Ok(response) => response
+            .into_inner()
+            .next()
+            .await
+            .expect("an answer or an error")
+            .expect_err("over the tap limit, yet accepted"),
+        Err(status) => status,
+    };
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert!(status.message().contains("kernel taps"), "{status:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn unary_message_size() {
     let mut config = ServeConfig::ephemeral();
     config.limits.max_message_bytes = 64 << 10;

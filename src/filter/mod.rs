@@ -103,6 +103,20 @@ pub fn plan(
         return Err(too_large(nbytes));
     }
     let output_nbytes = usize::try_from(nbytes).map_err(|_| too_large(nbytes))?;
+    // The shape's product fits in u128 (checked above), and so does this sum
+    // of at most 32 × 2 products by at most 200 001 taps.
+    let elements = len.unwrap_or(u128::MAX);
+    let parts = if dtype.is_complex() { 2 } else { 1 };
+    let taps: u128 = passes
+        .iter()
+        .map(|p| elements.saturating_mul(2 * p.taps.weights().len() as u128 - 1) * parts)
+        .fold(0, u128::saturating_add);
+    if taps > u128::from(limits.max_taps) {
+        return Err(FilterError::TooMuchWork {
+            taps,
+            max: limits.max_taps,
+        });
+    }
     Ok(FilterPlan {
         dtype,
         shape: shape.to_vec(),
@@ -321,6 +335,42 @@ mod tests {
         // A shape whose size overflows is refused, not wrapped.
         let err = plan(DType::Complex128, &[usize::MAX, 4], &p, &limits()).unwrap_err();
         assert!(matches!(err, FilterError::OutputTooLarge { .. }), "{err}");
+    }
+
+    #[test]
+    fn refuses_more_taps_than_the_limit_before_allocating() {
+        let small = FilterLimits {
+            max_taps: 1000,
+            ..limits()
+        };
+        // sigma 1 at truncate 4: radius 4, 9 taps; 2 axes of 10 × 5.
+        let p = GaussianParams::with_sigma(1.0);
+        assert!(
+            plan(DType::Float64, &[10, 5], &p, &small).is_ok(),
+            "900 taps"
+        );
+        let err = plan(DType::Float64, &[10, 6], &p, &small).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                FilterError::TooMuchWork {
+                    taps: 1080,
+                    max: 1000
+                }
+            ),
+            "{err}"
+        );
+        // Both parts of a complex array count.
+        let err = plan(DType::Complex128, &[10, 5], &p, &small).unwrap_err();
+        assert!(
+            matches!(err, FilterError::TooMuchWork { taps: 1800, .. }),
+            "{err}"
+        );
+        // Skipped axes (sigma 0) cost nothing.
+        let mut one_axis = GaussianParams::with_sigma(1.0);
+        one_axis.sigma = vec![1.0, 0.0];
+        assert!(plan(DType::Float64, &[10, 6], &one_axis, &small).is_ok());
+        assert!(err.to_string().contains("kernel taps"), "{err}");
     }
 
     #[test]

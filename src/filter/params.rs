@@ -123,6 +123,12 @@ pub struct FilterLimits {
     pub max_radius: usize,
     /// Largest result, in bytes. The default is 4 GiB, the default tensor limit.
     pub max_output_bytes: u64,
+    /// Most kernel taps one call may compute: elements × (2·radius + 1),
+    /// summed over the filtered axes (and over both parts of a complex
+    /// array). The default, 10¹², is about a minute of both cores of a
+    /// 2-core Zen 4 machine (which computes about 2·10¹⁰ taps a second);
+    /// the workloads of the benchmarks need 10⁷ to 10⁹.
+    pub max_taps: u64,
 }
 
 impl Default for FilterLimits {
@@ -130,6 +136,7 @@ impl Default for FilterLimits {
         FilterLimits {
             max_radius: 100_000,
             max_output_bytes: 4 << 30,
+            max_taps: 1_000_000_000_000,
         }
     }
 }
@@ -232,6 +239,17 @@ pub enum FilterError {
         radius: f64,
         /// The limit.
         max: usize,
+    },
+    /// The call would compute more kernel taps than the limit allows (a
+    /// large array with a wide kernel: minutes or hours of work).
+    #[error(
+        "the filter would compute {taps} kernel taps (elements × (2·radius + 1), summed over the filtered axes), over the limit of {max}; use a smaller sigma, truncate or radius, or a smaller array"
+    )]
+    TooMuchWork {
+        /// Taps the call needs.
+        taps: u128,
+        /// The limit.
+        max: u64,
     },
     /// Complex input with a real output dtype (scipy: "output must have complex dtype").
     #[error(

@@ -176,6 +176,7 @@ impl TensorServiceImpl {
         crate::filter::FilterLimits {
             max_radius: self.limits.max_radius,
             max_output_bytes: self.limits.max_tensor_bytes,
+            max_taps: self.limits.max_filter_taps,
         }
     }
 }
