@@ -917,7 +917,18 @@ fn first_group(shape: &[usize], group: &[PassPlan], comp: &Component, out: Share
     // task would make a task of a few elements (786 432 tasks for the
     // channels of a 1024×768 image, 15× slower than the whole image).
     let per_o = if nc == inner && sub == n {
+        // Lines along the last axis long enough not to take the short-line
+        // path: at most 8, since their boundary outputs are summed a tap at
+        // a time across all lines, and more than 8 lines a power of two of
+        // bytes apart thrash L1 (32 lines of 1024 float64 took twice as
+        // long per element as 8 lines of 4096).
+        let most = if inner == 1 && n >= SHORT_LINE {
+            8
+        } else {
+            usize::MAX
+        };
         (SUB_TILE / (n * nc))
+            .min(most)
             .min(outer.div_ceil(4 * rayon::current_num_threads()))
             .max(1)
     } else {
@@ -1000,18 +1011,28 @@ fn first_group(shape: &[usize], group: &[PassPlan], comp: &Component, out: Share
                         inner: w2,
                     };
                     let (st2, anti2) = stencil(later, comp.cval);
-                    let full = Region {
-                        o: (0, outer2),
-                        i: (0, n2),
-                        c: (0, w2),
+                    let last_direct = direct && k + 2 == group.len();
+                    let dst: &mut [f64] = if last_direct { output() } else { other };
+                    // At most 8 long last-axis lines per call, as in `per_o`.
+                    let lines = if w2 == 1 && n2 >= SHORT_LINE {
+                        8
+                    } else {
+                        outer2
                     };
-                    if direct && k + 2 == group.len() {
-                        // SAFETY: the block is `len` f64 laid out as (outer2, n2, w2).
-                        unsafe { f64_region[anti2](block, st2, full, output(), spare) };
+                    for (chunk, dst) in dst.chunks_mut(lines * n2 * w2).enumerate() {
+                        let o0 = chunk * lines;
+                        let part = Region {
+                            o: (o0, (o0 + lines).min(outer2)),
+                            i: (0, n2),
+                            c: (0, w2),
+                        };
+                        // SAFETY: the block is `len` f64 laid out as (outer2,
+                        // n2, w2), and `dst` is the part's dense results.
+                        unsafe { f64_region[anti2](block, st2, part, dst, spare) };
+                    }
+                    if last_direct {
                         break;
                     }
-                    // SAFETY: the block is `len` f64 laid out as (outer2, n2, w2).
-                    unsafe { f64_region[anti2](block, st2, full, other, spare) };
                     std::mem::swap(&mut cur, &mut other);
                 }
                 if !direct {

@@ -1,8 +1,9 @@
 //! Properties of the filter that hold for any input, checked with proptest:
 //! constants are preserved by the modes that only repeat samples, sigma 0 is
 //! the identity, per-axis parameter lists equal sequential single-axis
-//! calls (the order of passes scipy uses), and many short lines filtered
-//! together (grouped into tasks, SIMD across lines) equal each line alone.
+//! calls (the order of passes scipy uses), also on rows long enough for
+//! the engine's row grouping, and many lines filtered together (grouped
+//! into tasks, SIMD across short lines) equal each line alone.
 
 use proptest::prelude::*;
 
@@ -101,9 +102,8 @@ proptest! {
     }
 
     #[test]
-    fn short_lines_filtered_together_equal_each_line_alone(
-        lines in 1usize..3000,
-        n in 1usize..8,
+    fn lines_filtered_together_equal_each_line_alone(
+        (lines, n) in prop_oneof![(1usize..3000, 1usize..8), (1usize..40, 60usize..200)],
         sigma in 0.1f64..3.0,
         order in 0i64..4,
         mode in any_mode(),
@@ -143,5 +143,51 @@ proptest! {
             alone.extend(bits(&filter(&tensor(&[n], line), &params)));
         }
         prop_assert_eq!(together, alone);
+    }
+
+    #[test]
+    fn two_axes_on_long_rows_equal_sequential_single_axis_calls(
+        rows in 1usize..40,
+        n in 60usize..300,
+        sigmas in prop::collection::vec(0.3f64..3.0, 2),
+        orders in prop::collection::vec(0i64..4, 2),
+        modes in prop::collection::vec(any_mode(), 2),
+        as_f32 in any::<bool>(),
+        seed in any::<u64>(),
+    ) {
+        let mut state = seed | 1;
+        let data: Vec<f64> = (0..rows * n)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state % 2001) as f64 / 7.0
+            })
+            .collect();
+        let input = if as_f32 {
+            f32_tensor(&[rows, n], data.iter().map(|&v| v as f32).collect())
+        } else {
+            f64_tensor(&[rows, n], data)
+        };
+        let all = GaussianParams {
+            sigma: sigmas.clone(),
+            order: orders.clone(),
+            mode: modes.clone(),
+            cval: -0.5,
+            ..GaussianParams::default()
+        };
+        let mut sequential = input.clone();
+        for axis in 0..2 {
+            let one = GaussianParams {
+                sigma: vec![sigmas[axis]],
+                order: vec![orders[axis]],
+                mode: vec![modes[axis]],
+                cval: -0.5,
+                axes: vec![axis as i64],
+                ..GaussianParams::default()
+            };
+            sequential = filter(&sequential, &one);
+        }
+        prop_assert_eq!(bits(&filter(&input, &all)), bits(&sequential));
     }
 }
