@@ -2,6 +2,8 @@
 //! before any data is read, the engine run off the async runtime, and the
 //! result sent back whole (unary) or as a header and pieces (stream).
 
+use std::sync::Arc;
+
 use tonic::Streaming;
 
 use super::stream::{DataPieces, check_header, read_first};
@@ -65,7 +67,7 @@ impl TensorServiceImpl {
             &params,
             &self.filter_limits(),
         )?;
-        let _reservation = self.reserve((tensor.nbytes() + plan.output_nbytes()) as u64)?;
+        let reservation = self.reserve((tensor.nbytes() + plan.output_nbytes()) as u64)?;
         if plan.output_nbytes() as u64 > self.limits.max_message_bytes {
             return Err(ServiceError::ResourceExhausted(format!(
                 "the result is {} bytes, over the {}-byte message limit; use GaussianFilterStream",
@@ -73,7 +75,13 @@ impl TensorServiceImpl {
                 self.limits.max_message_bytes
             )));
         }
-        let result = self.compute(move || plan.run(&tensor)).await?;
+        // The reservation goes with the work (see `compute`).
+        let result = self
+            .compute(move || {
+                let _held = reservation;
+                plan.run(&tensor)
+            })
+            .await?;
         Ok(proto::tensor_to_wire(result))
     }
 
@@ -93,13 +101,20 @@ impl TensorServiceImpl {
         let params = params_from_wire(start.params.unwrap_or_default())?;
         let plan = crate::filter::plan(dtype, &valid.shape, &params, &self.filter_limits())?;
         // Held until the last piece of the answer is sent (it moves into the
-        // response stream), or dropped at once if the client goes away.
-        let reservation = self.reserve((valid.nbytes + plan.output_nbytes()) as u64)?;
+        // response stream) and until the computation ends (see `compute`):
+        // a client that goes away while the input arrives frees it at once.
+        let reservation = Arc::new(self.reserve((valid.nbytes + plan.output_nbytes()) as u64)?);
         let data = DataPieces::new(messages, dtype, valid.nbytes)
             .collect()
             .await?;
         let tensor = Tensor::from_valid(dtype, valid, data)?;
-        let result = self.compute(move || plan.run(&tensor)).await?;
+        let held = Arc::clone(&reservation);
+        let result = self
+            .compute(move || {
+                let _held = held;
+                plan.run(&tensor)
+            })
+            .await?;
         let pieces = tensor_pieces(result, self.limits.chunk_bytes());
         Ok(Box::pin(futures::StreamExt::map(pieces, move |piece| {
             let _held = &reservation;

@@ -60,19 +60,30 @@ impl TensorServiceImpl {
 
     /// Runs CPU work on the blocking pool once a computation slot is free, so
     /// the async runtime keeps serving while it runs.
+    ///
+    /// The slot goes with the work, and so must the call's memory
+    /// reservation (callers move it into `work`): a blocking task cannot be
+    /// stopped, so when the client goes away or its deadline passes, the
+    /// work runs on and keeps its slot and its bytes until it ends. Were
+    /// they dropped with the call, cancelled calls could run any number of
+    /// computations at once, over the concurrency limit and the budget.
     async fn compute<T, F>(&self, work: F) -> Result<T, ServiceError>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let _slot = self
+        let slot = self
             .compute_slots
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|_| ServiceError::Internal("computation pool closed".into()))?;
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|e| ServiceError::Internal(format!("computation failed: {e}")))
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            work()
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(format!("computation failed: {e}")))
     }
 
     /// Describes a whole tensor off the runtime.
