@@ -1,11 +1,13 @@
 //! Times the filter engine on the two workloads of issue #3 with all
 //! passes, then with each axis's pass alone (the other sigmas 0), to see
 //! which pass costs what. Medians of `RUNS` calls (default 25); `ONLY=k`
-//! runs only the k-th variant (for `perf record`).
+//! runs only the k-th variant (for `perf record`); `SIGMA=a,b,..` runs
+//! only that sigma list.
 //!
-//! usage: cargo run --release --example filter_passes -- [image|float64|tall]
+//! usage: cargo run --release --example filter_passes -- [image|float64|tall|shape]
 //!
-//! `tall` is the float64 workload's 128 MiB as 16384×1024.
+//! `tall` is the float64 workload's 128 MiB as 16384×1024; `shape` takes
+//! the shape of a float64 array from `SHAPE=a,b,..`.
 
 use std::time::Instant;
 
@@ -42,6 +44,17 @@ fn main() {
             float_bytes(4096 * 4096),
             vec![2.0; 2],
         ),
+        "shape" => {
+            // SHAPE=a,b,..: float64 of that shape, sigma 2 on every axis.
+            let shape: Vec<u64> = std::env::var("SHAPE")
+                .expect("SHAPE=a,b,.. for `shape`")
+                .split(',')
+                .map(|s| s.trim().parse().expect("SHAPE: comma-separated sizes"))
+                .collect();
+            let len = shape.iter().product();
+            let rank = shape.len();
+            (shape, DType::Float64, float_bytes(len), vec![2.0; rank])
+        }
         _ => (
             vec![4096, 4096],
             DType::Float64,
@@ -55,6 +68,14 @@ fn main() {
         let mut alone = vec![0.0; sigma.len()];
         alone[axis] = sigma[axis];
         variants.push(alone);
+    }
+    if let Ok(list) = std::env::var("SIGMA") {
+        let custom: Vec<f64> = list
+            .split(',')
+            .map(|s| s.trim().parse().expect("SIGMA: comma-separated numbers"))
+            .collect();
+        assert_eq!(custom.len(), shape.len(), "SIGMA: one sigma per axis");
+        variants = vec![custom];
     }
     let only: Option<usize> = std::env::var("ONLY").ok().and_then(|v| v.parse().ok());
     let runs: usize = std::env::var("RUNS")

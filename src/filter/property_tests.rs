@@ -2,8 +2,10 @@
 //! constants are preserved by the modes that only repeat samples, sigma 0 is
 //! the identity, per-axis parameter lists equal sequential single-axis
 //! calls (the order of passes scipy uses), also on rows long enough for
-//! the engine's row grouping, and many lines filtered together (grouped
-//! into tasks, SIMD across short lines) equal each line alone.
+//! the engine's row grouping, many lines filtered together (grouped
+//! into tasks, SIMD across short lines) equal each line alone, and so do
+//! many columns down wide rows (filtered 8 at a time with the source rows
+//! in registers).
 
 use proptest::prelude::*;
 
@@ -189,5 +191,69 @@ proptest! {
             sequential = filter(&sequential, &one);
         }
         prop_assert_eq!(bits(&filter(&input, &all)), bits(&sequential));
+    }
+
+    #[test]
+    fn columns_filtered_together_equal_each_column_alone(
+        outer in 1usize..3,
+        rows in 1usize..70,
+        width in 100usize..400,
+        sigma in prop_oneof![0.1f64..2.1, 2.1f64..4.0],
+        order in 0i64..4,
+        mode in any_mode(),
+        dtype in prop::sample::select(vec![DType::Float64, DType::Int32, DType::UInt8]),
+        seed in any::<u64>(),
+    ) {
+        let mut state = seed | 1;
+        let data: Vec<f64> = (0..outer * rows * width)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state % 256) as f64
+            })
+            .collect();
+        let tensor = |dims: &[usize], values: &[f64]| {
+            let shape = ndarray::IxDyn(dims);
+            let bad = "values match the shape";
+            match dtype {
+                DType::Int32 => {
+                    let v = values.iter().map(|&x| x as i32 - 128).collect();
+                    Tensor::from_array(&ndarray::ArrayD::from_shape_vec(shape, v).expect(bad))
+                }
+                DType::UInt8 => {
+                    let v = values.iter().map(|&x| x as u8).collect();
+                    Tensor::from_array(&ndarray::ArrayD::from_shape_vec(shape, v).expect(bad))
+                }
+                _ => f64_tensor(dims, values.iter().map(|&x| x / 7.0).collect()),
+            }
+        };
+        let params = |axis: i64| GaussianParams {
+            sigma: vec![sigma],
+            order: vec![order],
+            mode: vec![mode],
+            cval: 3.0,
+            axes: vec![axis],
+            ..GaussianParams::default()
+        };
+        let together = filter(&tensor(&[outer, rows, width], &data), &params(1));
+        let size = together.dtype().itemsize();
+        let together = bits(&together);
+        for o in 0..outer {
+            for c in 0..width {
+                let column: Vec<f64> = (0..rows)
+                    .map(|i| data[(o * rows + i) * width + c])
+                    .collect();
+                let alone = bits(&filter(&tensor(&[rows], &column), &params(0)));
+                for (i, element) in alone.chunks_exact(size).enumerate() {
+                    let at = ((o * rows + i) * width + c) * size;
+                    prop_assert_eq!(
+                        &together[at..at + size],
+                        element,
+                        "outer {} row {} column {}", o, i, c
+                    );
+                }
+            }
+        }
     }
 }
