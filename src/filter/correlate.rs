@@ -20,7 +20,10 @@
 //!   ([`boundary_row`]). Lines shorter than [`SHORT_LINE`] along the last
 //!   axis (colour channels) are instead transposed, [`LINES`] at a time, into
 //!   a padded `[position][line]` scratch and filtered with SIMD lanes across
-//!   lines ([`short_lines`]).
+//!   lines ([`short_lines`]). Float64 lines of at most 5 (the tile of a
+//!   fused pass over colour channels) skip the transposition with AVX-512:
+//!   [`interleaved`] picks each output's sources out of the 16 elements
+//!   around 8 outputs with permutes.
 //! - Down wide rows, each strip of columns is first copied into a small
 //!   contiguous band (converting the dtype on the way), so its source rows
 //!   are reused from L1 rather than fetched again from L2 for every output
@@ -531,6 +534,171 @@ fn columns_fn<L: Lane, const ANTI: bool>(
     })
 }
 
+/// Longest line [`interleaved`] handles: the lines of 8 consecutive
+/// outputs must fit in the 16 elements of two AVX-512 registers.
+const INTERLEAVED_LINE: usize = 5;
+
+/// Largest radius [`interleaved`] handles (its index tables are on the stack).
+const INTERLEAVED_RADIUS: usize = 16;
+
+/// A float64 block of many short lines along the last axis (the colour
+/// channels of an image), filtered in place of the transposition of
+/// [`short_lines`]: 8 consecutive outputs (of several lines) at a time,
+/// every source a lane picked from the 16 elements around them with one
+/// AVX-512 permute per tap and side, or `cval` blended in. Which element a
+/// lane needs depends only on its position in its line, so the permutes
+/// repeat every `lcm(8, n)` elements: their indices are tabled once per
+/// call. Arithmetic exactly as in [`flat`]. The first vectors and the
+/// last (whose 16 elements would reach outside the block) are computed one
+/// by one.
+///
+/// # Safety
+/// The CPU must have AVX-512F; `src` must hold `out.len()` readable f64,
+/// `out.len()` a multiple of `n`, `1 <= n <= INTERLEAVED_LINE` and
+/// `st.k.len() <= INTERLEAVED_RADIUS + 1`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn interleaved<const ANTI: bool>(src: *const f64, n: usize, st: Stencil, out: &mut [f64]) {
+    use std::arch::x86_64::*;
+    let r = st.k.len() - 1;
+    debug_assert!((1..=INTERLEAVED_LINE).contains(&n) && r <= INTERLEAVED_RADIUS);
+    let total = out.len();
+    // Vectors per period, and the tables: for phase `ph` (vector index mod
+    // `period`), tap `m` and side (0 left, 1 right), each lane's element
+    // in the window `base - 4 .. base + 12`, and which lanes have one
+    // (the others take `cval`).
+    let period = n / gcd(n, 8);
+    let mut index = [[[[0i64; 8]; 2]; INTERLEAVED_RADIUS + 1]; INTERLEAVED_LINE];
+    let mut present = [[[0u8; 2]; INTERLEAVED_RADIUS + 1]; INTERLEAVED_LINE];
+    for ph in 0..period {
+        // `lane` also sets the bit of `present` and the element `e`.
+        #[allow(clippy::needless_range_loop)]
+        for lane in 0..8 {
+            let e = 8 * ph + lane;
+            let (start, pos) = (e - e % n, e % n);
+            for m in 0..=r {
+                for (side, d) in [-(m as i64), m as i64].into_iter().enumerate() {
+                    if let Some(q) = source_index(st.mode, pos as i64 + d, n) {
+                        // start + q - (8·ph - 4) lies in 0 .. 16 as n <= 5.
+                        index[ph][m][side][lane] = (start + q + 4 - 8 * ph) as i64;
+                        present[ph][m][side] |= 1 << lane;
+                    }
+                }
+            }
+        }
+    }
+    let pair = |a: f64, b: f64| if ANTI { a - b } else { a + b };
+    // One output the plain way, for the vectors at the ends.
+    let one = |e: usize| {
+        let (start, pos) = (e - e % n, e % n);
+        let value = |d: i64| match source_index(st.mode, pos as i64 + d, n) {
+            // SAFETY: start + q < total (q < n, the line is inside).
+            Some(q) => unsafe { *src.add(start + q) },
+            None => st.cval,
+        };
+        let mut acc = value(0) * st.k[0];
+        for m in (1..=r).rev() {
+            acc += pair(value(-(m as i64)), value(m as i64)) * st.k[m];
+        }
+        acc
+    };
+    // Vectors v with 8 ≤ 8v (the window starts at 8v - 4) and 8v + 12 ≤ total.
+    let first = period;
+    let last = if total >= 12 { (total - 12) / 8 + 1 } else { 0 };
+    if first >= last {
+        for (e, o) in out.iter_mut().enumerate() {
+            *o = one(e);
+        }
+        return;
+    }
+    for (e, o) in out[..8 * first].iter_mut().enumerate() {
+        *o = one(e);
+    }
+    let cval = _mm512_set1_pd(st.cval);
+    let k: Vec<__m512d> = st.k.iter().map(|&w| _mm512_set1_pd(w)).collect();
+    // Modes that never reach beyond a line for these taps skip the blend.
+    let blend = present[..period]
+        .iter()
+        .any(|taps| taps[1..=r].iter().any(|sides| sides != &[0xff, 0xff]));
+    let pick = |lo: __m512d, hi: __m512d, ph: usize, m: usize, side: usize| {
+        // SAFETY: the table row holds 8 i64.
+        let idx = unsafe { _mm512_loadu_si512(index[ph][m][side].as_ptr().cast()) };
+        let v = _mm512_permutex2var_pd(lo, idx, hi);
+        if blend {
+            _mm512_mask_blend_pd(present[ph][m][side], cval, v)
+        } else {
+            v
+        }
+    };
+    // Four vectors at a time: four independent sums in flight.
+    const U: usize = 4;
+    let mut ph = 0;
+    let mut v = first;
+    while v + U <= last {
+        let base = 8 * v;
+        let phases: [usize; U] = std::array::from_fn(|u| (ph + u) % period);
+        // SAFETY (loads): base - 4 >= 4 and base + 8U + 4 <= total.
+        let lo: [__m512d; U] =
+            std::array::from_fn(|u| unsafe { _mm512_loadu_pd(src.add(base + 8 * u - 4)) });
+        let hi: [__m512d; U] =
+            std::array::from_fn(|u| unsafe { _mm512_loadu_pd(src.add(base + 8 * u + 4)) });
+        let mut acc: [__m512d; U] = std::array::from_fn(|u| {
+            _mm512_mul_pd(unsafe { _mm512_loadu_pd(src.add(base + 8 * u)) }, k[0])
+        });
+        for m in (1..=r).rev() {
+            for u in 0..U {
+                let (a, b) = (
+                    pick(lo[u], hi[u], phases[u], m, 0),
+                    pick(lo[u], hi[u], phases[u], m, 1),
+                );
+                let p = if ANTI {
+                    _mm512_sub_pd(a, b)
+                } else {
+                    _mm512_add_pd(a, b)
+                };
+                acc[u] = _mm512_add_pd(acc[u], _mm512_mul_pd(p, k[m]));
+            }
+        }
+        for (u, a) in acc.into_iter().enumerate() {
+            // SAFETY: base + 8U <= total.
+            unsafe { _mm512_storeu_pd(out.as_mut_ptr().add(base + 8 * u), a) };
+        }
+        ph = (ph + U) % period;
+        v += U;
+    }
+    for v in v..last {
+        let base = 8 * v;
+        // SAFETY: base - 4 >= 4 and base + 12 <= total.
+        let (lo, hi, centre) = unsafe {
+            (
+                _mm512_loadu_pd(src.add(base - 4)),
+                _mm512_loadu_pd(src.add(base + 4)),
+                _mm512_loadu_pd(src.add(base)),
+            )
+        };
+        let mut acc = _mm512_mul_pd(centre, k[0]);
+        for m in (1..=r).rev() {
+            let (a, b) = (pick(lo, hi, ph, m, 0), pick(lo, hi, ph, m, 1));
+            let p = if ANTI {
+                _mm512_sub_pd(a, b)
+            } else {
+                _mm512_add_pd(a, b)
+            };
+            acc = _mm512_add_pd(acc, _mm512_mul_pd(p, k[m]));
+        }
+        // SAFETY: base + 8 <= total.
+        unsafe { _mm512_storeu_pd(out.as_mut_ptr().add(base), acc) };
+        ph = if ph + 1 == period { 0 } else { ph + 1 };
+    }
+    for (e, o) in out.iter_mut().enumerate().skip(8 * last) {
+        *o = one(e);
+    }
+}
+
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 { a } else { gcd(b, a % b) }
+}
+
 /// Computes one pass over `reg` of `src` into `out` (dense region layout).
 ///
 /// # Safety
@@ -550,6 +718,20 @@ unsafe fn region<L: Lane, const ANTI: bool>(
     let (n, w) = (src.n, src.inner);
     let (ni, nc) = (reg.i.1 - reg.i.0, reg.c.1 - reg.c.0);
     let no = reg.o.1 - reg.o.0;
+    #[cfg(target_arch = "x86_64")]
+    if w == 1
+        && ni == n
+        && n <= INTERLEAVED_LINE
+        && r <= INTERLEAVED_RADIUS
+        && std::any::TypeId::of::<L>() == std::any::TypeId::of::<LF64>()
+        && simd() == Simd::Avx512
+    {
+        // SAFETY: the CPU has AVX-512F; float64 lanes are plain f64 (so the
+        // view's elements are f64), and the region's whole lines are the
+        // `out.len()` elements from line o0 on.
+        unsafe { interleaved::<ANTI>(src.ptr.cast::<f64>().add(reg.o.0 * n), n, st, out) };
+        return;
+    }
     if w == 1 && n < SHORT_LINE && ni == n && no >= BLOCK {
         // SAFETY: forwarded from the caller.
         unsafe { short_lines::<L, ANTI>(src, st, reg, out, spare) };
