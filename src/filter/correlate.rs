@@ -615,7 +615,10 @@ unsafe fn interleaved<const ANTI: bool>(src: *const f64, n: usize, st: Stencil, 
         *o = one(e);
     }
     let cval = _mm512_set1_pd(st.cval);
-    let k: Vec<__m512d> = st.k.iter().map(|&w| _mm512_set1_pd(w)).collect();
+    let mut k = [_mm512_setzero_pd(); INTERLEAVED_RADIUS + 1];
+    for (v, &w) in k.iter_mut().zip(st.k) {
+        *v = _mm512_set1_pd(w);
+    }
     // Modes that never reach beyond a line for these taps skip the blend.
     let blend = present[..period]
         .iter()
