@@ -553,7 +553,8 @@ const INTERLEAVED_RADIUS: usize = 16;
 /// by one.
 ///
 /// # Safety
-/// The CPU must have AVX-512F; `src` must hold `out.len()` readable f64,
+/// The CPU must have AVX-512F; `src` must hold `out.len()` readable f64
+/// (aligned or not),
 /// `out.len()` a multiple of `n`, `1 <= n <= INTERLEAVED_LINE` and
 /// `st.k.len() <= INTERLEAVED_RADIUS + 1`.
 #[cfg(target_arch = "x86_64")]
@@ -592,8 +593,9 @@ unsafe fn interleaved<const ANTI: bool>(src: *const f64, n: usize, st: Stencil, 
     let one = |e: usize| {
         let (start, pos) = (e - e % n, e % n);
         let value = |d: i64| match source_index(st.mode, pos as i64 + d, n) {
-            // SAFETY: start + q < total (q < n, the line is inside).
-            Some(q) => unsafe { *src.add(start + q) },
+            // SAFETY: start + q < total (q < n, the line is inside). The
+            // input of a first pass need not be aligned for f64.
+            Some(q) => unsafe { src.add(start + q).read_unaligned() },
             None => st.cval,
         };
         let mut acc = value(0) * st.k[0];
