@@ -548,9 +548,9 @@ const INTERLEAVED_RADIUS: usize = 16;
 /// AVX-512 permute per tap and side, or `cval` blended in. Which element a
 /// lane needs depends only on its position in its line, so the permutes
 /// repeat every `lcm(8, n)` elements: their indices are tabled once per
-/// call. Arithmetic exactly as in [`flat`]. The first vectors and the
-/// last (whose 16 elements would reach outside the block) are computed one
-/// by one.
+/// call. Arithmetic exactly as in [`flat`]. The first vectors, the last
+/// few and any whose 16 elements would reach outside the block are computed
+/// one by one.
 ///
 /// # Safety
 /// The CPU must have AVX-512F; `src` must hold `out.len()` readable f64
@@ -607,13 +607,7 @@ unsafe fn interleaved<const ANTI: bool>(src: *const f64, n: usize, st: Stencil, 
     // Vectors v with 8 ≤ 8v (the window starts at 8v - 4) and 8v + 12 ≤ total.
     let first = period;
     let last = if total >= 12 { (total - 12) / 8 + 1 } else { 0 };
-    if first >= last {
-        for (e, o) in out.iter_mut().enumerate() {
-            *o = one(e);
-        }
-        return;
-    }
-    for (e, o) in out[..8 * first].iter_mut().enumerate() {
+    for (e, o) in out.iter_mut().enumerate().take(8 * first) {
         *o = one(e);
     }
     let cval = _mm512_set1_pd(st.cval);
@@ -671,31 +665,9 @@ unsafe fn interleaved<const ANTI: bool>(src: *const f64, n: usize, st: Stencil, 
         ph = (ph + U) % period;
         v += U;
     }
-    for v in v..last {
-        let base = 8 * v;
-        // SAFETY: base - 4 >= 4 and base + 12 <= total.
-        let (lo, hi, centre) = unsafe {
-            (
-                _mm512_loadu_pd(src.add(base - 4)),
-                _mm512_loadu_pd(src.add(base + 4)),
-                _mm512_loadu_pd(src.add(base)),
-            )
-        };
-        let mut acc = _mm512_mul_pd(centre, k[0]);
-        for m in (1..=r).rev() {
-            let (a, b) = (pick(lo, hi, ph, m, 0), pick(lo, hi, ph, m, 1));
-            let p = if ANTI {
-                _mm512_sub_pd(a, b)
-            } else {
-                _mm512_add_pd(a, b)
-            };
-            acc = _mm512_add_pd(acc, _mm512_mul_pd(p, k[m]));
-        }
-        // SAFETY: base + 8 <= total.
-        unsafe { _mm512_storeu_pd(out.as_mut_ptr().add(base), acc) };
-        ph = if ph + 1 == period { 0 } else { ph + 1 };
-    }
-    for (e, o) in out.iter_mut().enumerate().skip(8 * last) {
+    // The last vectors (fewer than U) and the elements whose window would
+    // reach past the block, one by one.
+    for (e, o) in out.iter_mut().enumerate().skip(8 * v) {
         *o = one(e);
     }
 }
