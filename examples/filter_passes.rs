@@ -25,6 +25,20 @@ fn float_bytes(len: u64) -> Vec<u8> {
         .collect()
 }
 
+/// The comma-separated list in environment variable `name`, if set.
+fn env_list<T: std::str::FromStr>(name: &str) -> Option<Vec<T>> {
+    let list = std::env::var(name).ok()?;
+    Some(
+        list.split(',')
+            .map(|s| {
+                s.trim()
+                    .parse()
+                    .unwrap_or_else(|_| panic!("{name}: a comma-separated list, got {s:?}"))
+            })
+            .collect(),
+    )
+}
+
 fn main() {
     let which = std::env::args().nth(1).unwrap_or_else(|| "float64".into());
     let limits = TensorLimits {
@@ -46,11 +60,7 @@ fn main() {
         ),
         "shape" => {
             // SHAPE=a,b,..: float64 of that shape, sigma 2 on every axis.
-            let shape: Vec<u64> = std::env::var("SHAPE")
-                .expect("SHAPE=a,b,.. for `shape`")
-                .split(',')
-                .map(|s| s.trim().parse().expect("SHAPE: comma-separated sizes"))
-                .collect();
+            let shape: Vec<u64> = env_list("SHAPE").expect("SHAPE=a,b,.. for `shape`");
             let len = shape.iter().product();
             let rank = shape.len();
             (shape, DType::Float64, float_bytes(len), vec![2.0; rank])
@@ -69,11 +79,7 @@ fn main() {
         alone[axis] = sigma[axis];
         variants.push(alone);
     }
-    if let Ok(list) = std::env::var("SIGMA") {
-        let custom: Vec<f64> = list
-            .split(',')
-            .map(|s| s.trim().parse().expect("SIGMA: comma-separated numbers"))
-            .collect();
+    if let Some(custom) = env_list::<f64>("SIGMA") {
         assert_eq!(custom.len(), shape.len(), "SIGMA: one sigma per axis");
         variants = vec![custom];
     }
