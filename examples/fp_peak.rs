@@ -6,10 +6,18 @@
 //! - the throughput of independent `f64` vector additions (AVX-512 when the
 //!   CPU has it, else AVX2), on one thread and on every core at once.
 //!
+//! - the throughput of an idealised radius-2 pass (the image workload's):
+//!   per output vector one load, the `2r` additions and `r + 1`
+//!   multiplications of scipy's order, a truncation (the int32 round trip)
+//!   and one store, on data already in L1, the source rows held in a ring of
+//!   registers, with no boundaries, conversions or shuffles. No real pass
+//!   can do less.
+//!
 //! scipy's correlation needs, per output and pass, `2r` additions that no
 //! fused multiply-add may absorb (bit-exactness), so the additions alone
 //! bound the engine from below: it prints that bound for the two workloads
-//! of issue #3 next to the measured rates.
+//! of issue #3 next to the measured rates, and the idealised passes' bound
+//! for the image.
 //!
 //! usage: cargo run --release --example fp_peak
 
@@ -103,6 +111,64 @@ macro_rules! add_loop {
 }
 
 add_loop!(adds_avx512, "avx512f", "zmm");
+
+/// Vectors in the idealised pass's L1-resident buffers (16 KiB each).
+const IDEAL_VECTORS: usize = 256;
+
+/// Output vectors per second of the idealised radius-2 pass on one thread
+/// (see the module doc); `None` without AVX-512.
+#[cfg(target_arch = "x86_64")]
+fn ideal_pass_vectors_per_second() -> Option<f64> {
+    if !std::arch::is_x86_feature_detected!("avx512f") {
+        return None;
+    }
+    let src: Vec<f64> = (0..IDEAL_VECTORS * 8).map(|i| (i % 251) as f64).collect();
+    let mut dst = vec![0.0f64; IDEAL_VECTORS * 8];
+    let rounds = ITERS as usize / 8 / IDEAL_VECTORS;
+    let start = Instant::now();
+    for _ in 0..rounds {
+        // SAFETY: the CPU has AVX-512F; both buffers hold IDEAL_VECTORS vectors.
+        unsafe { ideal_pass(&src, &mut dst) };
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    // The outputs depend on the inputs: check one, so nothing is elided.
+    let k = [0.786, 0.106, 0.000_26];
+    let want = (src[16] * k[0] + (src[0] + src[32]) * k[2] + (src[8] + src[24]) * k[1]).trunc();
+    assert_eq!(std::hint::black_box(&dst)[0], want);
+    Some((rounds * (IDEAL_VECTORS - 4)) as f64 / seconds)
+}
+
+/// One idealised radius-2 pass over `src` (the module doc): output vector
+/// `i` from source vectors `i .. i + 4`, in scipy's order for a symmetric
+/// kernel, truncated as an int32 round trip would.
+///
+/// # Safety
+/// The CPU must have AVX-512F; `dst` as long as `src`, both whole vectors.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn ideal_pass(src: &[f64], dst: &mut [f64]) {
+    use std::arch::x86_64::*;
+    assert_eq!(src.len(), dst.len());
+    let vectors = src.len() / 8;
+    let (k0, k1, k2) = (
+        _mm512_set1_pd(0.786),
+        _mm512_set1_pd(0.106),
+        _mm512_set1_pd(0.000_26),
+    );
+    // SAFETY: every index below is under `vectors`.
+    let load = |i: usize| unsafe { _mm512_loadu_pd(src.as_ptr().add(8 * i)) };
+    let (mut a, mut b, mut c, mut d) = (load(0), load(1), load(2), load(3));
+    for i in 0..vectors - 4 {
+        let e = load(i + 4);
+        let mut acc = _mm512_mul_pd(c, k0);
+        acc = _mm512_add_pd(acc, _mm512_mul_pd(_mm512_add_pd(a, e), k2));
+        acc = _mm512_add_pd(acc, _mm512_mul_pd(_mm512_add_pd(b, d), k1));
+        let t = _mm512_roundscale_pd::<{ _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC }>(acc);
+        // SAFETY: i < vectors.
+        unsafe { _mm512_storeu_pd(dst.as_mut_ptr().add(8 * i), t) };
+        (a, b, c, d) = (b, c, d, e);
+    }
+}
 add_loop!(adds_avx2, "avx2", "ymm");
 
 /// Scalar `f64` additions one output of one pass needs: `2r` (the folded
@@ -131,6 +197,20 @@ fn main() {
     let image = floor_ms(1024.0 * 768.0 * 3.0, 3.0, 2.0, lanes, all);
     let float64 = floor_ms(4096.0 * 4096.0, 2.0, 8.0, lanes, all);
     println!("floor from additions alone: image {image:.3} ms, float64 4096² {float64:.2} ms");
+    let ideal: Option<f64> = (0..threads)
+        .into_par_iter()
+        .map(|_| ideal_pass_vectors_per_second())
+        .sum();
+    if let Some(ideal) = ideal {
+        let vectors = 1024.0 * 768.0 * 3.0 / 8.0;
+        println!(
+            "idealised radius-2 passes: {:.2} G output vectors/s on {threads} threads = {:.2} cycles per vector per thread; \
+             image (3 passes) {:.3} ms",
+            ideal / 1e9,
+            hz * threads as f64 / ideal,
+            3.0 * vectors / ideal * 1e3
+        );
+    }
 }
 
 #[cfg(not(target_arch = "x86_64"))]
