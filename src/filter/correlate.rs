@@ -676,6 +676,126 @@ fn near_fn<L: Lane, const ANTI: bool>(r: usize, stride: usize) -> Option<NearFn>
 /// outputs must fit in the 16 elements of two AVX-512 registers.
 const INTERLEAVED_LINE: usize = 5;
 
+/// The permute tables of [`interleaved`]: for phase, tap and side, each
+/// lane's element in the 16-element window and which lanes have one.
+struct Tables<'a> {
+    index: &'a [[[[i64; 8]; 2]; INTERLEAVED_RADIUS + 1]; INTERLEAVED_LINE],
+    present: &'a [[[u8; 2]; INTERLEAVED_RADIUS + 1]; INTERLEAVED_LINE],
+    blend: bool,
+}
+
+/// A compiled [`interleaved_run`].
+#[cfg(target_arch = "x86_64")]
+type InterleavedRunFn =
+    unsafe fn(*const f64, &mut [f64], &Tables, f64, &[f64], usize, usize) -> usize;
+
+/// [`interleaved_run`] for a period of `period` vectors and radius `r`,
+/// for the cases whose tables fit in registers.
+#[cfg(target_arch = "x86_64")]
+fn interleaved_run_fn<const ANTI: bool>(period: usize, r: usize) -> Option<InterleavedRunFn> {
+    Some(match (period, r) {
+        (1, 1) => interleaved_run::<ANTI, 1, 1, 4>,
+        (1, 2) => interleaved_run::<ANTI, 1, 2, 4>,
+        (1, 3) => interleaved_run::<ANTI, 1, 3, 4>,
+        (1, 4) => interleaved_run::<ANTI, 1, 4, 4>,
+        (3, 1) => interleaved_run::<ANTI, 3, 1, 3>,
+        (3, 2) => interleaved_run::<ANTI, 3, 2, 3>,
+        _ => return None,
+    })
+}
+
+/// The main loop of [`interleaved`] for `P` phases and radius `R`: `V`
+/// vectors a step (a multiple of `P`, from a vector of phase 0), so each
+/// vector's phase, and with it its permute indices, is fixed by its place
+/// in the step, and the indices, masks and weights stay in registers
+/// instead of being loaded for every tap of every vector. Returns the
+/// first vector it did not compute.
+///
+/// # Safety
+/// As [`interleaved`]; `first` is a multiple of `P` and at least 1, and
+/// vectors `first - 1 .. last + 1` lie inside `src`'s `out.len()` elements.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn interleaved_run<const ANTI: bool, const P: usize, const R: usize, const V: usize>(
+    src: *const f64,
+    out: &mut [f64],
+    tables: &Tables,
+    cval: f64,
+    k: &[f64],
+    first: usize,
+    last: usize,
+) -> usize {
+    use std::arch::x86_64::*;
+    const { assert!(V.is_multiple_of(P) && R >= 1 && R <= INTERLEAVED_RADIUS) };
+    assert_eq!(k.len(), R + 1);
+    debug_assert!(first >= 1 && first.is_multiple_of(P));
+    let mut v = first;
+    if v + V > last {
+        return v;
+    }
+    // SAFETY (table loads): each row holds 8 i64.
+    let index: [[[__m512i; 2]; R]; P] = std::array::from_fn(|ph| {
+        std::array::from_fn(|m| {
+            std::array::from_fn(|side| unsafe {
+                _mm512_loadu_si512(tables.index[ph][m + 1][side].as_ptr().cast())
+            })
+        })
+    });
+    let present = tables.present;
+    let kv: [__m512d; R] = std::array::from_fn(|m| _mm512_set1_pd(k[m + 1]));
+    let k0 = _mm512_set1_pd(k[0]);
+    let cval = _mm512_set1_pd(cval);
+    // SAFETY (callers): the vector lies inside (see the function's contract).
+    let vector = |v: usize| unsafe { _mm512_loadu_pd(src.add(8 * v)) };
+    let shifted = |lo: __m512d, hi: __m512d| {
+        _mm512_castsi512_pd(_mm512_alignr_epi64::<4>(
+            _mm512_castpd_si512(hi),
+            _mm512_castpd_si512(lo),
+        ))
+    };
+    let (mut prev, mut cur) = (vector(v - 1), vector(v));
+    while v + V <= last {
+        let next: [__m512d; V] = std::array::from_fn(|u| vector(v + u + 1));
+        // Vectors v - 1 .. v + V + 1 by their place from v - 1.
+        let around = |j: usize| match j {
+            0 => prev,
+            1 => cur,
+            _ => next[j - 2],
+        };
+        // The window 8v - 4 .. 8v + 12 of each vector, as two vectors.
+        let lo: [__m512d; V] = std::array::from_fn(|u| shifted(around(u), around(u + 1)));
+        let hi: [__m512d; V] = std::array::from_fn(|u| shifted(around(u + 1), around(u + 2)));
+        let mut acc: [__m512d; V] = std::array::from_fn(|u| _mm512_mul_pd(around(u + 1), k0));
+        (prev, cur) = (next[V - 2], next[V - 1]);
+        for m in (0..R).rev() {
+            for u in 0..V {
+                let ph = u % P;
+                let pick = |side: usize| {
+                    let x = _mm512_permutex2var_pd(lo[u], index[ph][m][side], hi[u]);
+                    if tables.blend {
+                        _mm512_mask_blend_pd(present[ph][m + 1][side], cval, x)
+                    } else {
+                        x
+                    }
+                };
+                let (a, b) = (pick(0), pick(1));
+                let pair = if ANTI {
+                    _mm512_sub_pd(a, b)
+                } else {
+                    _mm512_add_pd(a, b)
+                };
+                acc[u] = _mm512_add_pd(acc[u], _mm512_mul_pd(pair, kv[m]));
+            }
+        }
+        for (u, a) in acc.into_iter().enumerate() {
+            // SAFETY: vector v + u < last <= out.len() / 8.
+            unsafe { _mm512_storeu_pd(out.as_mut_ptr().add(8 * (v + u)), a) };
+        }
+        v += V;
+    }
+    v
+}
+
 /// Largest radius [`interleaved`] handles (its index tables are on the stack).
 const INTERLEAVED_RADIUS: usize = 16;
 
@@ -686,8 +806,9 @@ const INTERLEAVED_RADIUS: usize = 16;
 /// AVX-512 permute per tap and side, or `cval` blended in. Which element a
 /// lane needs depends only on its position in its line, so the permutes
 /// repeat every `lcm(8, n)` elements: their indices are tabled once per
-/// call. The 16 elements are shifted out of the vectors before, at and
-/// after the outputs, so each vector is loaded once. Arithmetic exactly as
+/// call (and kept in registers by [`interleaved_run`] for the common small
+/// periods and radii). The 16 elements are shifted out of the vectors
+/// before, at and after the outputs, so each vector is loaded once. Arithmetic exactly as
 /// in [`flat`]. The first vectors, the last few and any whose neighbour
 /// vectors would reach outside the block are computed one by one.
 ///
@@ -786,10 +907,20 @@ unsafe fn interleaved<const ANTI: bool>(src: *const f64, n: usize, st: Stencil, 
             _mm512_castsi512_pd(_mm512_alignr_epi64::<4>(n, c)),
         )
     };
+    // The common small cases first, with their tables in registers.
+    let mut v = first;
+    if let Some(run) = interleaved_run_fn::<ANTI>(period, r) {
+        let tables = Tables {
+            index: &index,
+            present: &present,
+            blend,
+        };
+        // SAFETY: forwarded from the caller; `first` and `last` as below.
+        v = unsafe { run(src, out, &tables, st.cval, st.k, first, last) };
+    }
     // Four vectors at a time: four independent sums in flight.
     const U: usize = 4;
-    let mut ph = 0;
-    let mut v = first;
+    let mut ph = v % period;
     let (mut prev, mut cur) = if v + U <= last {
         // v - 1 >= 0 and v < last.
         (vector(v - 1), vector(v))
