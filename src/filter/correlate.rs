@@ -56,7 +56,7 @@ use rayon::prelude::*;
 use super::boundary::source_index;
 use super::cast::{
     LBF16, LC64Im, LC64Re, LC128Im, LC128Re, LF16, LF32, LF64, LI8, LI16, LI32, LI64, LU8, LU16,
-    LU32, LU64, Lane, Store, load_at, store_at,
+    LU32, LU64, Lane, Store, c_i32, load_at, store_at,
 };
 use super::params::{BoundaryMode, PassPlan};
 use crate::tensor::DType;
@@ -109,12 +109,90 @@ impl Region {
     }
 }
 
-/// How one pass correlates: folded weights, form, boundary.
+/// How one pass correlates: folded weights, form, boundary, and whether
+/// its results are to be rounded through a narrow output type.
 #[derive(Clone, Copy)]
 struct Stencil<'a> {
     k: &'a [f64],
     mode: BoundaryMode,
     cval: f64,
+    /// When set, every result is written already taken through this
+    /// type and back (the next fused pass reads what scipy stored).
+    round: Option<Narrow>,
+}
+
+/// An output type whose C cast goes through a 32-bit truncation (bool and
+/// the 8-, 16- and 32-bit integers): the cast keeps the low `bits` bits of
+/// `(int32_t)v`, signed or not. The fused passes round their results
+/// through it as they store them, in registers where a kernel can
+/// ([`Narrow::round_trip_vector`]), instead of in a separate sweep over
+/// the tile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Narrow {
+    bits: u32,
+    signed: bool,
+}
+
+impl Narrow {
+    /// The type of the low `bits` (8, 16 or 32) bits, signed or not.
+    const fn new(bits: u32, signed: bool) -> Self {
+        assert!(bits == 8 || bits == 16 || bits == 32);
+        Narrow { bits, signed }
+    }
+
+    /// `v` stored as this type and read back, as [`Store::round_trip`].
+    #[inline(always)]
+    fn round_trip(self, v: f64) -> f64 {
+        let t = c_i32(v);
+        let unused = 32 - self.bits;
+        let t = if unused == 0 {
+            t
+        } else if self.signed {
+            (t << unused) >> unused
+        } else {
+            ((t as u32) << unused >> unused) as i32
+        };
+        f64::from(t)
+    }
+
+    /// The same for 8 lanes. `vcvttpd2dq` is exactly [`c_i32`]: it
+    /// truncates, and gives `INT_MIN` for NaN and out-of-range values.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    fn round_trip_vector(self, v: std::arch::x86_64::__m512d) -> std::arch::x86_64::__m512d {
+        use std::arch::x86_64::*;
+        let t = _mm512_cvttpd_epi32(v);
+        let unused = _mm_cvtsi32_si128((32 - self.bits) as i32);
+        let t = if self.bits == 32 {
+            t
+        } else if self.signed {
+            _mm256_sra_epi32(_mm256_sll_epi32(t, unused), unused)
+        } else {
+            _mm256_srl_epi32(_mm256_sll_epi32(t, unused), unused)
+        };
+        _mm512_cvtepi32_pd(t)
+    }
+}
+
+/// Rounds `results` through `round`, if set (the results of the paths
+/// that do not round as they store).
+#[inline(always)]
+fn round_results(round: Option<Narrow>, results: &mut [f64]) {
+    if let Some(narrow) = round {
+        for v in results {
+            *v = narrow.round_trip(*v);
+        }
+    }
+}
+
+/// `acc` rounded through `round`, if set, for a kernel's store.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn rounded(round: Option<Narrow>, acc: std::arch::x86_64::__m512d) -> std::arch::x86_64::__m512d {
+    match round {
+        Some(narrow) => narrow.round_trip_vector(acc),
+        None => acc,
+    }
 }
 
 /// `outer, n, inner` of `shape` around `axis`.
@@ -443,6 +521,7 @@ unsafe fn columns<L: Lane, const ANTI: bool, const R: usize>(
     groups: usize,
     rows: usize,
     k: &[f64],
+    round: Option<Narrow>,
     dst: *mut f64,
     dst_stride: usize,
 ) {
@@ -497,7 +576,7 @@ unsafe fn columns<L: Lane, const ANTI: bool, const R: usize>(
                             acc = _mm512_add_pd(acc, _mm512_mul_pd(pair, kv[m]));
                         }
                         // SAFETY: see `out`.
-                        unsafe { _mm512_storeu_pd(out(t), acc) };
+                        unsafe { _mm512_storeu_pd(out(t), rounded(round, acc)) };
                         t += 1;
                     }
                 )*};
@@ -532,7 +611,8 @@ fn columns_apply(r: usize) -> bool {
 #[allow(clippy::type_complexity)]
 fn columns_fn<L: Lane, const ANTI: bool>(
     r: usize,
-) -> Option<unsafe fn(*const u8, usize, usize, usize, usize, &[f64], *mut f64, usize)> {
+) -> Option<unsafe fn(*const u8, usize, usize, usize, usize, &[f64], Option<Narrow>, *mut f64, usize)>
+{
     Some(match r {
         1 => columns::<L, ANTI, 1>,
         2 => columns::<L, ANTI, 2>,
@@ -572,6 +652,7 @@ unsafe fn near<const ANTI: bool, const R: usize>(
     start: usize,
     stride: usize,
     k: &[f64],
+    round: Option<Narrow>,
     out: &mut [f64],
 ) {
     use std::arch::x86_64::*;
@@ -592,6 +673,7 @@ unsafe fn near<const ANTI: bool, const R: usize>(
     if q1 <= q0 {
         // SAFETY: forwarded from the caller.
         unsafe { flat::<LF64, ANTI>(base, start, stride, k, out) };
+        round_results(round, out);
         return;
     }
     let (head, rest) = out.split_at_mut(8 * q0);
@@ -601,6 +683,8 @@ unsafe fn near<const ANTI: bool, const R: usize>(
         flat::<LF64, ANTI>(base, start, stride, k, head);
         flat::<LF64, ANTI>(base, start + 8 * q1, stride, k, tail);
     }
+    round_results(round, head);
+    round_results(round, tail);
     // Tap m's sources for lane j: element 8 + j - m·stride of (previous,
     // current) on the left, j + m·stride of (current, next) on the right.
     let mut left = [_mm512_setzero_si512(); R];
@@ -640,14 +724,14 @@ unsafe fn near<const ANTI: bool, const R: usize>(
             acc = _mm512_add_pd(acc, _mm512_mul_pd(pair, kv[m]));
         }
         // SAFETY: `o` is 8 outputs.
-        unsafe { _mm512_storeu_pd(o.as_mut_ptr(), acc) };
+        unsafe { _mm512_storeu_pd(o.as_mut_ptr(), rounded(round, acc)) };
         (prev, cur) = (cur, next);
     }
 }
 
-/// A compiled [`near`]: `(src, start, stride, weights, out)`.
+/// A compiled [`near`]: `(src, start, stride, weights, round, out)`.
 #[cfg(target_arch = "x86_64")]
-type NearFn = unsafe fn(*const f64, usize, usize, &[f64], &mut [f64]);
+type NearFn = unsafe fn(*const f64, usize, usize, &[f64], Option<Narrow>, &mut [f64]);
 
 /// [`near`] for radius `r` and `stride`, when it applies: float64 lanes,
 /// AVX-512, and a farthest neighbour at most [`NEAR_REACH`] away.
@@ -1006,11 +1090,13 @@ unsafe fn region<L: Lane, const ANTI: bool>(
         // view's elements are f64), and the region's whole lines are the
         // `out.len()` elements from line o0 on.
         unsafe { interleaved::<ANTI>(src.ptr.cast::<f64>().add(reg.o.0 * n), n, st, out) };
+        round_results(st.round, out);
         return;
     }
     if w == 1 && n < SHORT_LINE && ni == n && no >= BLOCK {
         // SAFETY: forwarded from the caller.
         unsafe { short_lines::<L, ANTI>(src, st, reg, out, spare) };
+        round_results(st.round, out);
         return;
     }
     // Rows whose whole neighbourhood lies inside the axis.
@@ -1029,11 +1115,12 @@ unsafe fn region<L: Lane, const ANTI: bool>(
                 if let Some(near) = near_fn::<L, ANTI>(r, w) {
                     // SAFETY: the CPU has AVX-512F and the lanes are plain
                     // f64 (`near_fn`); rows a-r .. b+r are inside the axis.
-                    unsafe { near(src.ptr.cast(), from, w, st.k, dst) };
+                    unsafe { near(src.ptr.cast(), from, w, st.k, st.round, dst) };
                     continue;
                 }
                 // SAFETY: rows a-r .. b+r are inside the axis.
                 unsafe { flat::<L, ANTI>(src.ptr, from, w, st.k, dst) };
+                round_results(st.round, dst);
             } else {
                 // Wide rows: one strip of columns at a time down the rows.
                 // The strip's b - a + 2r source rows are first copied (as
@@ -1058,6 +1145,7 @@ unsafe fn region<L: Lane, const ANTI: bool>(
                             groups,
                             b - a,
                             st.k,
+                            st.round,
                             out.as_mut_ptr().add(base + (a - reg.i.0) * nc),
                             nc,
                         )
@@ -1090,6 +1178,7 @@ unsafe fn region<L: Lane, const ANTI: bool>(
                                 dst,
                             )
                         };
+                        round_results(st.round, dst);
                     }
                     c = end;
                 }
@@ -1101,6 +1190,10 @@ unsafe fn region<L: Lane, const ANTI: bool>(
     for i in (reg.i.0..before).chain(after..reg.i.1) {
         // SAFETY: forwarded from the caller.
         unsafe { boundary_row::<L, ANTI>(src, st, reg, i, out) };
+        for o in 0..no {
+            let at = (o * ni + i - reg.i.0) * nc;
+            round_results(st.round, &mut out[at..at + nc]);
+        }
     }
 }
 
@@ -1324,6 +1417,8 @@ pub(crate) struct StoreFns {
     round_trip: RoundTripFn,
     /// True when the round trip changes nothing (float64), so it is skipped.
     exact: bool,
+    /// The round trip as a [`Narrow`] type, when it is one.
+    narrow: Option<Narrow>,
     /// True when the output is plain `f64` elements (float64, not a part of
     /// complex128), so the last pass can write its results straight into
     /// the output instead of a tile that is then copied there.
@@ -1337,7 +1432,7 @@ fn lane_fns<L: Lane>() -> LaneFns {
     }
 }
 
-fn store_fns<S: Store>(exact: bool) -> StoreFns {
+fn store_fns<S: Store>(exact: bool, narrow: Option<Narrow>) -> StoreFns {
     let plain_f64 = std::any::TypeId::of::<S>() == std::any::TypeId::of::<LF64>();
     #[cfg(target_arch = "x86_64")]
     if simd() >= Simd::Avx512 {
@@ -1346,6 +1441,7 @@ fn store_fns<S: Store>(exact: bool) -> StoreFns {
             store: store_region_avx512::<S>,
             round_trip: round_trip_avx512::<S>,
             exact,
+            narrow,
             plain_f64,
         };
     }
@@ -1356,6 +1452,7 @@ fn store_fns<S: Store>(exact: bool) -> StoreFns {
             store: store_region_avx2::<S>,
             round_trip: round_trip_avx2::<S>,
             exact,
+            narrow,
             plain_f64,
         };
     }
@@ -1364,6 +1461,7 @@ fn store_fns<S: Store>(exact: bool) -> StoreFns {
         store: store_region_plain::<S>,
         round_trip: round_trip_plain::<S>,
         exact,
+        narrow,
         plain_f64,
     }
 }
@@ -1394,20 +1492,20 @@ pub(crate) fn reader(dtype: DType, part: usize) -> LaneFns {
 /// which the engine computes as float32.
 pub(crate) fn writer(dtype: DType, part: usize) -> Option<StoreFns> {
     Some(match (dtype, part) {
-        (DType::Bool | DType::UInt8, _) => store_fns::<LU8>(false),
-        (DType::Int8, _) => store_fns::<LI8>(false),
-        (DType::UInt16, _) => store_fns::<LU16>(false),
-        (DType::Int16, _) => store_fns::<LI16>(false),
-        (DType::UInt32, _) => store_fns::<LU32>(false),
-        (DType::Int32, _) => store_fns::<LI32>(false),
-        (DType::UInt64, _) => store_fns::<LU64>(false),
-        (DType::Int64, _) => store_fns::<LI64>(false),
-        (DType::Float32, _) => store_fns::<LF32>(false),
-        (DType::Float64, _) => store_fns::<LF64>(true),
-        (DType::Complex64, 0) => store_fns::<LC64Re>(false),
-        (DType::Complex64, _) => store_fns::<LC64Im>(false),
-        (DType::Complex128, 0) => store_fns::<LC128Re>(true),
-        (DType::Complex128, _) => store_fns::<LC128Im>(true),
+        (DType::Bool | DType::UInt8, _) => store_fns::<LU8>(false, Some(Narrow::new(8, false))),
+        (DType::Int8, _) => store_fns::<LI8>(false, Some(Narrow::new(8, true))),
+        (DType::UInt16, _) => store_fns::<LU16>(false, Some(Narrow::new(16, false))),
+        (DType::Int16, _) => store_fns::<LI16>(false, Some(Narrow::new(16, true))),
+        (DType::UInt32, _) => store_fns::<LU32>(false, None),
+        (DType::Int32, _) => store_fns::<LI32>(false, Some(Narrow::new(32, true))),
+        (DType::UInt64, _) => store_fns::<LU64>(false, None),
+        (DType::Int64, _) => store_fns::<LI64>(false, None),
+        (DType::Float32, _) => store_fns::<LF32>(false, None),
+        (DType::Float64, _) => store_fns::<LF64>(true, None),
+        (DType::Complex64, 0) => store_fns::<LC64Re>(false, None),
+        (DType::Complex64, _) => store_fns::<LC64Im>(false, None),
+        (DType::Complex128, 0) => store_fns::<LC128Re>(true, None),
+        (DType::Complex128, _) => store_fns::<LC128Im>(true, None),
         (DType::Float16 | DType::BFloat16, _) => return None,
     })
 }
@@ -1509,12 +1607,15 @@ pub(crate) fn filter_component(shape: &[usize], passes: &[PassPlan], comp: Compo
     }
 }
 
-fn stencil(pass: &PassPlan, cval: f64) -> (Stencil<'_>, usize) {
+/// The stencil of `pass`, and its form (1 antisymmetric); `round` as in
+/// [`Stencil`].
+fn stencil(pass: &PassPlan, cval: f64, round: Option<Narrow>) -> (Stencil<'_>, usize) {
     (
         Stencil {
             k: pass.taps.weights(),
             mode: pass.mode,
             cval,
+            round,
         },
         usize::from(pass.taps.is_antisymmetric()),
     )
@@ -1581,7 +1682,10 @@ fn first_group(shape: &[usize], group: &[PassPlan], comp: &Component, out: Share
                 n,
                 inner,
             };
-            let (st, anti) = stencil(pass, comp.cval);
+            // Results that a fused pass reads next are rounded through a
+            // narrow output type as they are written (other types: below).
+            let narrow = comp.write.narrow.filter(|_| !comp.write.exact);
+            let (st, anti) = stencil(pass, comp.cval, narrow.filter(|_| group.len() > 1));
             let mut i0 = rb * rows;
             let task_end = ((rb + 1) * rows).min(n);
             while i0 < task_end {
@@ -1620,7 +1724,7 @@ fn first_group(shape: &[usize], group: &[PassPlan], comp: &Component, out: Share
                 }
                 let mut other = sized(b, len);
                 for (k, later) in group[1..].iter().enumerate() {
-                    if !comp.write.exact {
+                    if !comp.write.exact && narrow.is_none() {
                         // SAFETY: plain arithmetic; unsafe only because it may be an
                         // AVX2/AVX-512 version, chosen only on CPUs that have it.
                         unsafe { (comp.write.round_trip)(cur) };
@@ -1638,7 +1742,8 @@ fn first_group(shape: &[usize], group: &[PassPlan], comp: &Component, out: Share
                         n: n2,
                         inner: w2,
                     };
-                    let (st2, anti2) = stencil(later, comp.cval);
+                    let (st2, anti2) =
+                        stencil(later, comp.cval, narrow.filter(|_| k + 2 < group.len()));
                     let last_direct = direct && k + 2 == group.len();
                     let dst: &mut [f64] = if last_direct { output() } else { other };
                     // At most 8 long last-axis lines per call, as in `per_o`.
@@ -1717,7 +1822,7 @@ fn in_place(shape: &[usize], pass: &PassPlan, comp: &Component, out: SharedOut) 
                 i: (0, n),
                 c: (0, tile_view.inner),
             };
-            let (st, anti) = stencil(pass, comp.cval);
+            let (st, anti) = stencil(pass, comp.cval, None);
             let res = sized(b, len);
             // SAFETY: the tile is dense in the region's layout.
             unsafe { f64_region[anti](tile_view, st, full, res, spare) };
@@ -1780,7 +1885,7 @@ mod near_tests {
                 } else {
                     flat::<LF64, false>(base, reach, stride, &k, &mut want);
                 }
-                near(data.as_ptr(), reach, stride, &k, &mut got);
+                near(data.as_ptr(), reach, stride, &k, None, &mut got);
             }
             let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             prop_assert_eq!(bits(&got), bits(&want));
