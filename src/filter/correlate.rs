@@ -645,13 +645,15 @@ fn columns_apply(r: usize) -> bool {
     (1..=COLUMN_RADIUS).contains(&r) && simd() == Simd::Avx512
 }
 
+/// A compiled [`columns`]: `(src, first, stride, groups, rows, weights,
+/// round, dst, dst_stride)`.
+#[cfg(target_arch = "x86_64")]
+type ColumnsFn =
+    unsafe fn(*const u8, usize, usize, usize, usize, &[f64], Option<Narrow>, *mut f64, usize);
+
 /// [`columns`] compiled for radius `r`, if it has a version for it.
 #[cfg(target_arch = "x86_64")]
-#[allow(clippy::type_complexity)]
-fn columns_fn<L: Lane, const ANTI: bool>(
-    r: usize,
-) -> Option<unsafe fn(*const u8, usize, usize, usize, usize, &[f64], Option<Narrow>, *mut f64, usize)>
-{
+fn columns_fn<L: Lane, const ANTI: bool>(r: usize) -> Option<ColumnsFn> {
     Some(match r {
         1 => columns::<L, ANTI, 1>,
         2 => columns::<L, ANTI, 2>,
@@ -1845,6 +1847,62 @@ mod near_tests {
 
     use super::*;
 
+    /// [`Narrow`]'s round trips, scalar and in 8 lanes, equal the output
+    /// types' own ([`Store::round_trip`]) on the values where casts differ:
+    /// NaN, out of range, wrapping, truncation towards zero.
+    #[test]
+    fn narrow_round_trips_equal_the_types_own() {
+        let values = [
+            f64::NAN,
+            1e30,
+            -1e30,
+            -1.0,
+            -0.5,
+            0.9,
+            127.9,
+            128.0,
+            -129.0,
+            255.9,
+            256.0,
+            32767.5,
+            -32769.0,
+            65535.9,
+            65536.0,
+            2147483647.9,
+            2147483648.0,
+            -2147483648.9,
+            -2147483649.0,
+            123456.7,
+        ];
+        let check = |narrow: Narrow, own: fn(f64) -> f64| {
+            let want: Vec<u64> = values.iter().map(|&v| own(v).to_bits()).collect();
+            let scalar: Vec<u64> = values
+                .iter()
+                .map(|&v| narrow.round_trip(v).to_bits())
+                .collect();
+            assert_eq!(scalar, want, "{narrow:?}");
+            if simd() == Simd::Avx512 {
+                for chunk in values.chunks_exact(8) {
+                    use std::arch::x86_64::*;
+                    let mut out = [0.0f64; 8];
+                    // SAFETY: the CPU has AVX-512F; both arrays hold 8 f64.
+                    unsafe {
+                        let v = narrow.round_trip_vector(_mm512_loadu_pd(chunk.as_ptr()));
+                        _mm512_storeu_pd(out.as_mut_ptr(), v);
+                    }
+                    let got: Vec<u64> = out.iter().map(|v| v.to_bits()).collect();
+                    let want: Vec<u64> = chunk.iter().map(|&v| own(v).to_bits()).collect();
+                    assert_eq!(got, want, "{narrow:?} in lanes");
+                }
+            }
+        };
+        check(Narrow::new(8, false), LU8::round_trip);
+        check(Narrow::new(8, true), LI8::round_trip);
+        check(Narrow::new(16, false), LU16::round_trip);
+        check(Narrow::new(16, true), LI16::round_trip);
+        check(Narrow::new(32, true), LI32::round_trip);
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
 
@@ -1866,14 +1924,9 @@ mod near_tests {
             }
             let r = 1 + radius_pick % (NEAR_REACH / stride);
             let reach = r * stride;
-            let mut state = seed | 1;
-            let data: Vec<f64> = (0..len + 2 * reach)
-                .map(|_| {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                    (state % 2001) as f64 / 7.0 - 140.0
-                })
+            let data: Vec<f64> = crate::filter::test_util::xorshift(seed)
+                .take(len + 2 * reach)
+                .map(|x| (x % 2001) as f64 / 7.0 - 140.0)
                 .collect();
             let k: Vec<f64> = (0..=r).map(|m| 1.0 / (1.5 + m as f64)).collect();
             let mut want = vec![0.0; len];

@@ -39,14 +39,36 @@ fn array() -> impl Strategy<Value = (Vec<usize>, Vec<f64>)> {
     })
 }
 
-/// A tensor of `shape` holding `values` in C order.
-fn tensor_of<T: crate::tensor::Element>(
-    shape: &[usize],
-    values: impl Iterator<Item = T>,
-) -> Tensor {
-    let array = ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(shape), values.collect())
-        .expect("values match the shape");
-    Tensor::from_array(&array)
+/// The filter along every axis in one call, and one single-axis call per
+/// axis in order (each storing its result in the dtype, as scipy does):
+/// the bytes of both results.
+fn all_at_once_and_one_axis_at_a_time(
+    input: &Tensor,
+    sigmas: &[f64],
+    orders: &[i64],
+    modes: &[BoundaryMode],
+    cval: f64,
+) -> (Vec<u8>, Vec<u8>) {
+    let all = GaussianParams {
+        sigma: sigmas.to_vec(),
+        order: orders.to_vec(),
+        mode: modes.to_vec(),
+        cval,
+        ..GaussianParams::default()
+    };
+    let mut sequential = input.clone();
+    for axis in 0..sigmas.len() {
+        let one = GaussianParams {
+            sigma: vec![sigmas[axis]],
+            order: vec![orders[axis]],
+            mode: vec![modes[axis]],
+            cval,
+            axes: vec![axis as i64],
+            ..GaussianParams::default()
+        };
+        sequential = filter(&sequential, &one);
+    }
+    (bits(&filter(input, &all)), bits(&sequential))
 }
 
 proptest! {
@@ -92,26 +114,14 @@ proptest! {
             f64_tensor(&shape, data)
         };
         let rank = shape.len();
-        let all = GaussianParams {
-            sigma: sigmas[..rank].to_vec(),
-            order: orders[..rank].to_vec(),
-            mode: modes[..rank].to_vec(),
-            cval: 1.25,
-            ..GaussianParams::default()
-        };
-        let mut sequential = input.clone();
-        for axis in 0..rank {
-            let one = GaussianParams {
-                sigma: vec![sigmas[axis]],
-                order: vec![orders[axis]],
-                mode: vec![modes[axis]],
-                cval: 1.25,
-                axes: vec![axis as i64],
-                ..GaussianParams::default()
-            };
-            sequential = filter(&sequential, &one);
-        }
-        prop_assert_eq!(bits(&filter(&input, &all)), bits(&sequential));
+        let (together, one_at_a_time) = all_at_once_and_one_axis_at_a_time(
+            &input,
+            &sigmas[..rank],
+            &orders[..rank],
+            &modes[..rank],
+            1.25,
+        );
+        prop_assert_eq!(together, one_at_a_time);
     }
 
     #[test]
@@ -123,21 +133,13 @@ proptest! {
         as_i32 in any::<bool>(),
         seed in any::<u64>(),
     ) {
-        let mut state = seed | 1;
-        let data: Vec<f64> = (0..lines * n)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                (state % 2001) as f64 - 1000.0
-            })
+        let data: Vec<f64> = xorshift(seed)
+            .take(lines * n)
+            .map(|x| (x % 2001) as f64 - 1000.0)
             .collect();
         let tensor = |shape: &[usize], values: &[f64]| {
             if as_i32 {
-                let v: Vec<i32> = values.iter().map(|&x| x as i32).collect();
-                let array = ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(shape), v)
-                    .expect("values match the shape");
-                Tensor::from_array(&array)
+                tensor_of(shape, values.iter().map(|&x| x as i32))
             } else {
                 f64_tensor(shape, values.to_vec())
             }
@@ -168,40 +170,18 @@ proptest! {
         as_f32 in any::<bool>(),
         seed in any::<u64>(),
     ) {
-        let mut state = seed | 1;
-        let data: Vec<f64> = (0..rows * n)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                (state % 2001) as f64 / 7.0
-            })
+        let data: Vec<f64> = xorshift(seed)
+            .take(rows * n)
+            .map(|x| (x % 2001) as f64 / 7.0)
             .collect();
         let input = if as_f32 {
             f32_tensor(&[rows, n], data.iter().map(|&v| v as f32).collect())
         } else {
             f64_tensor(&[rows, n], data)
         };
-        let all = GaussianParams {
-            sigma: sigmas.clone(),
-            order: orders.clone(),
-            mode: modes.clone(),
-            cval: -0.5,
-            ..GaussianParams::default()
-        };
-        let mut sequential = input.clone();
-        for axis in 0..2 {
-            let one = GaussianParams {
-                sigma: vec![sigmas[axis]],
-                order: vec![orders[axis]],
-                mode: vec![modes[axis]],
-                cval: -0.5,
-                axes: vec![axis as i64],
-                ..GaussianParams::default()
-            };
-            sequential = filter(&sequential, &one);
-        }
-        prop_assert_eq!(bits(&filter(&input, &all)), bits(&sequential));
+        let (together, one_at_a_time) =
+            all_at_once_and_one_axis_at_a_time(&input, &sigmas, &orders, &modes, -0.5);
+        prop_assert_eq!(together, one_at_a_time);
     }
 
     /// Integer images filtered along every axis at once (the fused passes,
@@ -221,45 +201,24 @@ proptest! {
         ]),
         seed in any::<u64>(),
     ) {
-        let mut state = seed | 1;
-        let len = rows * width * channels;
-        let raw: Vec<i64> = (0..len)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                (state >> 8) as i64
-            })
+        let raw: Vec<i64> = xorshift(seed)
+            .take(rows * width * channels)
+            .map(|x| (x >> 8) as i64)
             .collect();
         let shape = [rows, width, channels];
         // Values over the whole range of the dtype (int32's a wide one).
         let input = match dtype {
-            DType::Int32 => tensor_of(&shape, raw.iter().map(|&x| (x % 2_000_001 - 1_000_000) as i32)),
+            DType::Int32 => {
+                tensor_of(&shape, raw.iter().map(|&x| (x % 2_000_001 - 1_000_000) as i32))
+            }
             DType::Int16 => tensor_of(&shape, raw.iter().map(|&x| x as i16)),
             DType::UInt16 => tensor_of(&shape, raw.iter().map(|&x| x as u16)),
             DType::Int8 => tensor_of(&shape, raw.iter().map(|&x| x as i8)),
             _ => tensor_of(&shape, raw.iter().map(|&x| x as u8)),
         };
-        let all = GaussianParams {
-            sigma: sigmas.clone(),
-            order: orders.clone(),
-            mode: modes.clone(),
-            cval: -3.0,
-            ..GaussianParams::default()
-        };
-        let mut sequential = input.clone();
-        for axis in 0..3 {
-            let one = GaussianParams {
-                sigma: vec![sigmas[axis]],
-                order: vec![orders[axis]],
-                mode: vec![modes[axis]],
-                cval: -3.0,
-                axes: vec![axis as i64],
-                ..GaussianParams::default()
-            };
-            sequential = filter(&sequential, &one);
-        }
-        prop_assert_eq!(bits(&filter(&input, &all)), bits(&sequential));
+        let (together, one_at_a_time) =
+            all_at_once_and_one_axis_at_a_time(&input, &sigmas, &orders, &modes, -3.0);
+        prop_assert_eq!(together, one_at_a_time);
     }
 
     #[test]
@@ -273,29 +232,14 @@ proptest! {
         dtype in prop::sample::select(vec![DType::Float64, DType::Int32, DType::UInt8]),
         seed in any::<u64>(),
     ) {
-        let mut state = seed | 1;
-        let data: Vec<f64> = (0..outer * rows * width)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                (state % 256) as f64
-            })
+        let data: Vec<f64> = xorshift(seed)
+            .take(outer * rows * width)
+            .map(|x| (x % 256) as f64)
             .collect();
-        let tensor = |dims: &[usize], values: &[f64]| {
-            let shape = ndarray::IxDyn(dims);
-            let bad = "values match the shape";
-            match dtype {
-                DType::Int32 => {
-                    let v = values.iter().map(|&x| x as i32 - 128).collect();
-                    Tensor::from_array(&ndarray::ArrayD::from_shape_vec(shape, v).expect(bad))
-                }
-                DType::UInt8 => {
-                    let v = values.iter().map(|&x| x as u8).collect();
-                    Tensor::from_array(&ndarray::ArrayD::from_shape_vec(shape, v).expect(bad))
-                }
-                _ => f64_tensor(dims, values.iter().map(|&x| x / 7.0).collect()),
-            }
+        let tensor = |dims: &[usize], values: &[f64]| match dtype {
+            DType::Int32 => tensor_of(dims, values.iter().map(|&x| x as i32 - 128)),
+            DType::UInt8 => tensor_of(dims, values.iter().map(|&x| x as u8)),
+            _ => f64_tensor(dims, values.iter().map(|&x| x / 7.0).collect()),
         };
         let params = |axis: i64| GaussianParams {
             sigma: vec![sigma],

@@ -37,3 +37,24 @@ pub(crate) fn filter(t: &Tensor, params: &GaussianParams) -> Tensor {
 pub(crate) fn bits(t: &Tensor) -> Vec<u8> {
     t.data().to_vec()
 }
+
+/// A tensor of `shape` holding `values` (any element type) in C order.
+pub(crate) fn tensor_of<T: crate::tensor::Element>(
+    shape: &[usize],
+    values: impl IntoIterator<Item = T>,
+) -> Tensor {
+    let array = ArrayD::from_shape_vec(IxDyn(shape), values.into_iter().collect())
+        .expect("values match the shape");
+    Tensor::from_array(&array)
+}
+
+/// An endless xorshift64 stream from `seed`: cheap, reproducible test data.
+pub(crate) fn xorshift(seed: u64) -> impl Iterator<Item = u64> {
+    let mut state = seed | 1;
+    std::iter::repeat_with(move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    })
+}
