@@ -1694,7 +1694,7 @@ fn first_group(shape: &[usize], group: &[PassPlan], comp: &Component, out: Share
             };
             // Results that a fused pass reads next are rounded through a
             // narrow output type as they are written (other types: below).
-            let narrow = comp.write.narrow.filter(|_| !comp.write.exact);
+            let narrow = comp.write.narrow;
             let (st, anti) = stencil(pass, comp.cval, narrow.filter(|_| group.len() > 1));
             let mut i0 = rb * rows;
             let task_end = ((rb + 1) * rows).min(n);
