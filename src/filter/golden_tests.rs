@@ -1,4 +1,4 @@
-//! The golden walk: every case scipy 1.17.1 produced in `../shared/golden`
+//! The golden walk: every case scipy 1.17.1 produced in `tests/golden/`
 //! must come out of the engine bit for bit (any NaN equals any NaN, `-0.0`
 //! differs from `0.0`), and every case scipy refused must be refused, except
 //! float16 input, which tensorwire filters as float32.
@@ -17,20 +17,31 @@ use super::*;
 use crate::npy::{read_npy, read_npy_header};
 use crate::tensor::TensorLimits;
 
-/// The shared golden folder, or another folder of cases in the same format
-/// named by `TENSORWIRE_GOLDEN_DIR` (e.g. made by a script from more random
-/// scipy calls, to check beyond the shared sample).
-fn golden_dir() -> PathBuf {
+/// The repository's golden folder (`tests/golden/`, made by
+/// `tools/make_filter_cases.py`), or another folder of cases in the same
+/// format named by `TENSORWIRE_GOLDEN_DIR` (e.g. more random scipy calls,
+/// or an outside reference set, to check beyond the committed sample).
+pub(crate) fn golden_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("TENSORWIRE_GOLDEN_DIR") {
         return PathBuf::from(dir);
     }
-    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/golden"));
+    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden"));
     assert!(
         dir.join("manifest.json").is_file(),
-        "golden cases are missing: expected them in {} (see SPEC.md §2)",
+        "golden cases are missing: expected them in {} (tests/golden/README.md)",
         dir.display()
     );
     dir.to_path_buf()
+}
+
+/// How many cases the folder's manifest lists.
+pub(crate) fn manifest_case_count(dir: &Path) -> usize {
+    let text = std::fs::read_to_string(dir.join("manifest.json")).expect("manifest.json");
+    let manifest: Value = serde_json::from_str(&text).expect("manifest is JSON");
+    match &manifest["cases"] {
+        Value::Array(cases) => cases.len(),
+        other => other.as_u64().expect("cases: a list or a count") as usize,
+    }
 }
 
 fn case_dirs() -> Vec<PathBuf> {
@@ -261,9 +272,9 @@ fn check_float16(input: &Tensor, params: &GaussianParams) -> Result<(), String> 
 #[test]
 fn every_golden_case_matches_scipy_bit_for_bit() {
     let dirs = case_dirs();
-    if std::env::var_os("TENSORWIRE_GOLDEN_DIR").is_none() {
-        assert_eq!(dirs.len(), 718, "expected 718 golden cases");
-    }
+    let listed = manifest_case_count(&golden_dir());
+    assert_eq!(dirs.len(), listed, "the manifest lists {listed} cases");
+    assert!(!dirs.is_empty(), "no golden cases");
     let failures: Vec<String> = dirs
         .iter()
         .filter_map(|dir| {

@@ -32,6 +32,8 @@ pub mod pool;
 #[cfg(test)]
 mod golden_tests;
 #[cfg(test)]
+pub(crate) use golden_tests::{golden_dir, manifest_case_count};
+#[cfg(test)]
 mod property_tests;
 #[cfg(test)]
 mod scipy_tests;

@@ -8,6 +8,7 @@ INVALID_ARGUMENT and a message a person can act on."""
 import io
 import json
 import math
+import os
 import struct
 import subprocess
 import sys
@@ -104,7 +105,7 @@ class _NumpyWithLibmExp:
     SIMD code, which differs from glibc's exp in the last bit for some
     arguments (e.g. exp(-0.125)): scipy's Gaussian kernels, and so its
     answers, then depend on the CPU. tensorwire and the golden cases in
-    shared/golden use glibc's exp, i.e. scipy as it runs on every CPU
+    tests/golden use glibc's exp, i.e. scipy as it runs on every CPU
     without AVX-512. The reference below is that one, on any CPU.
     """
 
@@ -471,9 +472,11 @@ def test_python_example_client_runs(grpc_addr):
     assert "ImageSize: png 1x1" in done.stdout
 
 
-# --- The golden cases of shared/golden, over the wire --------------------------------
+# --- The golden cases of tests/golden, over the wire ---------------------------------
 
-GOLDEN = ROOT_DIR.parent / "shared" / "golden"
+# The repository's own cases; TENSORWIRE_GOLDEN_DIR names another folder in the
+# same format (e.g. an outside reference set) to check instead.
+GOLDEN = Path(os.environ.get("TENSORWIRE_GOLDEN_DIR") or ROOT_DIR / "tests" / "golden")
 
 
 def golden_call(case_dir):
@@ -498,11 +501,10 @@ def golden_call(case_dir):
 
 
 def test_golden_cases_over_grpc(pb, stub):
-    """Every case of shared/golden that the proto can express, through
+    """Every golden case that the proto can express, through
     GaussianFilter: scipy's output bit for bit, or INVALID_ARGUMENT where
     scipy raised (float16 excepted: tensorwire filters it)."""
-    if not GOLDEN.is_dir():
-        pytest.skip(f"no golden cases at {GOLDEN}")
+    assert (GOLDEN / "manifest.json").is_file(), f"no golden cases at {GOLDEN}"
     pb2, _ = pb
     checked, problems = 0, []
     for case_dir in sorted(GOLDEN.glob("case_*")):
