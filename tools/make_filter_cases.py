@@ -122,8 +122,10 @@ def run_case(out, idx, category, x, sigma=1.0, order=0, mode="reflect", cval=0.0
     os.makedirs(d, exist_ok=True)
     np.save(os.path.join(d, "input.npy"), x)
     if err is None:
-        np.save(os.path.join(d, "output.npy"), np.ascontiguousarray(res).astype(
-            res.dtype.newbyteorder("=")))
+        # C order, native byte order; rank 0 stays rank 0 (np.ascontiguousarray
+        # would make it 1-D).
+        np.save(os.path.join(d, "output.npy"),
+                res.astype(res.dtype.newbyteorder("="), order="C"))
     p = {"id": cid, "category": category, "dtype": dt.name, "shape": list(x.shape),
          "sigma": plain(sigma), "sigma_bits": bits(sigma), "order": order, "mode": mode,
          "cval": plain(cval), "cval_bits": hx(cval), "cval_imag": plain(cval_imag),
@@ -312,7 +314,8 @@ def curated(out, seed):
     case("G_error", make_input(rng, "float64", (9,)), order=-1)
     case("G_error", make_input(rng, "float64", (9,)), mode="bogus")
     case("G_error", make_input(rng, "float64", (3, 3)), order=[0, 1, 2])
-    case("G_error", make_input(rng, "float64", (3, 3)), mode=["reflect"])
+    # (A one-item list is not here: the proto cannot tell it from a scalar.)
+    case("G_error", make_input(rng, "float64", (3, 3, 3)), mode=["reflect", "wrap"])
     return rows
 
 
