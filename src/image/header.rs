@@ -16,7 +16,7 @@
 //! bytes costs O(n) in total however small the pieces, and the incremental
 //! reader holds at most `max_header_bytes`.
 
-use super::{ImageError, ImageHeader, ImageLimits};
+use super::{ImageError, ImageHeader, ImageLimits, header_fields};
 use ::image::{ColorType, ExtendedColorType, ImageDecoder, ImageFormat, ImageReader, Limits};
 use std::cell::Cell;
 use std::io::{self, BufRead, Read, Seek, SeekFrom};
@@ -217,6 +217,20 @@ pub(super) fn attempt(bytes: &[u8], hint: Option<ImageFormat>, complete: bool) -
         Ok(None) => return Attempt::NeedMore,
         Err(err) => return Attempt::Failed(err),
     };
+    match decoder_attempt(bytes, format, complete) {
+        // The crate gave no header, and no more bytes will come or more
+        // would not help: the header fields alone may still give the size,
+        // as they do for Pillow.
+        Attempt::Failed(err) => match header_fields::header(format, bytes) {
+            Some(header) => Attempt::Header(header),
+            None => Attempt::Failed(err),
+        },
+        other => other,
+    }
+}
+
+/// [`attempt`] with the `image` crate's decoder for `format`.
+fn decoder_attempt(bytes: &[u8], format: ImageFormat, complete: bool) -> Attempt {
     let name = format_name(format);
     let hit_end = Cell::new(false);
     let result = guarded(name, || {
@@ -248,7 +262,8 @@ pub(super) fn attempt(bytes: &[u8], hint: Option<ImageFormat>, complete: bool) -
 }
 
 /// The format named by the bytes' signature; else TGA when the filename says
-/// so (TGA has no signature); `Ok(None)` when a longer prefix may still tell.
+/// so or the first 18 bytes pass Pillow's checks of a TGA header (TGA has no
+/// signature); `Ok(None)` when a longer prefix may still tell.
 pub(super) fn detect_format(
     bytes: &[u8],
     hint: Option<ImageFormat>,
@@ -257,10 +272,10 @@ pub(super) fn detect_format(
     if let Ok(format) = ::image::guess_format(bytes) {
         return Ok(Some(format));
     }
-    if hint == Some(ImageFormat::Tga) {
+    if hint == Some(ImageFormat::Tga) || header_fields::looks_like_tga(bytes) {
         return Ok(Some(ImageFormat::Tga));
     }
-    if !complete && bytes.len() < SIGNATURE_BYTES {
+    if !complete && bytes.len() < SIGNATURE_BYTES.max(header_fields::TGA_HEADER_BYTES) {
         return Ok(None);
     }
     if bytes.is_empty() {
@@ -593,9 +608,18 @@ mod tests {
     }
 
     #[test]
-    fn a_tga_is_read_only_with_a_tga_filename_hint() {
+    fn a_tga_is_recognised_from_its_header_fields_or_a_filename_hint() {
         let tga = fixtures::encode(&fixtures::rgb8(3, 7), ImageFormat::Tga);
-        let err = read_image_header(&tga, None).unwrap_err();
+        let header = read_image_header(&tga, None).unwrap();
+        assert_eq!(
+            (header.width, header.height, header.format.as_str()),
+            (3, 7, "tga")
+        );
+        // Fields Pillow does not take for a TGA (colour map type 5): only a
+        // filename says it is one.
+        let mut odd = tga.clone();
+        odd[1] = 5;
+        let err = read_image_header(&odd, None).unwrap_err();
         assert!(matches!(err, ImageError::UnknownFormat { .. }), "{err}");
         assert!(err.to_string().contains(".tga"), "{err}");
         for hint in ["photo.TGA", "dir/x.tga", "tga"] {
@@ -604,6 +628,25 @@ mod tests {
                 3,
                 "{hint}"
             );
+        }
+    }
+
+    #[test]
+    fn sizes_what_pillow_sizes_from_header_fields_alone() {
+        let tga = fixtures::encode(&fixtures::rgb8(3, 7), ImageFormat::Tga);
+        let qoi = fixtures::encode(&fixtures::rgb8(3, 7), ImageFormat::Qoi);
+        // Signature and IHDR, then IEND: no IDAT at all.
+        let mut png = fixtures::lying_png(100_000, 100_000)[..33].to_vec();
+        png.extend_from_slice(b"\0\0\0\0IEND\xae\x42\x60\x82");
+        for (bytes, size) in [
+            (&tga[..18], (3, 7)),
+            (&qoi[..13], (3, 7)),
+            (&png[..], (100_000, 100_000)),
+            (&b"P6\n3 7\n2"[..], (3, 7)),
+        ] {
+            let whole = read_image_header(bytes, None).unwrap();
+            assert_eq!((whole.width, whole.height), size);
+            assert_eq!(pieces(bytes, 5, None).0, whole);
         }
     }
 

@@ -5,7 +5,10 @@
 //!   image's width, height, format, colour type and bit depth from its header
 //!   alone, for every format the `image` crate reads, without decoding a pixel
 //!   (`header.rs`). The format is detected from the bytes; a filename is only
-//!   a hint, used for TGA, the one format without a signature.
+//!   a hint, used for a TGA (the one format without a signature) whose header
+//!   fields fail Pillow's checks. Where the crate gives no size but Pillow
+//!   does (a TGA or QOI cut short, a PNG without IDAT), the size comes from
+//!   the header fields alone (`header_fields.rs`).
 //! - [`decode_to_tensor`] turns an image into an H×W×C tensor and
 //!   [`encode_png`] turns an H×W or H×W×C tensor into a PNG (`codec.rs`).
 //!   Decoding is checked against [`ImageLimits`] after the header is read and
@@ -19,6 +22,7 @@
 
 mod codec;
 mod header;
+mod header_fields;
 
 #[cfg(test)]
 mod fixtures;
@@ -80,7 +84,8 @@ pub struct ImageHeader {
     /// The colour type stored in the file, as the `image` crate names it
     /// (`"Rgb8"`, `"La16"`, `"L1"`, `"Cmyk8"`, `"Rgb32F"`, ...). When the
     /// crate cannot name the stored type it is the type decoding yields.
-    /// Always `Some` with `image` 0.25; an `Option` for formats to come.
+    /// `None` when the size came from header fields alone (a file the
+    /// crate does not read, see `header_fields.rs`) that name no such type.
     pub color_type: Option<String>,
     /// Channels of the stored colour type (1..4); 0 when unknown.
     pub channels: u32,
@@ -97,8 +102,8 @@ pub enum ImageError {
     /// The first bytes match no image signature (and no usable filename hint).
     #[error(
         "unknown image format: the first bytes ({first_bytes}) match none of PNG, JPEG, GIF, \
-         BMP, ICO, TIFF, WebP, PNM, DDS, farbfeld, QOI, HDR, OpenEXR (TGA is recognised only \
-         with a .tga filename)"
+         BMP, ICO, TIFF, WebP, PNM, DDS, farbfeld, QOI, HDR, OpenEXR, nor a TGA header (a TGA \
+         whose header fields are unusual is recognised with a .tga filename)"
     )]
     UnknownFormat {
         /// Up to the first 8 bytes, in hex.
