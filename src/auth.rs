@@ -1,8 +1,13 @@
 //! Optional API keys. When keys are configured, every gRPC call except
 //! health checks must carry `authorization: Bearer KEY` with one of them
-//! (the HTTP gateway forwards `Authorization: Bearer`, `X-API-Key` or the form
-//! field `key` as that metadata), otherwise it is refused with
-//! `UNAUTHENTICATED`. Keys are compared in constant time.
+//! (the HTTP gateway takes `Authorization: Bearer KEY`, `X-API-Key: KEY` or
+//! the form field `key`, and forwards the key as that metadata), otherwise
+//! it is refused with `UNAUTHENTICATED`. Keys are compared in constant time.
+//!
+//! [`bearer_key`] is the one reading of an `authorization` value, for gRPC
+//! metadata and the gateway's HTTP header alike: the `Bearer` scheme (any
+//! case, RFC 6750) then the key. A bare key or another scheme is refused
+//! on both transports, saying so.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -62,20 +67,34 @@ impl ApiKeys {
             return Ok(());
         }
         let Some(value) = value else {
-            return Err(Status::unauthenticated(
-                "an API key is required: send the metadata `authorization: Bearer KEY`",
-            ));
+            return Err(Status::unauthenticated(MISSING_KEY));
         };
-        let key = value
-            .strip_prefix(b"Bearer ")
-            .or_else(|| value.strip_prefix(b"bearer "))
-            .unwrap_or(value);
-        if self.accepts(key) {
-            Ok(())
-        } else {
-            Err(Status::unauthenticated("the API key is not valid"))
+        match bearer_key(value) {
+            None => Err(Status::unauthenticated(NOT_BEARER)),
+            Some(key) if self.accepts(key) => Ok(()),
+            Some(_) => Err(Status::unauthenticated(INVALID_KEY)),
         }
     }
+}
+
+/// The refusal when no key came with a call.
+pub const MISSING_KEY: &str =
+    "an API key is required: send the metadata `authorization: Bearer KEY`";
+/// The refusal of an `authorization` value that is not `Bearer KEY`.
+pub const NOT_BEARER: &str =
+    "the authorization value must be `Bearer KEY` (the Bearer scheme, a space, the key)";
+/// The refusal of a key that is not one of the configured keys.
+pub const INVALID_KEY: &str = "the API key is not valid";
+
+/// The key of an `authorization` value `Bearer KEY`: the scheme in any case,
+/// then whitespace, then the key (surrounding whitespace trimmed). `None`
+/// for anything else: a bare key, another scheme (`Basic ...`), an empty key.
+pub fn bearer_key(value: &[u8]) -> Option<&[u8]> {
+    let value = value.trim_ascii();
+    let split = value.iter().position(u8::is_ascii_whitespace)?;
+    let (scheme, key) = value.split_at(split);
+    let key = key.trim_ascii();
+    (scheme.eq_ignore_ascii_case(b"Bearer") && !key.is_empty()).then_some(key)
 }
 
 impl Interceptor for ApiKeys {
@@ -92,6 +111,40 @@ impl Interceptor for ApiKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bearer_key_takes_the_bearer_scheme_in_any_case_and_nothing_else() {
+        for (value, key) in [
+            (&b"Bearer k1"[..], Some(&b"k1"[..])),
+            (b"bearer k1", Some(b"k1")),
+            (b"BEARER \t k1 ", Some(b"k1")),
+            (b" Bearer k1", Some(b"k1")),
+            (b"k1", None),
+            (b"Bearer", None),
+            (b"Bearer   ", None),
+            (b"Basic k1", None),
+            (b"Bearerk1", None),
+            (b"", None),
+        ] {
+            assert_eq!(
+                bearer_key(value),
+                key,
+                "{:?}",
+                String::from_utf8_lossy(value)
+            );
+        }
+    }
+
+    #[test]
+    fn a_bare_key_is_refused_saying_bearer_is_needed() {
+        let keys = ApiKeys::load(&["alpha".into()], None).unwrap();
+        let err = keys.check_authorization(Some(b"alpha")).unwrap_err();
+        assert_eq!(err.code(), tonic::Code::Unauthenticated);
+        assert_eq!(err.message(), NOT_BEARER);
+        let err = keys.check_authorization(Some(b"Bearer beta")).unwrap_err();
+        assert_eq!(err.message(), INVALID_KEY);
+        assert!(keys.check_authorization(Some(b"bearer alpha")).is_ok());
+    }
 
     #[test]
     fn accepts_only_configured_keys() {

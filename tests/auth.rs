@@ -145,3 +145,56 @@ async fn the_gateway_forwards_header_and_form_keys() {
     let health = http.get(format!("{base}/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200, "health must not need a key");
 }
+
+/// One reading of `authorization` on both transports: the Bearer scheme in
+/// any case then the key; a bare key or another scheme is refused by both,
+/// saying what is expected.
+#[tokio::test]
+async fn grpc_and_the_gateway_read_authorization_the_same_way() {
+    let server = keyed_server().await;
+    let mut client = server.client().await;
+    let http = reqwest::Client::new();
+    let url = format!("http://{}/receive_array", server.http_addr);
+    let npy = tensorwire::npy::write_npy(&tensorwire::tensor::Tensor::from_array(
+        &ndarray::Array::from_vec(vec![1u8, 2]).into_dyn(),
+    ));
+    let body = serde_json::json!({
+        "array_data": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &npy)
+    });
+    // (value, accepted, words of the refusal)
+    let cases = [
+        ("Bearer s3cret", true, ""),
+        ("bearer s3cret", true, ""),
+        ("BEARER   other-key ", true, ""),
+        ("s3cret", false, "must be `Bearer KEY`"),
+        ("Basic s3cret", false, "must be `Bearer KEY`"),
+        ("Bearer", false, "must be `Bearer KEY`"),
+        ("Bearer nope", false, "not valid"),
+    ];
+    for (value, accepted, words) in cases {
+        let grpc = client.describe(with_auth(tiny_tensor(), value)).await;
+        let gateway = http
+            .post(&url)
+            .header("authorization", value)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        if accepted {
+            assert!(grpc.is_ok(), "{value:?} over gRPC: {grpc:?}");
+            assert_eq!(gateway.status(), 200, "{value:?} over HTTP");
+            continue;
+        }
+        let status = grpc.unwrap_err();
+        assert_eq!(status.code(), Code::Unauthenticated, "{value:?}");
+        assert!(
+            status.message().contains(words),
+            "{value:?}: {}",
+            status.message()
+        );
+        assert_eq!(gateway.status(), 401, "{value:?} over HTTP");
+        let json: serde_json::Value = gateway.json().await.unwrap();
+        let message = json["message"].as_str().unwrap_or_default();
+        assert!(message.contains(words), "{value:?} over HTTP: {json}");
+    }
+}

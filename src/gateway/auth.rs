@@ -17,12 +17,14 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::{AppState, GatewayError};
-use crate::auth::ApiKeys;
+use crate::auth::{ApiKeys, bearer_key};
 
 /// The refusal when no key came with the request.
 const MISSING: &str = "an API key is required: send Authorization: Bearer KEY, X-API-Key: KEY, or a 'key' form field before the files";
 /// The refusal of a wrong key.
-const INVALID: &str = "the API key is not valid";
+const INVALID: &str = crate::auth::INVALID_KEY;
+/// The refusal of an `Authorization` header that is not `Bearer KEY`.
+const NOT_BEARER: &str = crate::auth::NOT_BEARER;
 
 /// Routes whose forms may carry the key as a field.
 const FORM_ROUTES: [&str; 2] = ["/im_size", "/"];
@@ -67,17 +69,16 @@ impl FormKey {
     }
 }
 
-/// The key in `Authorization: Bearer KEY` or `X-API-Key: KEY`, if any.
-fn header_key(headers: &HeaderMap) -> Option<&[u8]> {
+/// The key in `Authorization: Bearer KEY` (read by [`bearer_key`], as the
+/// service reads its metadata: `Err` when the header is not of that form) or
+/// `X-API-Key: KEY`; `None` when neither header is there.
+fn header_key(headers: &HeaderMap) -> Option<Result<&[u8], &'static str>> {
     if let Some(value) = headers.get(axum::http::header::AUTHORIZATION) {
-        let value = value.as_bytes();
-        let key = value
-            .strip_prefix(b"Bearer ")
-            .or_else(|| value.strip_prefix(b"bearer "))
-            .unwrap_or(b"");
-        return Some(key.trim_ascii());
+        return Some(bearer_key(value.as_bytes()).ok_or(NOT_BEARER));
     }
-    headers.get("x-api-key").map(|v| v.as_bytes().trim_ascii())
+    headers
+        .get("x-api-key")
+        .map(|v| Ok(v.as_bytes().trim_ascii()))
 }
 
 fn is_form(headers: &HeaderMap) -> bool {
@@ -107,11 +108,11 @@ pub(crate) async fn authenticate(
     if open {
         return next.run(request).await;
     }
-    if let Some(key) = header_key(request.headers()) {
-        if keys.accepts(key) {
-            return next.run(request).await;
-        }
-        return GatewayError::Unauthenticated(INVALID).into_response();
+    match header_key(request.headers()) {
+        Some(Ok(key)) if keys.accepts(key) => return next.run(request).await,
+        Some(Ok(_)) => return GatewayError::Unauthenticated(INVALID).into_response(),
+        Some(Err(refusal)) => return GatewayError::Unauthenticated(refusal).into_response(),
+        None => {}
     }
     if FORM_ROUTES.contains(&path) && is_form(request.headers()) {
         let pending = PendingFormKey(keys.clone());
@@ -144,10 +145,14 @@ mod tests {
         let mut headers = HeaderMap::new();
         assert_eq!(header_key(&headers), None);
         headers.insert("x-api-key", "abc".parse().unwrap());
-        assert_eq!(header_key(&headers), Some(&b"abc"[..]));
+        assert_eq!(header_key(&headers), Some(Ok(&b"abc"[..])));
         headers.insert("authorization", "Bearer xyz".parse().unwrap());
-        assert_eq!(header_key(&headers), Some(&b"xyz"[..]));
-        headers.insert("authorization", "Basic xyz".parse().unwrap());
-        assert_eq!(header_key(&headers), Some(&b""[..]));
+        assert_eq!(header_key(&headers), Some(Ok(&b"xyz"[..])));
+        headers.insert("authorization", "bearer xyz".parse().unwrap());
+        assert_eq!(header_key(&headers), Some(Ok(&b"xyz"[..])));
+        for other in ["Basic xyz", "xyz"] {
+            headers.insert("authorization", other.parse().unwrap());
+            assert_eq!(header_key(&headers), Some(Err(NOT_BEARER)), "{other}");
+        }
     }
 }
