@@ -9,6 +9,7 @@ memory budget) start their own with :func:`serve`.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import re
 import subprocess
@@ -24,6 +25,14 @@ import tensorwire as tw
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden"
+
+
+def need(module: str):
+    """Imports an optional test dependency: skips without it, unless
+    ``TENSORWIRE_TEST_ALL=1`` (CI), where a missing one fails the test."""
+    if os.environ.get("TENSORWIRE_TEST_ALL") == "1":
+        return importlib.import_module(module)
+    return pytest.importorskip(module)
 
 
 def binary() -> Path:

@@ -9,7 +9,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from conftest import assert_same_bits
+from conftest import assert_same_bits, need
 from scipy import ndimage as scipy_ndimage
 
 import tensorwire as tw
@@ -64,7 +64,7 @@ def test_every_dtype_goes_there_and_back(request, path, dtype) -> None:
 
 @pytest.mark.parametrize("path", ["unary", "streamed"])
 def test_bfloat16_is_filtered_in_float32_and_returned_as_bfloat16(request, path) -> None:
-    ml_dtypes = pytest.importorskip("ml_dtypes")
+    ml_dtypes = need("ml_dtypes")
     c = request.getfixturevalue("client" if path == "unary" else "streaming_client")
     a = sample(np.float32).astype(ml_dtypes.bfloat16)
     assert_same_bits(c.gaussian_filter(a, 0.0), a)
@@ -184,7 +184,7 @@ def test_a_streamed_call_holds_the_input_the_result_and_o_piece(client: tw.Clien
 
 
 def test_progress_bar_shows_bytes_of_big_transfers(address: str, capsys) -> None:
-    pytest.importorskip("tqdm")
+    need("tqdm")
     a = np.ones((1024, 2048), np.float32)  # 8 MiB each way
     with tw.Client(address, progress=True) as c:
         c.gaussian_filter(a, 1.0)
@@ -197,7 +197,7 @@ def test_progress_bar_shows_bytes_of_big_transfers(address: str, capsys) -> None
 
 
 def test_image_size_and_image_filter(client: tw.Client, tmp_path) -> None:
-    image_module = pytest.importorskip("PIL.Image")
+    image_module = need("PIL.Image")
     rgb = sample(np.uint8, (30, 40, 3))
     buf = io.BytesIO()
     image_module.fromarray(rgb).save(buf, format="PNG")

@@ -7,7 +7,7 @@ import threading
 
 import numpy as np
 import pytest
-from conftest import serve
+from conftest import need, serve
 
 import tensorwire as tw
 from tensorwire.v1 import tensorwire_pb2 as pb
@@ -79,3 +79,20 @@ def test_a_busy_budget_is_resource_exhausted_with_retry_after() -> None:
             release.set()
             held.cancel()
             holder.close()
+
+
+def test_tls_with_the_server_s_root_certificate(tmp_path) -> None:
+    trustme = need("trustme")
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    chain, key = tmp_path / "chain.pem", tmp_path / "key.pem"
+    chain.write_bytes(b"".join(blob.bytes() for blob in cert.cert_chain_pems))
+    key.write_bytes(cert.private_key_pem.bytes())
+    with serve("--tls-cert", str(chain), "--tls-key", str(key)) as address:
+        a = np.arange(12.0).reshape(3, 4)
+        with tw.Client(address, tls=ca.cert_pem.bytes()) as c:
+            assert c.describe(a).mean == 5.5
+        with tw.Client(f"https://{address}", tls=ca.cert_pem.bytes()) as c:
+            assert c.gaussian_filter(a, 0.0).tolist() == a.tolist()
+        with tw.Client(address) as plain, pytest.raises(tw.Unavailable):
+            plain.describe(a)  # plain text to a TLS listener
