@@ -76,7 +76,9 @@ def wire_array(array: np.ndarray) -> np.ndarray:
     little = array.dtype.newbyteorder("<")
     if array.dtype != little:
         return array.astype(little, order="C")
-    return np.ascontiguousarray(array)
+    if not array.flags.c_contiguous:
+        return array.copy(order="C")  # not np.ascontiguousarray: it makes rank 0 rank 1
+    return array
 
 
 def byte_view(array: np.ndarray) -> memoryview:
