@@ -91,7 +91,15 @@ def test_describe_answers_like_numpy(client: tw.Client) -> None:
 @pytest.mark.parametrize("path", ["unary", "streamed"])
 @pytest.mark.parametrize(
     "layout",
-    ["big_endian", "fortran", "strided", "negative_strides", "big_endian_strided", "rank0", "rank0_native"],
+    [
+        "big_endian",
+        "fortran",
+        "strided",
+        "negative_strides",
+        "big_endian_strided",
+        "rank0",
+        "rank0_native",
+    ],
 )
 def test_any_byte_order_and_layout_is_accepted(request, path, layout) -> None:
     c = request.getfixturevalue("client" if path == "unary" else "streaming_client")
@@ -214,3 +222,10 @@ def test_image_size_and_image_filter(client: tw.Client, tmp_path) -> None:
     assert_same_bits(client.gaussian_filter_image(path, sigma=2), expected)
     with pytest.raises(tw.InvalidArgument):
         client.image_size(b"not an image at all")
+
+
+def test_gzip_compression_both_ways(address: str) -> None:
+    a = sample(np.float64, (300, 200))
+    with tw.Client(address, compression="gzip", max_message_bytes=1 << 16) as c:
+        assert_same_bits(c.gaussian_filter(a, 1.5), scipy_ndimage.gaussian_filter(a, 1.5))
+        assert_same_bits(c.gaussian_filter(a[:10], 1.5), scipy_ndimage.gaussian_filter(a[:10], 1.5))
