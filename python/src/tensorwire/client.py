@@ -1,0 +1,350 @@
+"""The blocking client: :class:`Client`."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import grpc
+import numpy as np
+
+from .calls import (
+    DEFAULT_ADDRESS,
+    DEFAULT_MAX_MESSAGE_BYTES,
+    DEFAULT_PIECE_BYTES,
+    ChannelSettings,
+    DescribeCall,
+    FilterCall,
+    TensorInfo,
+    method_path,
+)
+from .errors import from_rpc_error
+from .framing import (
+    IMAGE_DATA_FIELD,
+    TENSOR_DATA_FIELD,
+    Assembler,
+    image_upload,
+    request_serializer,
+    tensor_chunk_deserializer,
+    upload,
+)
+from .images import ImageSource, decode_image, read_image
+from .params import Scalars
+from .progress import progress_bar
+from .v1 import tensorwire_pb2 as pb
+from .v1 import tensorwire_pb2_grpc as pb_grpc
+
+__all__ = ["Client"]
+
+
+@contextlib.contextmanager
+def _translated() -> Iterator[None]:
+    """Turns gRPC failures into the package's exceptions."""
+    try:
+        yield
+    except grpc.RpcError as err:
+        raise from_rpc_error(err) from None
+
+
+class Client:
+    """A connection to a tensorwire server.
+
+    Parameters
+    ----------
+    address : str, optional
+        ``host:port`` of the server's gRPC listener; ``https://host:port``
+        turns TLS on, ``http://host:port`` is the same as ``host:port``.
+        Default ``"127.0.0.1:50051"``.
+    api_key : str, optional
+        Sent as ``authorization: Bearer KEY`` with every call, for servers
+        started with ``--api-key``.
+    timeout : float, optional
+        Seconds each call may take (its gRPC deadline); None waits as long
+        as the server allows.
+    tls : bool, bytes or grpc.ChannelCredentials, optional
+        True: TLS with the system's root certificates; bytes: TLS trusting
+        these PEM root certificates; credentials: used as they are.
+    compression : {None, 'gzip', 'deflate'} or grpc.Compression, optional
+        Compression of what the client sends.
+    max_message_bytes : int, optional
+        Payloads (input or result) larger than this are streamed in pieces
+        instead of sent as one message. 4 MiB by default; a server's limit
+        is its ``--max-message-bytes`` (64 MiB unless changed).
+    piece_bytes : int, optional
+        Size of the pieces of a streamed upload (1 MiB).
+    progress : bool, optional
+        Show a tqdm progress bar for transfers over 4 MiB (needs the
+        ``progress`` extra). Each method can override it.
+    options : sequence of (str, value), optional
+        More gRPC channel options.
+
+    Notes
+    -----
+    The client is thread-safe, and a context manager that closes its
+    channel. Every failure raises a :class:`tensorwire.Error` subclass.
+    """
+
+    def __init__(
+        self,
+        address: str = DEFAULT_ADDRESS,
+        api_key: str | None = None,
+        timeout: float | None = None,
+        tls: bool | bytes | grpc.ChannelCredentials = False,
+        compression: None | str | grpc.Compression = None,
+        *,
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        piece_bytes: int = DEFAULT_PIECE_BYTES,
+        progress: bool = False,
+        options: Sequence[tuple[str, Any]] = (),
+    ) -> None:
+        self._settings = ChannelSettings.build(
+            address, api_key, timeout, tls, compression, max_message_bytes, piece_bytes, options
+        )
+        self._progress = progress
+        s = self._settings
+        if s.credentials is None:
+            channel = grpc.insecure_channel(s.target, s.options, s.compression)
+        else:
+            channel = grpc.secure_channel(s.target, s.credentials, s.options, s.compression)
+        self._channel = channel
+        self._stub = pb_grpc.TensorServiceStub(channel)
+        self._filter_stream = channel.stream_stream(
+            method_path("GaussianFilterStream"),
+            request_serializer=request_serializer(TENSOR_DATA_FIELD),
+            response_deserializer=tensor_chunk_deserializer,
+        )
+        self._describe_stream = channel.stream_unary(
+            method_path("DescribeStream"),
+            request_serializer=request_serializer(TENSOR_DATA_FIELD),
+            response_deserializer=pb.TensorInfo.FromString,
+        )
+        self._image_stream = channel.stream_unary(
+            method_path("ImageSizeStream"),
+            request_serializer=request_serializer(IMAGE_DATA_FIELD),
+            response_deserializer=pb.ImageInfo.FromString,
+        )
+
+    def close(self) -> None:
+        """Closes the channel; calls in flight are cancelled."""
+        self._channel.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def describe(
+        self, input: Any, *, progress: bool | None = None, timeout: float | None = None
+    ) -> TensorInfo:
+        """Describe an array on the server: dtype, shape, size, min, max, mean.
+
+        Parameters
+        ----------
+        input : array_like
+            The array (any dtype the service has, any byte order or layout).
+        progress : bool, optional
+            Override the client's progress setting.
+        timeout : float, optional
+            Override the client's timeout.
+
+        Returns
+        -------
+        info : TensorInfo
+        """
+        call = DescribeCall(self._settings, input)
+        kwargs = self._settings.call_options(timeout)
+        show = self._progress if progress is None else progress
+        with _translated():
+            if not call.streamed:
+                answer = self._stub.Describe(call.unary_request(), **kwargs)
+            else:
+                with progress_bar(show, call.wire.nbytes, "describe") as bar:
+                    requests = upload(call.header(), call.wire, self._settings.piece_bytes, bar)
+                    answer = self._describe_stream(requests, **kwargs)
+        return TensorInfo.from_wire(answer)
+
+    def gaussian_filter(
+        self,
+        input: Any,
+        sigma: Scalars,
+        order: int | Sequence[int] = 0,
+        output: Any = None,
+        mode: str | Sequence[str] = "reflect",
+        cval: complex = 0.0,
+        truncate: float = 4.0,
+        *,
+        radius: int | Sequence[int] | None = None,
+        axes: int | Sequence[int] | None = None,
+        progress: bool | None = None,
+        timeout: float | None = None,
+    ) -> np.ndarray:
+        """Multidimensional Gaussian filter, computed by the server.
+
+        Equal bit for bit to ``scipy.ndimage.gaussian_filter`` with the same
+        arguments; float16 and bfloat16 inputs (which scipy refuses) are
+        filtered in float32 and returned in their own dtype.
+
+        Parameters
+        ----------
+        input : array_like
+            The input array.
+        sigma : scalar or sequence of scalars
+            Standard deviation for Gaussian kernel. The standard deviations
+            of the Gaussian filter are given for each axis as a sequence, or
+            as a single number, in which case it is equal for all axes.
+        order : int or sequence of ints, optional
+            The order of the filter along each axis is given as a sequence of
+            integers, or as a single number. An order of 0 corresponds to
+            convolution with a Gaussian kernel. A positive order corresponds
+            to convolution with that derivative of a Gaussian.
+        output : array or dtype, optional
+            The array in which to place the output, or the dtype of the
+            returned array. By default an array of the same dtype as input
+            will be created.
+        mode : str or sequence, optional
+            The `mode` parameter determines how the input array is extended
+            when the filter overlaps a border: 'reflect', 'constant',
+            'nearest', 'mirror', 'wrap', 'grid-constant', 'grid-mirror' or
+            'grid-wrap', one for all axes or one per axis. Default 'reflect'.
+        cval : scalar, optional
+            Value to fill past edges of input if `mode` is 'constant'
+            (a complex value for complex input). Default is 0.0.
+        truncate : float, optional
+            Truncate the filter at this many standard deviations.
+            Default is 4.0.
+        radius : None or int or sequence of ints, optional
+            Radius of the Gaussian kernel. The radius are given for each axis
+            as a sequence, or as a single number, in which case it is equal
+            for all axes. If specified, the size of the kernel along each
+            axis will be ``2*radius + 1``, and `truncate` is ignored.
+            Default is None.
+        axes : tuple of int or None, optional
+            If None, `input` is filtered along all axes. Otherwise, `input`
+            is filtered along the specified axes. When `axes` is specified,
+            any tuples used for `sigma`, `order`, `mode` and/or `radius`
+            must match the length of `axes`.
+        progress : bool, optional
+            Override the client's progress setting.
+        timeout : float, optional
+            Override the client's timeout (seconds).
+
+        Returns
+        -------
+        gaussian_filter : ndarray
+            Returned array of same shape as `input` (`output` itself when it
+            is an array).
+
+        Raises
+        ------
+        InvalidArgument
+            A parameter or the array was refused (scipy's ValueError or
+            RuntimeError).
+        ResourceExhausted
+            Over a server limit, or the server is busy (``retry_after``).
+
+        Notes
+        -----
+        Arrays or results larger than the client's ``max_message_bytes``
+        travel in pieces; the client holds the input, the result and one
+        piece, never a copy of the whole array (except one conversion of an
+        input that is not little-endian and C-contiguous).
+        """
+        call = FilterCall(
+            self._settings, input, sigma, order, output, mode, cval, truncate, radius, axes
+        )
+        kwargs = self._settings.call_options(timeout)
+        with _translated():
+            if not call.streamed:
+                call.take_unary(self._stub.GaussianFilter(call.unary_request(), **kwargs))
+                return call.result()
+            show = self._progress if progress is None else progress
+            with progress_bar(show, call.transfer_bytes, "gaussian_filter") as bar:
+                requests = upload(call.start(), call.wire, self._settings.piece_bytes, bar)
+                answer = self._filter_stream(requests, **kwargs)
+                assembler = Assembler(call.target, call.result_dtype, bar)
+                try:
+                    for item in answer:
+                        assembler.feed(item)
+                    assembler.finish()
+                finally:
+                    answer.cancel()  # a no-op once the answer has ended
+        return call.result()
+
+    def image_size(self, image: ImageSource, *, timeout: float | None = None) -> tuple[int, int]:
+        """Width and height of an encoded image, read by the server from its header.
+
+        Parameters
+        ----------
+        image : str, os.PathLike, bytes or binary file object
+            The image file, its bytes, or a file object opened with ``'rb'``.
+        timeout : float, optional
+            Override the client's timeout.
+
+        Returns
+        -------
+        (width, height) : tuple of int
+        """
+        data, name = read_image(image)
+        kwargs = self._settings.call_options(timeout)
+        with _translated():
+            if data.nbytes <= self._settings.max_message_bytes:
+                request = pb.ImageRequest(data=bytes(data), filename=name)
+                info = self._stub.ImageSize(request, **kwargs)
+            else:
+                requests = image_upload(data, name, self._settings.piece_bytes)
+                info = self._image_stream(requests, **kwargs)
+        return info.width, info.height
+
+    def gaussian_filter_image(
+        self,
+        image: ImageSource,
+        sigma: Scalars,
+        order: int | Sequence[int] = 0,
+        output: Any = None,
+        mode: str | Sequence[str] = "reflect",
+        cval: complex = 0.0,
+        truncate: float = 4.0,
+        *,
+        radius: int | Sequence[int] | None = None,
+        axes: int | Sequence[int] | None = (0, 1),
+        progress: bool | None = None,
+        timeout: float | None = None,
+    ) -> np.ndarray:
+        """Gaussian filter of an encoded image (PNG, JPEG, ...).
+
+        The image is decoded here (Pillow, the ``image`` extra) into an
+        H×W×C array — uint8, uint16 for 16-bit grey, float32 for floating
+        point — and its two spatial axes are filtered (``axes=(0, 1)``),
+        leaving channels unmixed, like ``tensorwire filter photo.jpg``.
+
+        Parameters
+        ----------
+        image : str, os.PathLike, bytes or binary file object
+            The encoded image.
+        sigma, order, output, mode, cval, truncate, radius, progress, timeout
+            As for :meth:`gaussian_filter`.
+        axes : tuple of int or None, optional
+            Axes to filter; default ``(0, 1)``, None filters across channels too.
+
+        Returns
+        -------
+        ndarray
+            H×W×C, the image's dtype unless `output` says otherwise.
+        """
+        data, _ = read_image(image)
+        pixels = decode_image(data)
+        return self.gaussian_filter(
+            pixels,
+            sigma,
+            order,
+            output,
+            mode,
+            cval,
+            truncate,
+            radius=radius,
+            axes=axes,
+            progress=progress,
+            timeout=timeout,
+        )

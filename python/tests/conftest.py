@@ -1,0 +1,131 @@
+"""Fixtures: tensorwire servers started from the repository's binary on port 0.
+
+The server under test is ``TENSORWIRE_GRPC`` (host:port) when set, otherwise
+``target/debug/tensorwire serve`` started here (``TENSORWIRE_BIN`` names
+another binary). Tests that need a server with other flags (a key, a tiny
+memory budget) start their own with :func:`serve`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import re
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tensorwire as tw
+
+ROOT = Path(__file__).resolve().parents[2]
+GOLDEN = ROOT / "tests" / "golden"
+
+
+def need(module: str):
+    """Imports an optional test dependency: skips without it, unless
+    ``TENSORWIRE_TEST_ALL=1`` (CI), where a missing one fails the test."""
+    if os.environ.get("TENSORWIRE_TEST_ALL") == "1":
+        return importlib.import_module(module)
+    return pytest.importorskip(module)
+
+
+def binary() -> Path:
+    """The server binary the tests start."""
+    path = Path(os.environ.get("TENSORWIRE_BIN") or ROOT / "target" / "debug" / "tensorwire")
+    if not path.exists():
+        pytest.fail(f"{path} does not exist: run `cargo build` first (or set TENSORWIRE_BIN)")
+    return path
+
+
+@contextlib.contextmanager
+def serve(*flags: str) -> Iterator[str]:
+    """Starts ``tensorwire serve`` on loopback port 0 with ``flags``; yields
+    its gRPC ``host:port`` and stops it afterwards."""
+    with tempfile.TemporaryFile("w+") as log:
+        process = subprocess.Popen(
+            [
+                str(binary()),
+                "serve",
+                "--grpc-addr",
+                "127.0.0.1:0",
+                "--http-addr",
+                "127.0.0.1:0",
+                *flags,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            address = None
+            while address is None:
+                log.seek(0)
+                text = re.sub(r"\x1b\[[0-9;]*m", "", log.read())
+                found = re.search(r"grpc_addr=([0-9.]+:[0-9]+)", text)
+                if found:
+                    address = found.group(1)
+                elif process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"the server did not start:\n{text}")
+                else:
+                    time.sleep(0.05)
+            yield address
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture(scope="session")
+def address() -> Iterator[str]:
+    """host:port of the server under test."""
+    given = os.environ.get("TENSORWIRE_GRPC")
+    if given:
+        yield given
+        return
+    with serve() as started:
+        yield started
+
+
+@pytest.fixture(scope="session")
+def client(address: str) -> Iterator[tw.Client]:
+    """A client with the default settings."""
+    with tw.Client(address, timeout=120) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def streaming_client(address: str) -> Iterator[tw.Client]:
+    """A client that streams everything over 100 bytes, in odd 37-byte
+    pieces, so small arrays take the streaming path."""
+    with tw.Client(address, timeout=120, max_message_bytes=100, piece_bytes=37) as c:
+        yield c
+
+
+def assert_same_bits(actual: np.ndarray, expected: np.ndarray) -> None:
+    """Equal dtype, shape and bits, ``-0.0`` included; any NaN equals any NaN."""
+    assert actual.dtype == expected.dtype, (actual.dtype, expected.dtype)
+    assert actual.shape == expected.shape, (actual.shape, expected.shape)
+    a, e = np.ascontiguousarray(actual), np.ascontiguousarray(expected)
+    if a.dtype.kind == "c":
+        a, e = a.view(a.real.dtype), e.view(e.real.dtype)
+    if a.dtype.kind == "f" or a.dtype.name == "bfloat16":
+        nan = np.isnan(a.astype(np.float64)) & np.isnan(e.astype(np.float64))
+        width = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}[a.dtype.itemsize]
+        differ = (a.view(width) != e.view(width)) & ~nan
+    else:
+        differ = a != e
+    if differ.any():
+        where = np.argwhere(differ)[:5].tolist()
+        raise AssertionError(
+            f"{int(differ.sum())} of {differ.size} elements differ, first at {where}: "
+            f"{a[differ][:5]} != {e[differ][:5]}"
+        )
