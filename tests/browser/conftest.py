@@ -58,7 +58,9 @@ def driver():
         f"--user-data-dir={profile.name}",
     ]:
         options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
+    options.set_capability(
+        "goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"}
+    )
     chrome = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
     chrome.set_page_load_timeout(30)
     try:
@@ -87,7 +89,8 @@ class Network:
         return [
             url
             for url in self.drain()
-            if urlsplit(url).scheme not in ("data", "blob") and urlsplit(url)[:2] != origin
+            if urlsplit(url).scheme not in ("data", "blob")
+            and urlsplit(url)[:2] != origin
         ]
 
 
@@ -105,6 +108,8 @@ def console(driver):
     driver.get_log("browser")
 
     def errors():
-        return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+        return [
+            e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"
+        ]
 
     return errors

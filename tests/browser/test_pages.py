@@ -35,7 +35,11 @@ def gradient_png(path, width, height):
     """An RGB picture with edges, so blurring visibly changes it."""
     y, x = np.mgrid[0:height, 0:width]
     pixels = np.stack(
-        [(x * 255 // max(width - 1, 1)), (y * 255 // max(height - 1, 1)), ((x // 8 + y // 8) % 2) * 255],
+        [
+            (x * 255 // max(width - 1, 1)),
+            (y * 255 // max(height - 1, 1)),
+            ((x // 8 + y // 8) % 2) * 255,
+        ],
         axis=-1,
     ).astype(np.uint8)
     Image.fromarray(pixels, "RGB").save(path)
@@ -54,7 +58,9 @@ def assert_clean(network, console, base):
 def open_docs(driver, base, count):
     driver.get(f"{base}/docs")
     wait(driver).until(
-        lambda d: len(d.find_elements(By.CSS_SELECTOR, ".opblock-summary-path")) >= count
+        lambda d: (
+            len(d.find_elements(By.CSS_SELECTOR, ".opblock-summary-path")) >= count
+        )
     )
 
 
@@ -62,7 +68,10 @@ def test_docs_render_every_operation(driver, base, network, console, shots):
     ops = operations(base)
     open_docs(driver, base, len(ops))
     shown = {
-        (block.get_attribute("class").split("opblock-")[1].split()[0], path.get_attribute("data-path"))
+        (
+            block.get_attribute("class").split("opblock-")[1].split()[0],
+            path.get_attribute("data-path"),
+        )
         for block in driver.find_elements(By.CSS_SELECTOR, ".opblock")
         for path in block.find_elements(By.CSS_SELECTOR, ".opblock-summary-path")
     }
@@ -75,7 +84,9 @@ def test_docs_render_every_operation(driver, base, network, console, shots):
 
 
 def expand(driver, op):
-    block = driver.find_element(By.ID, f"operations-{op['tags'][0]}-{op['operationId']}")
+    block = driver.find_element(
+        By.ID, f"operations-{op['tags'][0]}-{op['operationId']}"
+    )
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", block)
     if "is-open" not in block.get_attribute("class"):
         block.find_element(By.CSS_SELECTOR, ".opblock-summary-control").click()
@@ -87,7 +98,9 @@ def expand(driver, op):
 def execute(driver, block):
     block.find_element(By.CSS_SELECTOR, ".btn.execute").click()
     status = wait(driver).until(
-        lambda d: block.find_elements(By.CSS_SELECTOR, ".live-responses-table .response-col_status")
+        lambda d: block.find_elements(
+            By.CSS_SELECTOR, ".live-responses-table .response-col_status"
+        )
     )
     return status[0].text.strip()
 
@@ -101,7 +114,9 @@ def test_try_it_out_of_describe_shows_200(driver, base, files, network, console,
     block = expand(driver, op)
     block.find_element(By.CSS_SELECTOR, "input[type=file]").send_keys(str(npy))
     assert execute(driver, block) == "200"
-    body = block.find_element(By.CSS_SELECTOR, ".live-responses-table .response-col_description").text
+    body = block.find_element(
+        By.CSS_SELECTOR, ".live-responses-table .response-col_description"
+    ).text
     assert '"dtype": "float32"' in body
     assert '"shape": [\n    3,\n    4\n  ]' in body or "3," in body
     driver.save_screenshot(str(shots / "docs-describe.png"))
@@ -116,11 +131,15 @@ def fill(driver, block, op, files):
     npy = files / "try.npy"
     np.save(npy, np.arange(6, dtype=np.float64).reshape(2, 3))
     wants_image = op["operationId"] in ("imSize", "imageSize")
-    for add in block.find_elements(By.XPATH, ".//button[contains(., 'Add') and contains(., 'item')]"):
+    for add in block.find_elements(
+        By.XPATH, ".//button[contains(., 'Add') and contains(., 'item')]"
+    ):
         add.click()
     for field in block.find_elements(By.CSS_SELECTOR, "input[type=file]"):
         field.send_keys(str(png if wants_image else npy))
-    for row in block.find_elements(By.CSS_SELECTOR, "tr[data-param-name='sigma'] input[type=text]"):
+    for row in block.find_elements(
+        By.CSS_SELECTOR, "tr[data-param-name='sigma'] input[type=text]"
+    ):
         row.send_keys("1")
 
 
@@ -145,7 +164,9 @@ def test_every_documented_route_is_tried(base):
 
 
 @pytest.mark.parametrize("method,path", ROUTES)
-def test_try_it_out_calls_every_route(driver, base, files, network, console, path, method):
+def test_try_it_out_calls_every_route(
+    driver, base, files, network, console, path, method
+):
     ops = operations(base)
     op = next((op for m, p, op in ops if (m, p) == (method, path)), None)
     assert op is not None, f"{method} {path} is not documented"
@@ -188,7 +209,9 @@ def test_playground_sizes_and_blurs_an_image(driver, base, files, network, conso
     png = gradient_png(files / "picture.png", 64, 48)
     open_playground(driver, base)
     driver.find_element(By.ID, "image-file").send_keys(str(png))
-    wait(driver).until(ec.text_to_be_present_in_element((By.ID, "image-size"), "64 × 48 px"))
+    wait(driver).until(
+        ec.text_to_be_present_in_element((By.ID, "image-size"), "64 × 48 px")
+    )
     assert driver.find_element(By.ID, "image-size").text == "64 × 48 px"
     wait(driver).until(lambda d: blurred_state(d) == [True, 64, 48, "2.0", "reflect"])
 
@@ -215,7 +238,9 @@ def test_playground_sizes_and_blurs_an_image(driver, base, files, network, conso
         timeout=30,
     )
     assert answer.status_code == 200
-    expected = np.asarray(Image.open(io.BytesIO(answer.content)).convert("RGBA")).ravel()
+    expected = np.asarray(
+        Image.open(io.BytesIO(answer.content)).convert("RGBA")
+    ).ravel()
     assert np.array_equal(shown_pixels(driver, "image-blurred"), expected)
     original = np.asarray(Image.open(png).convert("RGBA")).ravel()
     assert not np.array_equal(expected, original)
@@ -223,19 +248,29 @@ def test_playground_sizes_and_blurs_an_image(driver, base, files, network, conso
     assert_clean(network, console, base)
 
 
-def test_playground_describes_and_filters_a_npy(driver, base, files, network, console, shots):
+def test_playground_describes_and_filters_a_npy(
+    driver, base, files, network, console, shots
+):
     array = np.arange(12, dtype=np.float64).reshape(3, 4)
     npy = files / "array.npy"
     np.save(npy, array)
     png = gradient_png(files / "shot.png", 320, 200)
     open_playground(driver, base)
     driver.find_element(By.ID, "npy-file").send_keys(str(npy))
-    wait(driver).until(ec.text_to_be_present_in_element((By.ID, "npy-dtype"), "float64"))
+    wait(driver).until(
+        ec.text_to_be_present_in_element((By.ID, "npy-dtype"), "float64")
+    )
     summary = {
         name: driver.find_element(By.ID, f"npy-{name}").text
         for name in ("dtype", "shape", "min", "max", "mean")
     }
-    assert summary == {"dtype": "float64", "shape": "(3, 4)", "min": "0", "max": "11", "mean": "5.5"}
+    assert summary == {
+        "dtype": "float64",
+        "shape": "(3, 4)",
+        "min": "0",
+        "max": "11",
+        "mean": "5.5",
+    }
     link = wait(driver).until(ec.visibility_of_element_located((By.ID, "npy-download")))
     assert link.get_attribute("href").startswith("blob:")
     assert link.get_attribute("download") == "array_sigma2.0_reflect.npy"
@@ -252,7 +287,9 @@ def test_playground_describes_and_filters_a_npy(driver, base, files, network, co
     # Both cards filled in, for the screenshot.
     driver.find_element(By.ID, "image-file").send_keys(str(png))
     wait(driver).until(lambda d: blurred_state(d)[:3] == [True, 320, 200])
-    driver.set_window_size(1280, driver.execute_script("return document.body.scrollHeight") + 40)
+    driver.set_window_size(
+        1280, driver.execute_script("return document.body.scrollHeight") + 40
+    )
     driver.save_screenshot(str(shots / "playground.png"))
     driver.set_window_size(1280, 1000)
     assert_clean(network, console, base)
