@@ -110,7 +110,8 @@ mod tests {
                         "application/json"
                             | "multipart/form-data"
                             | "application/x-www-form-urlencoded"
-                    ) && (schema["type"] == "object" || schema["$ref"].is_string());
+                    ) && (schema["type"] == "object"
+                        || schema["$ref"].is_string());
                     assert!(
                         file || structured,
                         "{method} {path}: the docs page cannot send a {media} body as documented"

@@ -71,7 +71,11 @@ const ASSETS: [(&str, &str, Source); 7] = [
         "image/svg+xml",
         Source::Here(include_str!("pages/favicon.svg")),
     ),
-    ("swagger-ui.css", "text/css; charset=utf-8", Source::SwaggerUi),
+    (
+        "swagger-ui.css",
+        "text/css; charset=utf-8",
+        Source::SwaggerUi,
+    ),
     (
         "swagger-ui-bundle.js",
         "text/javascript; charset=utf-8",
@@ -104,11 +108,7 @@ pub(crate) fn is_public(method: &Method, path: &str) -> bool {
 /// reads `data-api-keys` from its `<body>`).
 async fn playground(State(state): State<AppState>) -> Response {
     let html = if state.api_keys().enabled() {
-        PLAYGROUND_HTML.replacen(
-            "data-api-keys=\"off\"",
-            "data-api-keys=\"required\"",
-            1,
-        )
+        PLAYGROUND_HTML.replacen("data-api-keys=\"off\"", "data-api-keys=\"required\"", 1)
     } else {
         PLAYGROUND_HTML.to_owned()
     };
@@ -153,10 +153,7 @@ async fn asset(Path(name): Path<String>, uri: Uri) -> Response {
         Source::SwaggerUi => swagger_ui_file(&name).await,
     };
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(content_type),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -290,9 +287,17 @@ mod tests {
     #[tokio::test]
     async fn the_key_field_shows_only_when_keys_are_on() {
         let (_, _, off) = get(pages_alone(false), "/").await;
-        assert!(String::from_utf8(off).unwrap().contains("data-api-keys=\"off\""));
+        assert!(
+            String::from_utf8(off)
+                .unwrap()
+                .contains("data-api-keys=\"off\"")
+        );
         let (_, _, on) = get(pages_alone(true), "/").await;
-        assert!(String::from_utf8(on).unwrap().contains("data-api-keys=\"required\""));
+        assert!(
+            String::from_utf8(on)
+                .unwrap()
+                .contains("data-api-keys=\"required\"")
+        );
     }
 
     #[test]
@@ -303,7 +308,13 @@ mod tests {
         }
         assert!(!is_public(&Method::POST, "/"));
         assert!(!is_public(&Method::POST, "/docs"));
-        for path in ["/v1/describe", "/im_size", "/metrics", "/docs/x", "/assetsx"] {
+        for path in [
+            "/v1/describe",
+            "/im_size",
+            "/metrics",
+            "/docs/x",
+            "/assetsx",
+        ] {
             assert!(!is_public(&Method::GET, path), "{path}");
         }
     }
