@@ -6,7 +6,9 @@
 //! (`/im_size`, `POST /`), in a `key` form field. That field must come before
 //! the files (where `requests` puts form fields): a file met before a valid
 //! key is refused with 401 without reading it. `/healthz` stays open, and
-//! `/metrics` too unless `--metrics-require-key`.
+//! `/metrics` too unless `--metrics-require-key`; so do the browser pages,
+//! their assets and `/openapi.json` (read before anyone can type a key; see
+//! `pages::is_public`).
 //!
 //! The service checks the key again (the gateway forwards it), so a gateway
 //! without keys of its own still lets nobody through; it only buffers more.
@@ -104,7 +106,9 @@ pub(crate) async fn authenticate(
         return next.run(request).await;
     }
     let path = request.uri().path();
-    let open = path == "/healthz" || (path == "/metrics" && !state.config().metrics_require_key);
+    let open = path == "/healthz"
+        || (path == "/metrics" && !state.config().metrics_require_key)
+        || super::pages::is_public(request.method(), path);
     if open {
         return next.run(request).await;
     }

@@ -21,7 +21,9 @@
 //!   and their results;
 //! - `json_list`, `tensor_json`: JSON lists in, JSON lists out;
 //! - `accept`: `Accept` negotiation; `image_codec`: image bodies;
-//! - `metrics`: Prometheus counters; `openapi`: the document and its test.
+//! - `metrics`: Prometheus counters; `openapi`: the document and its test;
+//! - `pages`: the browser pages, `GET /docs` (Swagger UI) and `GET /` (the
+//!   playground), with their assets.
 
 mod accept;
 mod auth;
@@ -32,6 +34,7 @@ pub mod json_list;
 mod metrics;
 mod native;
 mod openapi;
+mod pages;
 mod seed;
 mod tensor_json;
 mod upload;
@@ -236,6 +239,11 @@ pub fn router_with(
     let body_idle = timeouts.body_read();
     let mut app = Router::new();
     for (path, _, handler) in routes() {
+        app = app.route(path, handler);
+    }
+    // Pages are not API routes (not in the OpenAPI document); `GET /` joins
+    // the seed's `POST /` in one method router.
+    for (path, handler) in pages::routes() {
         app = app.route(path, handler);
     }
     let limit = usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX);

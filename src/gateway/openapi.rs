@@ -73,6 +73,67 @@ mod tests {
         }
     }
 
+    /// Body media types for which `/docs` (Swagger UI, `pages/docs.js`'s
+    /// `fileUploadMediaTypes`) shows a file picker.
+    const FILE_MEDIA_TYPES: [&str; 3] = ["application/octet-stream", "application/x-npy", "image/"];
+
+    #[test]
+    fn the_docs_page_picks_files_for_the_binary_media_types() {
+        let script = include_str!("pages/docs.js");
+        for media in FILE_MEDIA_TYPES {
+            assert!(script.contains(&format!("\"{media}\"")), "{media}");
+        }
+    }
+
+    /// "Try it out" on `/docs` can send every documented body: a binary
+    /// body is a file (by its media type or `contentMediaType`), the others
+    /// are JSON or forms with an object schema; every POST has a body.
+    #[test]
+    fn every_request_body_can_be_sent_from_the_docs_page() {
+        let doc = document();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                let body = &operation["requestBody"];
+                if method == "post" {
+                    assert!(body.is_object(), "POST {path} documents no request body");
+                }
+                let Some(content) = body["content"].as_object() else {
+                    continue;
+                };
+                assert!(!content.is_empty(), "{method} {path}: empty content");
+                for (media, entry) in content {
+                    let schema = &entry["schema"];
+                    let file = FILE_MEDIA_TYPES.iter().any(|f| media.starts_with(f))
+                        || schema["contentMediaType"].is_string();
+                    let structured = matches!(
+                        media.as_str(),
+                        "application/json"
+                            | "multipart/form-data"
+                            | "application/x-www-form-urlencoded"
+                    ) && (schema["type"] == "object"
+                        || schema["$ref"].is_string());
+                    assert!(
+                        file || structured,
+                        "{method} {path}: the docs page cannot send a {media} body as documented"
+                    );
+                }
+            }
+        }
+    }
+
+    /// "Try it out" calls the origin that served the page (the pages'
+    /// policy allows no other), so the servers are relative URLs.
+    #[test]
+    fn servers_are_relative_to_the_document() {
+        let doc = document();
+        let servers = doc["servers"].as_array().unwrap();
+        assert!(!servers.is_empty());
+        for server in servers {
+            let url = server["url"].as_str().unwrap();
+            assert!(url.starts_with('/'), "server {url} is not relative");
+        }
+    }
+
     fn collect_refs(value: &serde_json::Value, out: &mut Vec<String>) {
         match value {
             serde_json::Value::Object(map) => {
