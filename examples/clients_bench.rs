@@ -61,22 +61,26 @@ async fn unary(client: &mut Client, dtype: pb::DType, shape: &[u64], data: &Byte
 /// GiB/s from the first data piece of the answer to its end.
 async fn download(client: &mut Client, data: &Bytes, side: u64) -> f64 {
     let start = pb::GaussianFilterChunk {
-        part: Some(gaussian_filter_chunk::Part::Start(pb::GaussianFilterStart {
-            header: Some(pb::TensorHeader {
-                dtype: pb::DType::Float32 as i32,
-                shape: vec![side, side],
-            }),
-            params: Some(pb::GaussianParams {
-                sigma: vec![0.0],
-                ..Default::default()
-            }),
-        })),
-    };
-    let pieces = (0..data.len()).step_by(PIECE).map(|i| pb::GaussianFilterChunk {
-        part: Some(gaussian_filter_chunk::Part::Data(
-            data.slice(i..(i + PIECE).min(data.len())),
+        part: Some(gaussian_filter_chunk::Part::Start(
+            pb::GaussianFilterStart {
+                header: Some(pb::TensorHeader {
+                    dtype: pb::DType::DtypeFloat32 as i32,
+                    shape: vec![side, side],
+                }),
+                params: Some(pb::GaussianParams {
+                    sigma: vec![0.0],
+                    ..Default::default()
+                }),
+            },
         )),
-    });
+    };
+    let pieces = (0..data.len())
+        .step_by(PIECE)
+        .map(|i| pb::GaussianFilterChunk {
+            part: Some(gaussian_filter_chunk::Part::Data(
+                data.slice(i..(i + PIECE).min(data.len())),
+            )),
+        });
     let requests = futures::stream::iter(std::iter::once(start).chain(pieces));
     let mut answer = client
         .gaussian_filter_stream(requests)
@@ -98,7 +102,7 @@ async fn download(client: &mut Client, data: &Bytes, side: u64) -> f64 {
 async fn upload(client: &mut Client, data: &Bytes) {
     let header = pb::TensorChunk {
         part: Some(tensor_chunk::Part::Header(pb::TensorHeader {
-            dtype: pb::DType::Uint8 as i32,
+            dtype: pb::DType::DtypeUint8 as i32,
             shape: vec![data.len() as u64],
         })),
     };
@@ -141,7 +145,10 @@ where
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let url = args.get(1).cloned().unwrap_or("http://127.0.0.1:50051".into());
+    let url = args
+        .get(1)
+        .cloned()
+        .unwrap_or("http://127.0.0.1:50051".into());
     let runs: usize = args.get(2).and_then(|r| r.parse().ok()).unwrap_or(5);
     let channel = Endpoint::from_shared(url)
         .unwrap()
@@ -167,7 +174,7 @@ async fn main() {
     time("seed", runs, || {
         let (mut c, seed) = (c.clone(), seed.clone());
         async move {
-            unary(&mut c, pb::DType::Int32, &[1024, 768, 3], &seed, 0.5).await;
+            unary(&mut c, pb::DType::DtypeInt32, &[1024, 768, 3], &seed, 0.5).await;
             None
         }
     })
@@ -175,7 +182,7 @@ async fn main() {
     time("big", runs, || {
         let (mut c, big) = (c.clone(), big.clone());
         async move {
-            unary(&mut c, pb::DType::Float32, &[2048, 2048], &big, 8.0).await;
+            unary(&mut c, pb::DType::DtypeFloat32, &[2048, 2048], &big, 8.0).await;
             None
         }
     })

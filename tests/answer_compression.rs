@@ -99,7 +99,9 @@ async fn raw_call(
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    let request = request.body(tonic::body::Body::new(Full::new(body))).unwrap();
+    let request = request
+        .body(tonic::body::Body::new(Full::new(body)))
+        .unwrap();
     let response = channel.oneshot(request).await.unwrap();
     assert_eq!(response.status(), 200);
     let encoding = response
@@ -133,7 +135,7 @@ async fn raw_call(
 fn constant_request() -> pb::GaussianFilterRequest {
     pb::GaussianFilterRequest {
         tensor: Some(pb::Tensor {
-            dtype: pb::DType::Int32 as i32,
+            dtype: pb::DType::DtypeInt32 as i32,
             shape: vec![256, 256],
             data: Bytes::from(7i32.to_le_bytes().repeat(256 * 256)),
         }),
@@ -249,7 +251,7 @@ async fn messages_that_do_not_shrink_go_out_plain() {
     let start = pb::GaussianFilterChunk {
         part: Some(Part::Start(pb::GaussianFilterStart {
             header: Some(pb::TensorHeader {
-                dtype: pb::DType::Uint8 as i32,
+                dtype: pb::DType::DtypeUint8 as i32,
                 shape: vec![noise.len() as u64],
             }),
             params: Some(pb::GaussianParams {
@@ -296,7 +298,7 @@ async fn a_streamed_answer_compresses_the_pieces_that_shrink() {
     let start = pb::GaussianFilterChunk {
         part: Some(Part::Start(pb::GaussianFilterStart {
             header: Some(pb::TensorHeader {
-                dtype: pb::DType::Uint8 as i32,
+                dtype: pb::DType::DtypeUint8 as i32,
                 shape: vec![zeros.len() as u64],
             }),
             params: Some(pb::GaussianParams {

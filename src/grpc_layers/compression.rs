@@ -164,7 +164,10 @@ where
     }
 }
 
-fn compressed(response: Response<tonic::body::Body>, encoding: Encoding) -> Response<tonic::body::Body> {
+fn compressed(
+    response: Response<tonic::body::Body>,
+    encoding: Encoding,
+) -> Response<tonic::body::Body> {
     let (mut parts, body) = response.into_parts();
     parts
         .headers
@@ -276,13 +279,19 @@ mod tests {
             Some(Encoding::Gzip)
         );
         assert_eq!(answer_encoding(&gzip_only, Some(Encoding::Zstd)), None);
-        assert_eq!(answer_encoding(&HeaderMap::new(), Some(Encoding::Gzip)), None);
+        assert_eq!(
+            answer_encoding(&HeaderMap::new(), Some(Encoding::Gzip)),
+            None
+        );
     }
 
     #[test]
     fn messages_are_split_on_their_prefixes() {
         let mut pending = BytesMut::from(&[0, 0, 0, 0, 2, 7, 8, 0, 0, 0, 0, 3, 1][..]);
-        assert_eq!(&next_message(&mut pending).unwrap()[..], &[0, 0, 0, 0, 2, 7, 8]);
+        assert_eq!(
+            &next_message(&mut pending).unwrap()[..],
+            &[0, 0, 0, 0, 2, 7, 8]
+        );
         assert_eq!(next_message(&mut pending), None);
         assert_eq!(pending.len(), 6);
     }
