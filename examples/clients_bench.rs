@@ -74,9 +74,10 @@ async fn download(client: &mut Client, data: &Bytes, side: u64) -> f64 {
             },
         )),
     };
+    let data = data.clone();
     let pieces = (0..data.len())
         .step_by(PIECE)
-        .map(|i| pb::GaussianFilterChunk {
+        .map(move |i| pb::GaussianFilterChunk {
             part: Some(gaussian_filter_chunk::Part::Data(
                 data.slice(i..(i + PIECE).min(data.len())),
             )),
@@ -106,14 +107,16 @@ async fn upload(client: &mut Client, data: &Bytes) {
             shape: vec![data.len() as u64],
         })),
     };
-    let pieces = (0..data.len()).step_by(PIECE).map(|i| pb::TensorChunk {
+    let len = data.len();
+    let data = data.clone();
+    let pieces = (0..len).step_by(PIECE).map(move |i| pb::TensorChunk {
         part: Some(tensor_chunk::Part::Data(
             data.slice(i..(i + PIECE).min(data.len())),
         )),
     });
     let requests = futures::stream::iter(std::iter::once(header).chain(pieces));
     let info = client.describe_stream(requests).await.unwrap().into_inner();
-    assert_eq!(info.nbytes, data.len() as u64);
+    assert_eq!(info.nbytes, len as u64);
 }
 
 async fn time<F, Fut>(name: &str, runs: usize, mut call: F)
