@@ -21,6 +21,7 @@ use crate::auth::ApiKeys;
 use crate::budget::MemoryBudget;
 use crate::config::{ConnectionTimeouts, Limits, ServeConfig};
 use crate::gateway::GatewayExtras;
+use crate::grpc_layers::compression::{CompressAnswersLayer, Encoding};
 use crate::grpc_layers::deadline::DeadlineLayer;
 use crate::grpc_layers::metrics::{MetricsLayer, ServiceMetrics};
 use crate::grpc_layers::reservation::ReserveUnaryLayer;
@@ -109,6 +110,7 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<RunningServer> {
         budget,
         metrics.clone(),
         keys.clone(),
+        config.compress_responses,
     )
     .await?;
     let mut grpc_settings = listen::ConnectionSettings::new(true, config.timeouts.header_read());
@@ -170,7 +172,8 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<RunningServer> {
     })
 }
 
-/// The gRPC service with its message limits and compression settings.
+/// The gRPC service with its message limits; it accepts compressed requests
+/// (answers are compressed by [`CompressAnswersLayer`]).
 pub fn tensor_service(
     limits: Limits,
     budget: MemoryBudget,
@@ -181,19 +184,21 @@ pub fn tensor_service(
         .max_encoding_message_size(max_message)
         .accept_compressed(CompressionEncoding::Gzip)
         .accept_compressed(CompressionEncoding::Zstd)
-        .send_compressed(CompressionEncoding::Gzip)
-        .send_compressed(CompressionEncoding::Zstd)
+    // No `send_compressed`: tonic would compress every answer for any client
+    // that merely accepts gzip; `CompressAnswersLayer` applies the policy.
 }
 
 /// Every gRPC route (the service, reflection v1 and v1alpha, health) with the
 /// layers around them, outermost first: tracing, metrics, the size-refusal
-/// rewrite, deadlines, and the reservation of unary messages.
+/// rewrite, deadlines, the reservation of unary messages, and the
+/// compression of answers.
 async fn grpc_service(
     limits: &Limits,
     timeouts: ConnectionTimeouts,
     budget: MemoryBudget,
     metrics: Arc<ServiceMetrics>,
     keys: ApiKeys,
+    compress_responses: Option<Encoding>,
 ) -> anyhow::Result<
     impl tower::Service<
         http::Request<hyper::body::Incoming>,
@@ -238,6 +243,7 @@ async fn grpc_service(
             timeouts.body_read(),
         ))
         .layer(ReserveUnaryLayer::new(budget, limits.max_message_bytes))
+        .layer(CompressAnswersLayer::new(compress_responses))
         .service(routes))
 }
 

@@ -4,8 +4,12 @@
 //!   by `--grpc-request-timeout-secs`) answered as `DEADLINE_EXCEEDED`, and
 //!   the idle timeout on request bodies (slow or stalled uploads);
 //! - [`reservation`]: a unary message is reserved in the memory budget from
-//!   its 5-byte length prefix, before tonic reads it.
+//!   its 5-byte length prefix, before tonic reads it;
+//! - [`compression`]: answers are compressed only when the client sent a
+//!   compressed request or the operator asked (`--compress-responses`), and
+//!   only the messages that shrink.
 
+pub mod compression;
 pub mod deadline;
 pub mod metrics;
 pub mod reservation;

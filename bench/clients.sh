@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Every client path, one server, one run (issue #15): starts ONE release
+# tensorwire server and the Python grpcio + scipy reference server
+# (bench/reference_server.py), then times the same calls from Python grpcio,
+# Node grpc-js and the Rust client against tensorwire, and Python grpcio
+# against the reference:
+#   seed      GaussianFilter 1024x768x3 int32, sigma 0.5 (unary)
+#   big       GaussianFilter 2048x2048 float32, sigma 8 (unary)
+#   download  GaussianFilterStream 256 MiB float32, sigma 0 (GiB/s of the
+#             answer, from its first data piece to its end)
+#   upload    DescribeStream 1 GiB
+# Prints medians (ms) in a table with the load average before and after.
+#
+#   bench/clients.sh            RUNS=7 by default (download: RUNS/2, upload: 3)
+#   PROFILE=dev bench/clients.sh   reuses the optimised test build
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+RUNS=${RUNS:-7}
+# PROFILE=dev reuses the (optimised) test build instead of a release build.
+PROFILE=${PROFILE:-release}
+DIR=$([ "$PROFILE" = dev ] && echo debug || echo release)
+# TENSORWIRE_BENCH_PYTHON may name a Python that has numpy, scipy, grpcio
+# and grpcio-tools; otherwise target/bench-venv gets them.
+PY=${TENSORWIRE_BENCH_PYTHON:-}
+if [[ -z $PY ]]; then
+  VENV=$ROOT/target/bench-venv
+  if [[ ! -x $VENV/bin/python ]]; then python3 -m venv "$VENV"; fi
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check numpy scipy grpcio grpcio-tools
+  PY=$VENV/bin/python
+fi
+PB=$ROOT/target/bench-pb
+mkdir -p "$PB"
+"$PY" -m grpc_tools.protoc -Iproto --python_out="$PB" --grpc_python_out="$PB" \
+  proto/tensorwire/v1/tensorwire.proto
+export PYTHONPATH=$PB
+if [[ ! -d examples/node/node_modules/@grpc/grpc-js ]]; then
+  (cd examples/node && npm ci --no-audit --no-fund --loglevel=error)
+fi
+cargo build --profile "$PROFILE" --quiet --bin tensorwire --example clients_bench
+
+LOG=$(mktemp)
+REF_LOG=$(mktemp)
+./target/$DIR/tensorwire serve --grpc-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 2>"$LOG" &
+PID=$!
+REF_PORT=$(( 20000 + RANDOM % 20000 ))
+"$PY" bench/reference_server.py "$REF_PORT" >"$REF_LOG" 2>&1 &
+REF_PID=$!
+trap 'kill $PID $REF_PID 2>/dev/null || true' EXIT
+for _ in $(seq 100); do grep -q 'listening' "$LOG" && grep -q listening "$REF_LOG" && break; sleep 0.1; done
+GRPC=$(grep -o 'grpc_addr=[0-9.:]*' "$LOG" | head -1 | cut -d= -f2)
+[[ -n $GRPC ]] || { cat "$LOG"; exit 1; }
+
+OUT=$(mktemp -d)
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+"$PY" bench/clients_python.py "$GRPC" "$RUNS" >"$OUT/python"
+node bench/clients_node.js "$GRPC" "$RUNS" >"$OUT/node"
+./target/$DIR/examples/clients_bench "http://$GRPC" "$RUNS" >"$OUT/rust"
+"$PY" bench/clients_python.py "127.0.0.1:$REF_PORT" "$RUNS" >"$OUT/reference"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+field() { awk -v w="$2" -v f="$3" '$1 == w { print $f }' "$OUT/$1"; }
+printf '| call | Python grpcio | Node grpc-js | Rust (tonic) | Python + scipy reference server | Python vs reference | Node / Rust |\n'
+printf '|---|---:|---:|---:|---:|---:|---:|\n'
+for spec in "seed:GaussianFilter 1024×768×3 int32 σ 0.5 (ms)" "big:GaussianFilter 2048² float32 σ 8 (ms)" \
+            "download:GaussianFilterStream 256 MiB (ms, whole call)" "upload:DescribeStream 1 GiB (ms)"; do
+  w=${spec%%:*}
+  p=$(field python "$w" 2); n=$(field node "$w" 2); r=$(field rust "$w" 2); s=$(field reference "$w" 2)
+  printf '| %s | %s | %s | %s | %s | %s | %s |\n' "${spec#*:}" "$p" "$n" "$r" "$s" \
+    "$(awk -v a="$s" -v b="$p" 'BEGIN { printf "%.1f×", a / b }')" \
+    "$(awk -v a="$n" -v b="$r" 'BEGIN { printf "%.2f", a / b }')"
+done
+printf '| streamed answer rate (GiB/s) | %s | %s | %s | %s | | |\n' \
+  "$(field python download 3)" "$(field node download 3)" "$(field rust download 3)" "$(field reference download 3)"
