@@ -3,6 +3,8 @@
 //! answers and refusals, with the native service's keys, limits and metrics.
 
 mod common;
+#[path = "common/gateway.rs"]
+mod gateway;
 
 use bytes::Bytes;
 use serde_json::{Value, json};
@@ -88,7 +90,7 @@ async fn grpc_health_metadata_and_unserved_rpcs() {
     grpc.ready().await.unwrap();
     let path = http::uri::PathAndQuery::from_static("/inference.GRPCInferenceService/RepositoryIndex");
     let status = grpc
-        .unary::<_, pb::ServerLiveRequest, _>(
+        .unary(
             tonic::Request::new(pb::ServerLiveRequest {}),
             path,
             tonic_prost::ProstCodec::<pb::ServerLiveRequest, pb::ServerLiveResponse>::default(),
@@ -244,7 +246,7 @@ async fn grpc_needs_the_api_key_like_the_native_service() {
 
 #[tokio::test]
 async fn rest_health_metadata_and_errors_in_the_protocol_shape() {
-    let gateway = common::gateway::start().await;
+    let gateway = gateway::start().await;
     let get = |path: &str| gateway.http.get(gateway.url(path)).send();
     let live: Value = get("/v2/health/live").await.unwrap().json().await.unwrap();
     assert_eq!(live, json!({"live": true}));
@@ -274,7 +276,7 @@ async fn rest_health_metadata_and_errors_in_the_protocol_shape() {
 
 #[tokio::test]
 async fn rest_infer_json_and_binary_equal_the_engine() {
-    let gateway = common::gateway::start().await;
+    let gateway = gateway::start().await;
     let values = ramp(3 * 4);
     let want = engine_filter(DType::Float32, &[3, 4], f32_bytes(&values), GaussianParams::with_sigma(0.8));
     // JSON in (nested), JSON out.

@@ -10,6 +10,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use tonic::server::NamedService;
 use tonic::{Request, Response, Status};
+use tower::Service;
 
 use super::pb::grpc_inference_service_server::{GrpcInferenceService, GrpcInferenceServiceServer};
 use super::pb::model_infer_request::InferInputTensor;
@@ -409,14 +410,14 @@ impl NamedService for KServeServer {
     const NAME: &'static str = "inference.GRPCInferenceService";
 }
 
-impl<B> tower::Service<http::Request<B>> for KServeServer
+impl<B> Service<http::Request<B>> for KServeServer
 where
-    GrpcInferenceServiceServer<KServeService>: tower::Service<
+    GrpcInferenceServiceServer<KServeService>: Service<
             http::Request<B>,
             Response = http::Response<tonic::body::Body>,
             Error = Infallible,
         >,
-    <GrpcInferenceServiceServer<KServeService> as tower::Service<http::Request<B>>>::Future:
+    <GrpcInferenceServiceServer<KServeService> as Service<http::Request<B>>>::Future:
         Send + 'static,
 {
     type Response = http::Response<tonic::body::Body>;
