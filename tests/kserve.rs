@@ -30,7 +30,13 @@ fn string(s: &str) -> pb::InferParameter {
     }
 }
 
-fn infer(model: &str, input: &str, datatype: &str, shape: &[i64], raw: Vec<u8>) -> pb::ModelInferRequest {
+fn infer(
+    model: &str,
+    input: &str,
+    datatype: &str,
+    shape: &[i64],
+    raw: Vec<u8>,
+) -> pb::ModelInferRequest {
     pb::ModelInferRequest {
         model_name: model.into(),
         id: "req-7".into(),
@@ -66,18 +72,49 @@ fn engine_filter(dtype: DType, shape: &[u64], data: Vec<u8>, params: GaussianPar
 async fn grpc_health_metadata_and_unserved_rpcs() {
     let server = common::start_server().await;
     let mut client = client(&server).await;
-    assert!(client.server_live(pb::ServerLiveRequest {}).await.unwrap().into_inner().live);
-    assert!(client.server_ready(pb::ServerReadyRequest {}).await.unwrap().into_inner().ready);
-    let meta = client.server_metadata(pb::ServerMetadataRequest {}).await.unwrap().into_inner();
+    assert!(
+        client
+            .server_live(pb::ServerLiveRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+            .live
+    );
+    assert!(
+        client
+            .server_ready(pb::ServerReadyRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+            .ready
+    );
+    let meta = client
+        .server_metadata(pb::ServerMetadataRequest {})
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(meta.name, "tensorwire");
     assert_eq!(meta.extensions, ["binary_tensor_data"]);
-    let ready = pb::ModelReadyRequest { name: "image_size".into(), version: "1".into() };
+    let ready = pb::ModelReadyRequest {
+        name: "image_size".into(),
+        version: "1".into(),
+    };
     assert!(client.model_ready(ready).await.unwrap().into_inner().ready);
-    let missing = pb::ModelReadyRequest { name: "resnet".into(), version: String::new() };
+    let missing = pb::ModelReadyRequest {
+        name: "resnet".into(),
+        version: String::new(),
+    };
     let status = client.model_ready(missing).await.unwrap_err();
     assert_eq!(status.code(), Code::NotFound);
-    assert!(status.message().contains("\"resnet\""), "{}", status.message());
-    let model = pb::ModelMetadataRequest { name: "describe".into(), version: String::new() };
+    assert!(
+        status.message().contains("\"resnet\""),
+        "{}",
+        status.message()
+    );
+    let model = pb::ModelMetadataRequest {
+        name: "describe".into(),
+        version: String::new(),
+    };
     let model = client.model_metadata(model).await.unwrap().into_inner();
     assert_eq!(model.versions, ["1"]);
     let outputs: Vec<_> = model.outputs.iter().map(|o| o.name.as_str()).collect();
@@ -85,10 +122,15 @@ async fn grpc_health_metadata_and_unserved_rpcs() {
 
     // A method of the service that tensorwire does not serve.
     let mut grpc = tonic::client::Grpc::new(
-        Channel::from_shared(format!("http://{}", server.grpc_addr)).unwrap().connect().await.unwrap(),
+        Channel::from_shared(format!("http://{}", server.grpc_addr))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap(),
     );
     grpc.ready().await.unwrap();
-    let path = http::uri::PathAndQuery::from_static("/inference.GRPCInferenceService/RepositoryIndex");
+    let path =
+        http::uri::PathAndQuery::from_static("/inference.GRPCInferenceService/RepositoryIndex");
     let status = grpc
         .unary(
             tonic::Request::new(pb::ServerLiveRequest {}),
@@ -98,8 +140,18 @@ async fn grpc_health_metadata_and_unserved_rpcs() {
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::Unimplemented);
-    assert!(status.message().contains("RepositoryIndex is not implemented"), "{}", status.message());
-    assert!(status.message().contains("ModelInfer"), "{}", status.message());
+    assert!(
+        status
+            .message()
+            .contains("RepositoryIndex is not implemented"),
+        "{}",
+        status.message()
+    );
+    assert!(
+        status.message().contains("ModelInfer"),
+        "{}",
+        status.message()
+    );
 }
 
 #[tokio::test]
@@ -107,12 +159,24 @@ async fn grpc_gaussian_filter_equals_the_engine_with_string_and_typed_parameters
     let server = common::start_server().await;
     let mut client = client(&server).await;
     let values = ramp(6 * 7);
-    let mut request = infer("gaussian_filter", "INPUT", "FP32", &[6, 7], f32_bytes(&values));
-    request.parameters.insert("sigma".into(), string("1.5, 0.5"));
-    request.parameters.insert("mode".into(), string("nearest,wrap"));
+    let mut request = infer(
+        "gaussian_filter",
+        "INPUT",
+        "FP32",
+        &[6, 7],
+        f32_bytes(&values),
+    );
+    request
+        .parameters
+        .insert("sigma".into(), string("1.5, 0.5"));
+    request
+        .parameters
+        .insert("mode".into(), string("nearest,wrap"));
     request.parameters.insert(
         "truncate".into(),
-        pb::InferParameter { parameter_choice: Some(pb::infer_parameter::ParameterChoice::DoubleParam(3.0)) },
+        pb::InferParameter {
+            parameter_choice: Some(pb::infer_parameter::ParameterChoice::DoubleParam(3.0)),
+        },
     );
     let answer = client.model_infer(request).await.unwrap().into_inner();
     assert_eq!(answer.id, "req-7");
@@ -122,7 +186,10 @@ async fn grpc_gaussian_filter_equals_the_engine_with_string_and_typed_parameters
     assert_eq!(answer.outputs[0].shape, [6, 7]);
     let params = GaussianParams {
         sigma: vec![1.5, 0.5],
-        mode: vec![tensorwire::filter::BoundaryMode::Nearest, tensorwire::filter::BoundaryMode::Wrap],
+        mode: vec![
+            tensorwire::filter::BoundaryMode::Nearest,
+            tensorwire::filter::BoundaryMode::Wrap,
+        ],
         truncate: Some(3.0),
         ..GaussianParams::default()
     };
@@ -141,15 +208,26 @@ async fn grpc_typed_contents_in_give_typed_contents_out() {
         ..Default::default()
     });
     request.parameters.insert("sigma".into(), string("1"));
-    request.parameters.insert("output_dtype".into(), string("FP64"));
+    request
+        .parameters
+        .insert("output_dtype".into(), string("FP64"));
     let answer = client.model_infer(request).await.unwrap().into_inner();
     assert!(answer.raw_output_contents.is_empty());
     assert_eq!(answer.outputs[0].datatype, "FP64");
     let got = &answer.outputs[0].contents.as_ref().unwrap().fp64_contents;
-    let input: Vec<u8> = [0i16, 1000, -1000, 30000, 7].iter().flat_map(|v| v.to_le_bytes()).collect();
-    let params = GaussianParams { output_dtype: Some(DType::Float64), ..GaussianParams::with_sigma(1.0) };
+    let input: Vec<u8> = [0i16, 1000, -1000, 30000, 7]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    let params = GaussianParams {
+        output_dtype: Some(DType::Float64),
+        ..GaussianParams::with_sigma(1.0)
+    };
     let want = engine_filter(DType::Int16, &[5], input, params);
-    let want: Vec<f64> = want.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap())).collect();
+    let want: Vec<f64> = want
+        .chunks_exact(8)
+        .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+        .collect();
     assert_eq!(got, &want);
 }
 
@@ -158,7 +236,13 @@ async fn grpc_describe_and_image_size() {
     let server = common::start_server().await;
     let mut client = client(&server).await;
     let answer = client
-        .model_infer(infer("describe", "INPUT", "FP32", &[2, 2], f32_bytes(&[1.0, -2.0, 4.0, 5.0])))
+        .model_infer(infer(
+            "describe",
+            "INPUT",
+            "FP32",
+            &[2, 2],
+            f32_bytes(&[1.0, -2.0, 4.0, 5.0]),
+        ))
         .await
         .unwrap()
         .into_inner();
@@ -168,7 +252,13 @@ async fn grpc_describe_and_image_size() {
         .zip(&answer.raw_output_contents)
         .map(|(o, raw)| (o.name.as_str(), &raw[..]))
         .collect();
-    assert_eq!(named[0], ("SHAPE", &[2i64.to_le_bytes(), 2i64.to_le_bytes()].concat()[..]));
+    assert_eq!(
+        named[0],
+        (
+            "SHAPE",
+            &[2i64.to_le_bytes(), 2i64.to_le_bytes()].concat()[..]
+        )
+    );
     assert_eq!(named[1], ("MIN", &(-2f64).to_le_bytes()[..]));
     assert_eq!(named[2], ("MAX", &5f64.to_le_bytes()[..]));
     assert_eq!(named[3], ("MEAN", &2f64.to_le_bytes()[..]));
@@ -185,7 +275,10 @@ async fn grpc_describe_and_image_size() {
         .unwrap()
         .into_inner();
     assert_eq!(answer.outputs[0].shape, [2]);
-    assert_eq!(answer.raw_output_contents[0][..], [33i64.to_le_bytes(), 17i64.to_le_bytes()].concat()[..]);
+    assert_eq!(
+        answer.raw_output_contents[0][..],
+        [33i64.to_le_bytes(), 17i64.to_le_bytes()].concat()[..]
+    );
 }
 
 #[tokio::test]
@@ -193,28 +286,69 @@ async fn grpc_refusals_name_what_is_wrong() {
     let server = common::start_server().await;
     let mut client = client(&server).await;
     let cases: Vec<(pb::ModelInferRequest, Code, &str)> = vec![
-        (infer("resnet", "INPUT", "FP32", &[1], vec![0; 4]), Code::NotFound, "\"resnet\""),
-        (infer("describe", "PIXELS", "FP32", &[1], vec![0; 4]), Code::InvalidArgument, "\"PIXELS\""),
-        (infer("describe", "INPUT", "FP32", &[2], vec![0; 4]), Code::InvalidArgument, "raw contents have 4 bytes"),
-        (infer("describe", "INPUT", "COMPLEX64", &[1], vec![0; 8]), Code::InvalidArgument, "tensorwire.v1"),
-        (infer("describe", "INPUT", "FP32", &[-1], vec![]), Code::InvalidArgument, "non-negative"),
-        (infer("image_size", "IMAGE", "UINT8", &[1], vec![0]), Code::InvalidArgument, "BYTES"),
-        (infer("image_size", "IMAGE", "BYTES", &[1], vec![9, 0, 0, 0, 1]), Code::InvalidArgument, "claims 9 bytes"),
+        (
+            infer("resnet", "INPUT", "FP32", &[1], vec![0; 4]),
+            Code::NotFound,
+            "\"resnet\"",
+        ),
+        (
+            infer("describe", "PIXELS", "FP32", &[1], vec![0; 4]),
+            Code::InvalidArgument,
+            "\"PIXELS\"",
+        ),
+        (
+            infer("describe", "INPUT", "FP32", &[2], vec![0; 4]),
+            Code::InvalidArgument,
+            "raw contents have 4 bytes",
+        ),
+        (
+            infer("describe", "INPUT", "COMPLEX64", &[1], vec![0; 8]),
+            Code::InvalidArgument,
+            "tensorwire.v1",
+        ),
+        (
+            infer("describe", "INPUT", "FP32", &[-1], vec![]),
+            Code::InvalidArgument,
+            "non-negative",
+        ),
+        (
+            infer("image_size", "IMAGE", "UINT8", &[1], vec![0]),
+            Code::InvalidArgument,
+            "BYTES",
+        ),
+        (
+            infer("image_size", "IMAGE", "BYTES", &[1], vec![9, 0, 0, 0, 1]),
+            Code::InvalidArgument,
+            "claims 9 bytes",
+        ),
     ];
     for (request, code, needle) in cases {
         let status = client.model_infer(request).await.unwrap_err();
         assert_eq!(status.code(), code, "{}", status.message());
-        assert!(status.message().contains(needle), "{} lacks {needle}", status.message());
+        assert!(
+            status.message().contains(needle),
+            "{} lacks {needle}",
+            status.message()
+        );
     }
     let mut bad_param = infer("gaussian_filter", "INPUT", "FP32", &[1], vec![0; 4]);
     bad_param.parameters.insert("sigma".into(), string("1"));
     bad_param.parameters.insert("blur".into(), string("1"));
     let status = client.model_infer(bad_param).await.unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
-    assert!(status.message().contains("\"blur\""), "{}", status.message());
+    assert!(
+        status.message().contains("\"blur\""),
+        "{}",
+        status.message()
+    );
     let mut output = infer("gaussian_filter", "INPUT", "FP32", &[1], vec![0; 4]);
     output.parameters.insert("sigma".into(), string("1"));
-    output.outputs.push(pb::model_infer_request::InferRequestedOutputTensor { name: "OUT".into(), ..Default::default() });
+    output
+        .outputs
+        .push(pb::model_infer_request::InferRequestedOutputTensor {
+            name: "OUT".into(),
+            ..Default::default()
+        });
     let status = client.model_infer(output).await.unwrap_err();
     assert!(status.message().contains("\"OUT\""), "{}", status.message());
 }
@@ -228,7 +362,11 @@ async fn grpc_model_infer_over_the_message_limit_names_the_streaming_rpcs() {
     let request = infer("describe", "INPUT", "UINT8", &[100_000], vec![1; 100_000]);
     let status = client.model_infer(request).await.unwrap_err();
     assert_eq!(status.code(), Code::ResourceExhausted);
-    assert!(status.message().contains("GaussianFilterStream"), "{}", status.message());
+    assert!(
+        status.message().contains("GaussianFilterStream"),
+        "{}",
+        status.message()
+    );
 }
 
 #[tokio::test]
@@ -237,10 +375,15 @@ async fn grpc_needs_the_api_key_like_the_native_service() {
     config.api_keys = vec!["s3cret".into()];
     let server = common::start_server_with(config).await;
     let mut client = client(&server).await;
-    let status = client.server_live(pb::ServerLiveRequest {}).await.unwrap_err();
+    let status = client
+        .server_live(pb::ServerLiveRequest {})
+        .await
+        .unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated);
     let mut request = tonic::Request::new(pb::ServerLiveRequest {});
-    request.metadata_mut().insert("authorization", "Bearer s3cret".parse().unwrap());
+    request
+        .metadata_mut()
+        .insert("authorization", "Bearer s3cret".parse().unwrap());
     assert!(client.server_live(request).await.unwrap().into_inner().live);
 }
 
@@ -254,14 +397,25 @@ async fn rest_health_metadata_and_errors_in_the_protocol_shape() {
     assert_eq!(ready, json!({"ready": true}));
     let server: Value = get("/v2").await.unwrap().json().await.unwrap();
     assert_eq!(server["extensions"], json!(["binary_tensor_data"]));
-    let model: Value = get("/v2/models/gaussian_filter/versions/1").await.unwrap().json().await.unwrap();
+    let model: Value = get("/v2/models/gaussian_filter/versions/1")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(model["inputs"][0]["name"], "INPUT");
-    assert_eq!(get("/v2/models/describe/ready").await.unwrap().status(), 200);
+    assert_eq!(
+        get("/v2/models/describe/ready").await.unwrap().status(),
+        200
+    );
     let missing = get("/v2/models/resnet/ready").await.unwrap();
     assert_eq!(missing.status(), 404);
     assert_eq!(missing.headers()["content-type"], "application/json");
     let body: Value = missing.json().await.unwrap();
-    assert!(body["error"].as_str().unwrap().contains("\"resnet\""), "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("\"resnet\""),
+        "{body}"
+    );
     let bad = gateway
         .http
         .post(gateway.url("/v2/models/gaussian_filter/infer"))
@@ -271,14 +425,22 @@ async fn rest_health_metadata_and_errors_in_the_protocol_shape() {
         .unwrap();
     assert_eq!(bad.status(), 400);
     let body: Value = bad.json().await.unwrap();
-    assert!(body["error"].as_str().unwrap().contains("not valid JSON"), "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("not valid JSON"),
+        "{body}"
+    );
 }
 
 #[tokio::test]
 async fn rest_infer_json_and_binary_equal_the_engine() {
     let gateway = gateway::start().await;
     let values = ramp(3 * 4);
-    let want = engine_filter(DType::Float32, &[3, 4], f32_bytes(&values), GaussianParams::with_sigma(0.8));
+    let want = engine_filter(
+        DType::Float32,
+        &[3, 4],
+        f32_bytes(&values),
+        GaussianParams::with_sigma(0.8),
+    );
     // JSON in (nested), JSON out.
     let nested: Vec<Vec<f32>> = values.chunks(4).map(|c| c.to_vec()).collect();
     let body = json!({
@@ -323,13 +485,31 @@ async fn rest_infer_json_and_binary_equal_the_engine() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    let json_len: usize = response.headers()["inference-header-content-length"].to_str().unwrap().parse().unwrap();
+    let json_len: usize = response.headers()["inference-header-content-length"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     let bytes = response.bytes().await.unwrap();
     let head: Value = serde_json::from_slice(&bytes[..json_len]).unwrap();
     assert_eq!(head["outputs"][0]["parameters"]["binary_data_size"], 48);
     assert_eq!(bytes[json_len..], want[..]);
     // The route is counted in the gateway's metrics.
-    let metrics = gateway.http.get(gateway.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("/v2/models/{name}/infer"), "no /v2 route in the metrics");
-    assert!(metrics.contains(r#"method="ModelInfer""#), "no ModelInfer in the gRPC metrics");
+    let metrics = gateway
+        .http
+        .get(gateway.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("/v2/models/{name}/infer"),
+        "no /v2 route in the metrics"
+    );
+    assert!(
+        metrics.contains(r#"method="ModelInfer""#),
+        "no ModelInfer in the gRPC metrics"
+    );
 }

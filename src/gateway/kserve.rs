@@ -79,8 +79,10 @@ pub(crate) async fn server_metadata(
 ) -> Result<Response, GatewayError> {
     let (mut client, request) = call(&state, &headers, pb::ServerMetadataRequest {})?;
     let m = client.server_metadata(request).await?.into_inner();
-    Ok(axum::Json(json!({"name": m.name, "version": m.version, "extensions": m.extensions}))
-        .into_response())
+    Ok(
+        axum::Json(json!({"name": m.name, "version": m.version, "extensions": m.extensions}))
+            .into_response(),
+    )
 }
 
 /// The model name and version of a `/v2/models/...` path.
@@ -190,7 +192,9 @@ pub(crate) async fn protocol_errors(request: Request, next: Next) -> Response {
     }
     let (mut parts, body) = response.into_parts();
     // Error bodies are small JSON documents the gateway wrote itself.
-    let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
+    let bytes = axum::body::to_bytes(body, 1 << 20)
+        .await
+        .unwrap_or_default();
     let message = serde_json::from_slice::<Value>(&bytes)
         .ok()
         .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned))

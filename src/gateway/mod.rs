@@ -236,11 +236,23 @@ pub(crate) fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState
         ("/v2/health/live", "get", get(kserve::live)),
         ("/v2/health/ready", "get", get(kserve::ready)),
         ("/v2/models/{name}", "get", get(kserve::model_metadata)),
-        ("/v2/models/{name}/versions/{version}", "get", get(kserve::model_metadata)),
+        (
+            "/v2/models/{name}/versions/{version}",
+            "get",
+            get(kserve::model_metadata),
+        ),
         ("/v2/models/{name}/ready", "get", get(kserve::model_ready)),
-        ("/v2/models/{name}/versions/{version}/ready", "get", get(kserve::model_ready)),
+        (
+            "/v2/models/{name}/versions/{version}/ready",
+            "get",
+            get(kserve::model_ready),
+        ),
         ("/v2/models/{name}/infer", "post", post(kserve::infer)),
-        ("/v2/models/{name}/versions/{version}/infer", "post", post(kserve::infer)),
+        (
+            "/v2/models/{name}/versions/{version}/infer",
+            "post",
+            post(kserve::infer),
+        ),
     ]
 }
 

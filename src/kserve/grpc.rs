@@ -412,11 +412,8 @@ impl NamedService for KServeServer {
 
 impl<B> Service<http::Request<B>> for KServeServer
 where
-    GrpcInferenceServiceServer<KServeService>: Service<
-            http::Request<B>,
-            Response = http::Response<tonic::body::Body>,
-            Error = Infallible,
-        >,
+    GrpcInferenceServiceServer<KServeService>:
+        Service<http::Request<B>, Response = http::Response<tonic::body::Body>, Error = Infallible>,
     <GrpcInferenceServiceServer<KServeService> as Service<http::Request<B>>>::Future:
         Send + 'static,
 {
@@ -468,11 +465,21 @@ mod tests {
     use super::*;
     use crate::config::Limits;
 
-    fn raw_request(model: &str, datatype: &str, shape: Vec<i64>, data: Vec<u8>) -> pb::ModelInferRequest {
+    fn raw_request(
+        model: &str,
+        datatype: &str,
+        shape: Vec<i64>,
+        data: Vec<u8>,
+    ) -> pb::ModelInferRequest {
         pb::ModelInferRequest {
             model_name: model.into(),
             inputs: vec![InferInputTensor {
-                name: if model == "image_size" { "IMAGE" } else { "INPUT" }.into(),
+                name: if model == "image_size" {
+                    "IMAGE"
+                } else {
+                    "INPUT"
+                }
+                .into(),
                 datatype: datatype.into(),
                 shape,
                 ..Default::default()
@@ -488,11 +495,25 @@ mod tests {
 
     #[tokio::test]
     async fn describe_answers_the_requested_outputs_in_the_order_asked() {
-        let mut request = raw_request("describe", "INT32", vec![3], [1i32, 5, 3].iter().flat_map(|v| v.to_le_bytes()).collect());
+        let mut request = raw_request(
+            "describe",
+            "INT32",
+            vec![3],
+            [1i32, 5, 3].iter().flat_map(|v| v.to_le_bytes()).collect(),
+        );
         for name in ["MAX", "SHAPE"] {
-            request.outputs.push(pb::model_infer_request::InferRequestedOutputTensor { name: name.into(), ..Default::default() });
+            request
+                .outputs
+                .push(pb::model_infer_request::InferRequestedOutputTensor {
+                    name: name.into(),
+                    ..Default::default()
+                });
         }
-        let answer = service().model_infer(Request::new(request)).await.unwrap().into_inner();
+        let answer = service()
+            .model_infer(Request::new(request))
+            .await
+            .unwrap()
+            .into_inner();
         let names: Vec<_> = answer.outputs.iter().map(|o| o.name.as_str()).collect();
         assert_eq!(names, ["MAX", "SHAPE"]);
         assert_eq!(answer.raw_output_contents[0][..], 5f64.to_le_bytes());
@@ -503,14 +524,28 @@ mod tests {
     async fn unknown_inputs_outputs_and_models_are_named() {
         let mut request = raw_request("describe", "UINT8", vec![1], vec![1]);
         request.inputs[0].name = "X".into();
-        let err = service().model_infer(Request::new(request)).await.unwrap_err();
+        let err = service()
+            .model_infer(Request::new(request))
+            .await
+            .unwrap_err();
         assert!(err.message().contains("\"X\""), "{}", err.message());
         let mut request = raw_request("describe", "UINT8", vec![1], vec![1]);
-        request.outputs.push(pb::model_infer_request::InferRequestedOutputTensor { name: "MEDIAN".into(), ..Default::default() });
-        let err = service().model_infer(Request::new(request)).await.unwrap_err();
+        request
+            .outputs
+            .push(pb::model_infer_request::InferRequestedOutputTensor {
+                name: "MEDIAN".into(),
+                ..Default::default()
+            });
+        let err = service()
+            .model_infer(Request::new(request))
+            .await
+            .unwrap_err();
         assert!(err.message().contains("\"MEDIAN\""), "{}", err.message());
         let request = raw_request("nope", "UINT8", vec![1], vec![1]);
-        let err = service().model_infer(Request::new(request)).await.unwrap_err();
+        let err = service()
+            .model_infer(Request::new(request))
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), tonic::Code::NotFound);
     }
 }

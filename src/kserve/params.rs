@@ -49,7 +49,7 @@ enum Value<'a> {
     Text(&'a str),
     Float(f64),
     Int(i128),
-    Bool(bool),
+    Bool,
 }
 
 impl<'a> Value<'a> {
@@ -59,7 +59,7 @@ impl<'a> Value<'a> {
             ParameterChoice::DoubleParam(d) => Value::Float(*d),
             ParameterChoice::Int64Param(i) => Value::Int((*i).into()),
             ParameterChoice::Uint64Param(u) => Value::Int((*u).into()),
-            ParameterChoice::BoolParam(b) => Value::Bool(*b),
+            ParameterChoice::BoolParam(_) => Value::Bool,
         })
     }
 }
@@ -69,7 +69,12 @@ fn bad(name: &str, detail: impl std::fmt::Display) -> Status {
 }
 
 /// A list of numbers: a comma-separated string, or one number.
-fn numbers<T>(name: &str, param: &InferParameter, from_int: impl Fn(i128) -> Option<T>, from_float: impl Fn(f64) -> Option<T>) -> Result<Vec<T>, Status>
+fn numbers<T>(
+    name: &str,
+    param: &InferParameter,
+    from_int: impl Fn(i128) -> Option<T>,
+    from_float: impl Fn(f64) -> Option<T>,
+) -> Result<Vec<T>, Status>
 where
     T: std::str::FromStr,
 {
@@ -89,7 +94,7 @@ where
         Some(Value::Float(f)) => from_float(f)
             .map(|v| vec![v])
             .ok_or_else(|| bad(name, format!("{f} is not a number of the right kind"))),
-        Some(Value::Bool(_)) => Err(bad(name, "a boolean is not a number")),
+        Some(Value::Bool) => Err(bad(name, "a boolean is not a number")),
         None => Err(bad(name, "no value")),
     }
 }
@@ -105,7 +110,10 @@ fn one_float(name: &str, param: &InferParameter) -> Result<f64, Status> {
     }
 }
 
-fn ints<T: TryFrom<i128> + std::str::FromStr>(name: &str, param: &InferParameter) -> Result<Vec<T>, Status> {
+fn ints<T: TryFrom<i128> + std::str::FromStr>(
+    name: &str,
+    param: &InferParameter,
+) -> Result<Vec<T>, Status> {
     numbers(name, param, |i| T::try_from(i).ok(), |_| None)
 }
 
@@ -158,19 +166,26 @@ fn unknown(model: &str, name: &str, reads: &[&str]) -> Status {
     } else {
         format!("it reads {}", reads.join(", "))
     };
-    Status::invalid_argument(format!("unknown parameter {name:?} for model {model}; {reads}"))
+    Status::invalid_argument(format!(
+        "unknown parameter {name:?} for model {model}; {reads}"
+    ))
 }
 
 /// Checks that a model that takes no parameters got none of its own.
 pub fn no_parameters(model: &str, params: &HashMap<String, InferParameter>) -> Result<(), Status> {
-    match params.keys().find(|k| !CLIENT_PARAMETERS.contains(&k.as_str())) {
+    match params
+        .keys()
+        .find(|k| !CLIENT_PARAMETERS.contains(&k.as_str()))
+    {
         Some(name) => Err(unknown(model, name, &[])),
         None => Ok(()),
     }
 }
 
 /// The filter's parameters from a request's parameters.
-pub fn filter_params(params: &HashMap<String, InferParameter>) -> Result<native::GaussianParams, Status> {
+pub fn filter_params(
+    params: &HashMap<String, InferParameter>,
+) -> Result<native::GaussianParams, Status> {
     let mut out = native::GaussianParams::default();
     for (name, param) in params {
         let name = name.as_str();
@@ -197,11 +212,16 @@ mod tests {
     use super::*;
 
     fn string(s: &str) -> InferParameter {
-        InferParameter { parameter_choice: Some(ParameterChoice::StringParam(s.into())) }
+        InferParameter {
+            parameter_choice: Some(ParameterChoice::StringParam(s.into())),
+        }
     }
 
     fn map(items: &[(&str, InferParameter)]) -> HashMap<String, InferParameter> {
-        items.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect()
+        items
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect()
     }
 
     #[test]
@@ -209,8 +229,18 @@ mod tests {
         let params = filter_params(&map(&[
             ("sigma", string("2, 1")),
             ("mode", string("nearest,grid_wrap")),
-            ("order", InferParameter { parameter_choice: Some(ParameterChoice::Int64Param(1)) }),
-            ("truncate", InferParameter { parameter_choice: Some(ParameterChoice::DoubleParam(3.5)) }),
+            (
+                "order",
+                InferParameter {
+                    parameter_choice: Some(ParameterChoice::Int64Param(1)),
+                },
+            ),
+            (
+                "truncate",
+                InferParameter {
+                    parameter_choice: Some(ParameterChoice::DoubleParam(3.5)),
+                },
+            ),
             ("cval", string("-1.5")),
             ("radius", string("3,2")),
             ("axes", string("-1,0")),
@@ -237,13 +267,20 @@ mod tests {
             (map(&[("sigma", string("1,x"))]), "\"x\""),
             (map(&[("mode", string("bogus"))]), "\"bogus\""),
             (map(&[("order", string("-1"))]), "\"-1\""),
-            (map(&[("output_dtype", string("complex64"))]), "tensorwire.v1"),
+            (
+                map(&[("output_dtype", string("complex64"))]),
+                "tensorwire.v1",
+            ),
             (map(&[("truncate", string("1,2"))]), "\"truncate\""),
         ];
         for (params, needle) in cases {
             let err = filter_params(&params).unwrap_err();
             assert_eq!(err.code(), tonic::Code::InvalidArgument);
-            assert!(err.message().contains(needle), "{} lacks {needle}", err.message());
+            assert!(
+                err.message().contains(needle),
+                "{} lacks {needle}",
+                err.message()
+            );
         }
         assert!(no_parameters("describe", &map(&[("sigma", string("1"))])).is_err());
         assert!(no_parameters("describe", &map(&[("priority", string("1"))])).is_ok());

@@ -105,7 +105,9 @@ fn flag(parameters: &Map<String, Value>, name: &str) -> Result<Option<bool>, Res
     match parameters.get(name) {
         None => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(other) => Err(bad(format!("parameter {name:?} must be true or false, not {other}"))),
+        Some(other) => Err(bad(format!(
+            "parameter {name:?} must be true or false, not {other}"
+        ))),
     }
 }
 
@@ -127,8 +129,11 @@ pub fn read_infer_request(
         Some(len) => (body.slice(..len), body.slice(len..)),
         None => (body, Bytes::new()),
     };
-    let request: RestRequest = serde_json::from_slice(&json)
-        .map_err(|e| bad(format!("the inference request is not valid JSON of the protocol: {e}")))?;
+    let request: RestRequest = serde_json::from_slice(&json).map_err(|e| {
+        bad(format!(
+            "the inference request is not valid JSON of the protocol: {e}"
+        ))
+    })?;
     let mut out = pb::ModelInferRequest {
         model_name: model.to_owned(),
         model_version: version.to_owned(),
@@ -149,7 +154,11 @@ pub fn read_infer_request(
                 let size = size
                     .as_u64()
                     .and_then(|s| usize::try_from(s).ok())
-                    .ok_or_else(|| bad(format!("{what}: binary_data_size must be a non-negative integer")))?;
+                    .ok_or_else(|| {
+                        bad(format!(
+                            "{what}: binary_data_size must be a non-negative integer"
+                        ))
+                    })?;
                 if size > binary.len() {
                     return Err(bad(format!(
                         "{what}: binary_data_size is {size} but only {} bytes of binary data remain",
@@ -207,13 +216,24 @@ fn flatten<'a>(value: &'a Value, out: &mut Vec<&'a Value>) {
 /// JSON `data` → raw contents of the datatype. The element count is
 /// checked against the shape before the buffer is sized (by the elements
 /// already parsed).
-fn json_to_raw(datatype: &str, shape: &[i64], data: &Value, what: &str) -> Result<Bytes, RestError> {
+fn json_to_raw(
+    datatype: &str,
+    shape: &[i64],
+    data: &Value,
+    what: &str,
+) -> Result<Bytes, RestError> {
     let mut elements = Vec::new();
     flatten(data, &mut elements);
     let expected = shape
         .iter()
-        .try_fold(1u64, |acc, &d| u64::try_from(d).ok().and_then(|d| acc.checked_mul(d)))
-        .ok_or_else(|| bad(format!("{what} has the shape {shape:?}, which is not valid")))?;
+        .try_fold(1u64, |acc, &d| {
+            u64::try_from(d).ok().and_then(|d| acc.checked_mul(d))
+        })
+        .ok_or_else(|| {
+            bad(format!(
+                "{what} has the shape {shape:?}, which is not valid"
+            ))
+        })?;
     if elements.len() as u64 != expected {
         return Err(bad(format!(
             "{what}: data holds {} elements but the shape {shape:?} needs {expected}",
@@ -236,20 +256,53 @@ fn json_to_raw(datatype: &str, shape: &[i64], data: &Value, what: &str) -> Resul
                 "{what}: element {index} is {value}, not a value of {datatype}"
             ))
         };
-        let int = || value.as_i64().map(i128::from).or_else(|| value.as_u64().map(i128::from));
+        let int = || {
+            value
+                .as_i64()
+                .map(i128::from)
+                .or_else(|| value.as_u64().map(i128::from))
+        };
         let float = || value.as_f64();
         match dtype {
             DType::Bool => out.put_u8(u8::from(value.as_bool().ok_or_else(wrong)?)),
             DType::UInt8 => out.put_u8(int().and_then(|v| u8::try_from(v).ok()).ok_or_else(wrong)?),
             DType::Int8 => out.put_i8(int().and_then(|v| i8::try_from(v).ok()).ok_or_else(wrong)?),
-            DType::UInt16 => out.put_u16_le(int().and_then(|v| u16::try_from(v).ok()).ok_or_else(wrong)?),
-            DType::Int16 => out.put_i16_le(int().and_then(|v| i16::try_from(v).ok()).ok_or_else(wrong)?),
-            DType::UInt32 => out.put_u32_le(int().and_then(|v| u32::try_from(v).ok()).ok_or_else(wrong)?),
-            DType::Int32 => out.put_i32_le(int().and_then(|v| i32::try_from(v).ok()).ok_or_else(wrong)?),
-            DType::UInt64 => out.put_u64_le(int().and_then(|v| u64::try_from(v).ok()).ok_or_else(wrong)?),
-            DType::Int64 => out.put_i64_le(int().and_then(|v| i64::try_from(v).ok()).ok_or_else(wrong)?),
-            DType::Float16 => out.put_slice(&half::f16::from_f64(float().ok_or_else(wrong)?).to_le_bytes()),
-            DType::BFloat16 => out.put_slice(&half::bf16::from_f64(float().ok_or_else(wrong)?).to_le_bytes()),
+            DType::UInt16 => out.put_u16_le(
+                int()
+                    .and_then(|v| u16::try_from(v).ok())
+                    .ok_or_else(wrong)?,
+            ),
+            DType::Int16 => out.put_i16_le(
+                int()
+                    .and_then(|v| i16::try_from(v).ok())
+                    .ok_or_else(wrong)?,
+            ),
+            DType::UInt32 => out.put_u32_le(
+                int()
+                    .and_then(|v| u32::try_from(v).ok())
+                    .ok_or_else(wrong)?,
+            ),
+            DType::Int32 => out.put_i32_le(
+                int()
+                    .and_then(|v| i32::try_from(v).ok())
+                    .ok_or_else(wrong)?,
+            ),
+            DType::UInt64 => out.put_u64_le(
+                int()
+                    .and_then(|v| u64::try_from(v).ok())
+                    .ok_or_else(wrong)?,
+            ),
+            DType::Int64 => out.put_i64_le(
+                int()
+                    .and_then(|v| i64::try_from(v).ok())
+                    .ok_or_else(wrong)?,
+            ),
+            DType::Float16 => {
+                out.put_slice(&half::f16::from_f64(float().ok_or_else(wrong)?).to_le_bytes())
+            }
+            DType::BFloat16 => {
+                out.put_slice(&half::bf16::from_f64(float().ok_or_else(wrong)?).to_le_bytes())
+            }
             DType::Float32 => out.put_f32_le(float().ok_or_else(wrong)? as f32),
             DType::Float64 => out.put_f64_le(float().ok_or_else(wrong)?),
             DType::Complex64 | DType::Complex128 => return Err(wrong()),
@@ -369,12 +422,16 @@ mod tests {
 
     #[test]
     fn nested_and_flat_json_data_give_the_same_raw_contents() {
-        let flat = br#"{"inputs":[{"name":"INPUT","shape":[2,2],"datatype":"INT16","data":[1,-2,3,4]}]}"#;
+        let flat =
+            br#"{"inputs":[{"name":"INPUT","shape":[2,2],"datatype":"INT16","data":[1,-2,3,4]}]}"#;
         let nested = br#"{"inputs":[{"name":"INPUT","shape":[2,2],"datatype":"INT16","data":[[1,-2],[3,4]]}]}"#;
         let (a, _) = read_infer_request("describe", "", None, Bytes::from_static(flat)).unwrap();
         let (b, _) = read_infer_request("describe", "", None, Bytes::from_static(nested)).unwrap();
         assert_eq!(a.raw_input_contents, b.raw_input_contents);
-        let expected: Vec<u8> = [1i16, -2, 3, 4].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let expected: Vec<u8> = [1i16, -2, 3, 4]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
         assert_eq!(a.raw_input_contents[0][..], expected[..]);
     }
 
@@ -383,19 +440,36 @@ mod tests {
         let json = br#"{"inputs":[{"name":"INPUT","shape":[2],"datatype":"UINT8","parameters":{"binary_data_size":2}}],"parameters":{"sigma":"1"}}"#;
         let mut body = json.to_vec();
         body.extend_from_slice(&[7, 9]);
-        let (req, _) = read_infer_request("gaussian_filter", "1", Some(json.len()), body.into()).unwrap();
+        let (req, _) =
+            read_infer_request("gaussian_filter", "1", Some(json.len()), body.into()).unwrap();
         assert_eq!(req.raw_input_contents[0][..], [7, 9]);
         assert!(req.parameters.contains_key("sigma"));
-        let short = read_infer_request("gaussian_filter", "1", Some(json.len()), Bytes::from_static(json)).unwrap_err();
+        let short = read_infer_request(
+            "gaussian_filter",
+            "1",
+            Some(json.len()),
+            Bytes::from_static(json),
+        )
+        .unwrap_err();
         assert!(short.0.contains("binary_data_size is 2"), "{}", short.0);
     }
 
     #[test]
     fn refuses_counts_and_values_that_do_not_fit() {
         let count = br#"{"inputs":[{"name":"INPUT","shape":[3],"datatype":"UINT8","data":[1,2]}]}"#;
-        assert!(read_infer_request("m", "", None, Bytes::from_static(count)).unwrap_err().0.contains("needs 3"));
+        assert!(
+            read_infer_request("m", "", None, Bytes::from_static(count))
+                .unwrap_err()
+                .0
+                .contains("needs 3")
+        );
         let range = br#"{"inputs":[{"name":"INPUT","shape":[1],"datatype":"UINT8","data":[300]}]}"#;
-        assert!(read_infer_request("m", "", None, Bytes::from_static(range)).unwrap_err().0.contains("300"));
+        assert!(
+            read_infer_request("m", "", None, Bytes::from_static(range))
+                .unwrap_err()
+                .0
+                .contains("300")
+        );
     }
 
     #[test]
@@ -404,10 +478,23 @@ mod tests {
             model_name: "describe".into(),
             model_version: "1".into(),
             outputs: vec![
-                pb::model_infer_response::InferOutputTensor { name: "MIN".into(), datatype: "FP64".into(), shape: vec![1], ..Default::default() },
-                pb::model_infer_response::InferOutputTensor { name: "SHAPE".into(), datatype: "INT64".into(), shape: vec![1], ..Default::default() },
+                pb::model_infer_response::InferOutputTensor {
+                    name: "MIN".into(),
+                    datatype: "FP64".into(),
+                    shape: vec![1],
+                    ..Default::default()
+                },
+                pb::model_infer_response::InferOutputTensor {
+                    name: "SHAPE".into(),
+                    datatype: "INT64".into(),
+                    shape: vec![1],
+                    ..Default::default()
+                },
             ],
-            raw_output_contents: vec![Bytes::from(1.5f64.to_le_bytes().to_vec()), Bytes::from(4i64.to_le_bytes().to_vec())],
+            raw_output_contents: vec![
+                Bytes::from(1.5f64.to_le_bytes().to_vec()),
+                Bytes::from(4i64.to_le_bytes().to_vec()),
+            ],
             ..Default::default()
         };
         let mut binary = BinaryOutputs::default();

@@ -46,7 +46,9 @@ pub fn dtype_of(datatype: &str, what: &str) -> Result<DType, Status> {
         return Ok(*dtype);
     }
     if datatype.to_ascii_uppercase().contains("COMPLEX") {
-        return Err(Status::invalid_argument(format!("{what}: {COMPLEX_REFUSAL}")));
+        return Err(Status::invalid_argument(format!(
+            "{what}: {COMPLEX_REFUSAL}"
+        )));
     }
     Err(Status::invalid_argument(format!(
         "{what} has the datatype {datatype:?}, which is not one this model reads; use one of {}",
@@ -152,7 +154,10 @@ fn typed_to_bytes(
         ))
     };
     match dtype {
-        DType::Bool => c.bool_contents.iter().for_each(|&b| out.put_u8(u8::from(b))),
+        DType::Bool => c
+            .bool_contents
+            .iter()
+            .for_each(|&b| out.put_u8(u8::from(b))),
         DType::Int8 => {
             for (i, &v) in c.int_contents.iter().enumerate() {
                 out.put_i8(i8::try_from(v).map_err(|_| range(v.into(), i))?);
@@ -287,20 +292,34 @@ mod tests {
             let name = datatype_of(dtype).unwrap();
             assert_eq!(dtype_of(name, "input").unwrap(), dtype);
         }
-        assert!(dtype_of("COMPLEX64", "input 'INPUT'").unwrap_err().message().contains("tensorwire.v1"));
-        assert!(dtype_of("FP8", "input 'INPUT'").unwrap_err().message().contains("\"FP8\""));
+        assert!(
+            dtype_of("COMPLEX64", "input 'INPUT'")
+                .unwrap_err()
+                .message()
+                .contains("tensorwire.v1")
+        );
+        assert!(
+            dtype_of("FP8", "input 'INPUT'")
+                .unwrap_err()
+                .message()
+                .contains("\"FP8\"")
+        );
     }
 
     #[test]
     fn typed_contents_round_trip_through_bytes() {
         let limits = TensorLimits::default();
         for dtype in DType::ALL {
-            let Some(datatype) = datatype_of(dtype).ok() else { continue };
+            let Some(datatype) = datatype_of(dtype).ok() else {
+                continue;
+            };
             if matches!(dtype, DType::Float16 | DType::BFloat16) {
                 continue;
             }
             let (_, valid) = checked_shape(dtype, &[3], &limits, "x").unwrap();
-            let data: Vec<u8> = (0..valid.nbytes).map(|i| u8::from(i % dtype.itemsize() == 0)).collect();
+            let data: Vec<u8> = (0..valid.nbytes)
+                .map(|i| u8::from(i % dtype.itemsize() == 0))
+                .collect();
             let typed = bytes_to_typed(dtype, &data).unwrap();
             let back = input_data(dtype, &valid, None, Some(&typed), datatype).unwrap();
             assert_eq!(&back[..], &data[..], "{datatype}");
@@ -311,10 +330,20 @@ mod tests {
     fn refuses_typed_values_out_of_range_and_wrong_counts() {
         let limits = TensorLimits::default();
         let (_, valid) = checked_shape(DType::UInt8, &[2], &limits, "x").unwrap();
-        let c = InferTensorContents { uint_contents: vec![1, 256], ..Default::default() };
+        let c = InferTensorContents {
+            uint_contents: vec![1, 256],
+            ..Default::default()
+        };
         let err = input_data(DType::UInt8, &valid, None, Some(&c), "input 'INPUT'").unwrap_err();
-        assert!(err.message().contains("element 1 is 256"), "{}", err.message());
-        let c = InferTensorContents { uint_contents: vec![1], ..Default::default() };
+        assert!(
+            err.message().contains("element 1 is 256"),
+            "{}",
+            err.message()
+        );
+        let c = InferTensorContents {
+            uint_contents: vec![1],
+            ..Default::default()
+        };
         assert!(input_data(DType::UInt8, &valid, None, Some(&c), "x").is_err());
         assert!(checked_shape(DType::UInt8, &[-1], &limits, "x").is_err());
     }
@@ -323,10 +352,22 @@ mod tests {
     fn bytes_elements_round_trip_and_lengths_are_checked() {
         let joined = join_bytes_elements(&[b"ab", b"", b"xyz"]).unwrap();
         let split = split_bytes_elements(&joined, 3, "x").unwrap();
-        assert_eq!(split, vec![Bytes::from_static(b"ab"), Bytes::new(), Bytes::from_static(b"xyz")]);
+        assert_eq!(
+            split,
+            vec![
+                Bytes::from_static(b"ab"),
+                Bytes::new(),
+                Bytes::from_static(b"xyz")
+            ]
+        );
         assert!(split_bytes_elements(&joined, 2, "x").is_err());
         let lying = Bytes::from_static(&[255, 255, 255, 255, 1]);
-        assert!(split_bytes_elements(&lying, 1, "x").unwrap_err().message().contains("claims"));
+        assert!(
+            split_bytes_elements(&lying, 1, "x")
+                .unwrap_err()
+                .message()
+                .contains("claims")
+        );
         assert!(split_bytes_elements(&Bytes::from_static(&[1, 0]), 1, "x").is_err());
     }
 }
