@@ -5,9 +5,15 @@
 use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let proto = "proto/tensorwire/v1/tensorwire.proto";
-    println!("cargo:rerun-if-changed={proto}");
-    let descriptors = protox::compile([proto], ["proto"])?;
+    let protos = [
+        "proto/tensorwire/v1/tensorwire.proto",
+        // The Open Inference Protocol (KServe v2), served beside tensorwire.v1.
+        "proto/inference/grpc_service.proto",
+    ];
+    for proto in protos {
+        println!("cargo:rerun-if-changed={proto}");
+    }
+    let descriptors = protox::compile(protos, ["proto"])?;
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
     std::fs::write(
         out_dir.join("tensorwire_descriptor.bin"),
@@ -16,6 +22,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         // Tensor payloads stay `bytes::Bytes`: slices of the received buffer, no copy.
         .bytes(".tensorwire.v1")
+        .bytes(".inference")
         .compile_fds(descriptors)?;
     Ok(())
 }

@@ -11,6 +11,7 @@ pub mod filter;
 pub mod gateway;
 pub mod grpc_layers;
 pub mod image;
+pub mod kserve;
 pub mod listen;
 pub mod npy;
 pub mod proto;

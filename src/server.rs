@@ -141,12 +141,14 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<RunningServer> {
     } else {
         grpc_addr
     };
-    let upstream = crate::gateway::connect_upstream(&format!("http://{internal}"))?;
+    let channel = crate::gateway::connect_channel(&format!("http://{internal}"))?;
+    let upstream = crate::gateway::Upstream::new(channel.clone());
     let mut gateway = config.gateway.clone();
     gateway.image_limits = config.limits.image();
     let extras = GatewayExtras {
         api_keys: keys,
         service_metrics: Some(metrics),
+        kserve_channel: Some(channel),
     };
     let mut http_settings = listen::ConnectionSettings::new(false, config.timeouts.header_read());
     http_settings.tls = http_tls;
@@ -174,12 +176,9 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<RunningServer> {
 
 /// The gRPC service with its message limits; it accepts compressed requests
 /// (answers are compressed by [`CompressAnswersLayer`]).
-pub fn tensor_service(
-    limits: Limits,
-    budget: MemoryBudget,
-) -> TensorServiceServer<TensorServiceImpl> {
-    let max_message = usize::try_from(limits.max_message_bytes).unwrap_or(usize::MAX);
-    TensorServiceServer::new(TensorServiceImpl::with_budget(limits, budget))
+pub fn tensor_service(native: TensorServiceImpl) -> TensorServiceServer<TensorServiceImpl> {
+    let max_message = usize::try_from(native.limits().max_message_bytes).unwrap_or(usize::MAX);
+    TensorServiceServer::new(native)
         .max_decoding_message_size(max_message)
         .max_encoding_message_size(max_message)
         .accept_compressed(CompressionEncoding::Gzip)
@@ -225,14 +224,18 @@ async fn grpc_service(
     let reflection_v1 = reflection().build_v1()?;
     // grpcurl 1.8 asks the older v1alpha protocol.
     let reflection_v1alpha = reflection().build_v1alpha()?;
+    // One native service: the Open Inference Protocol front door calls it,
+    // sharing its computation slots and budget.
+    let native = TensorServiceImpl::with_budget(limits.clone(), budget.clone());
     // Health stays open; everything else needs a key when keys are set.
     let routes = Routes::new(health_service)
         .add_service(InterceptedService::new(reflection_v1, keys.clone()))
         .add_service(InterceptedService::new(reflection_v1alpha, keys.clone()))
         .add_service(InterceptedService::new(
-            tensor_service(limits.clone(), budget.clone()),
-            keys,
-        ));
+            crate::kserve::grpc::server(native.clone()),
+            keys.clone(),
+        ))
+        .add_service(InterceptedService::new(tensor_service(native), keys));
     Ok(tower::ServiceBuilder::new()
         // A refused request is the client's mistake, not a server error.
         .layer(TraceLayer::new_for_grpc().on_failure(DefaultOnFailure::new().level(Level::WARN)))

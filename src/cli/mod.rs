@@ -190,7 +190,8 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
 }
 
 async fn gateway(command: GatewayCommand) -> anyhow::Result<()> {
-    let upstream = crate::gateway::connect_upstream(&command.upstream)?;
+    let channel = crate::gateway::connect_channel(&command.upstream)?;
+    let upstream = crate::gateway::Upstream::new(channel.clone());
     let listener = tokio::net::TcpListener::bind(command.http_addr)
         .await
         .with_context(|| format!("cannot bind the HTTP address {}", command.http_addr))?;
@@ -200,6 +201,7 @@ async fn gateway(command: GatewayCommand) -> anyhow::Result<()> {
     let extras = crate::gateway::GatewayExtras {
         api_keys: crate::auth::ApiKeys::load(&command.api_keys, command.api_key_file.as_deref())?,
         service_metrics: None,
+        kserve_channel: Some(channel),
     };
     let mut settings =
         crate::listen::ConnectionSettings::new(false, command.timeouts.header_read());

@@ -31,6 +31,7 @@ mod drain;
 pub mod error;
 mod image_codec;
 pub mod json_list;
+mod kserve;
 mod metrics;
 mod native;
 mod openapi;
@@ -128,23 +129,31 @@ pub struct GatewayExtras {
     /// The gRPC service's metrics, shown on `/metrics` when the service runs
     /// in the same process.
     pub service_metrics: Option<Arc<crate::grpc_layers::metrics::ServiceMetrics>>,
+    /// The channel to the upstream's `inference.GRPCInferenceService`, for
+    /// the `/v2` routes (without one they answer 500).
+    pub kserve_channel: Option<Channel>,
 }
 
 /// The gRPC client the gateway calls.
 pub type Upstream = crate::proto::pb::tensor_service_client::TensorServiceClient<Channel>;
 
-/// A lazily connecting client of the gRPC server at `url`, with HTTP/2
+/// A lazily connecting client of the gRPC server at `url` (see
+/// [`connect_channel`]).
+pub fn connect_upstream(url: &str) -> anyhow::Result<Upstream> {
+    Ok(Upstream::new(connect_channel(url)?))
+}
+
+/// A lazily connecting channel to the gRPC server at `url`, with HTTP/2
 /// windows large enough that a multi-megabyte tensor crosses in a few round
 /// trips instead of waiting for a window update every 64 KiB.
-pub fn connect_upstream(url: &str) -> anyhow::Result<Upstream> {
-    let channel = tonic::transport::Endpoint::from_shared(url.to_owned())
+pub fn connect_channel(url: &str) -> anyhow::Result<Channel> {
+    Ok(tonic::transport::Endpoint::from_shared(url.to_owned())
         .with_context(|| format!("bad upstream URL {url:?}"))?
         .initial_stream_window_size(Some(8 << 20))
         .initial_connection_window_size(Some(16 << 20))
         .max_frame_size(Some(1 << 20))
         .tcp_nodelay(true)
-        .connect_lazy();
-    Ok(Upstream::new(channel))
+        .connect_lazy())
 }
 
 /// What every handler shares: the upstream client, the settings and the
@@ -157,6 +166,7 @@ pub(crate) struct Inner {
     config: GatewayConfig,
     metrics: metrics::Metrics,
     api_keys: crate::auth::ApiKeys,
+    kserve: Option<kserve::KServeUpstream>,
 }
 
 impl AppState {
@@ -173,7 +183,17 @@ impl AppState {
             config,
             metrics: metrics::Metrics::new(extras.service_metrics),
             api_keys: extras.api_keys,
+            kserve: extras.kserve_channel.map(|channel| {
+                kserve::KServeUpstream::new(channel)
+                    .max_decoding_message_size(usize::MAX)
+                    .max_encoding_message_size(usize::MAX)
+            }),
         }))
+    }
+
+    /// The client of the Open Inference Protocol service, if connected.
+    pub(crate) fn kserve(&self) -> Option<kserve::KServeUpstream> {
+        self.0.kserve.clone()
     }
 
     pub(crate) fn api_keys(&self) -> &crate::auth::ApiKeys {
@@ -214,6 +234,28 @@ pub(crate) fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState
         ("/healthz", "get", get(native::healthz)),
         ("/metrics", "get", get(native::metrics)),
         ("/openapi.json", "get", get(native::openapi)),
+        // The Open Inference Protocol (KServe v2).
+        ("/v2", "get", get(kserve::server_metadata)),
+        ("/v2/health/live", "get", get(kserve::live)),
+        ("/v2/health/ready", "get", get(kserve::ready)),
+        ("/v2/models/{name}", "get", get(kserve::model_metadata)),
+        (
+            "/v2/models/{name}/versions/{version}",
+            "get",
+            get(kserve::model_metadata),
+        ),
+        ("/v2/models/{name}/ready", "get", get(kserve::model_ready)),
+        (
+            "/v2/models/{name}/versions/{version}/ready",
+            "get",
+            get(kserve::model_ready),
+        ),
+        ("/v2/models/{name}/infer", "post", post(kserve::infer)),
+        (
+            "/v2/models/{name}/versions/{version}/infer",
+            "post",
+            post(kserve::infer),
+        ),
     ]
 }
 
@@ -276,6 +318,7 @@ pub fn router_with(
         ));
     }
     app.layer(middleware::map_response(json_error_bodies))
+        .layer(middleware::from_fn(kserve::protocol_errors))
         .layer(CompressionLayer::new().compress_when(compressible()))
         .layer(
             TraceLayer::new_for_http()

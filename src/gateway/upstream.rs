@@ -113,7 +113,7 @@ impl Calls {
     }
 
     /// Wraps a message with the deadline and the credentials.
-    fn request<T>(&self, message: T) -> tonic::Request<T> {
+    pub(crate) fn request<T>(&self, message: T) -> tonic::Request<T> {
         let mut request = tonic::Request::new(message);
         if let Some(timeout) = self.timeout {
             request.set_timeout(timeout);

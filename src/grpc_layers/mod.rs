@@ -20,6 +20,9 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// The path prefix of the tensorwire service's methods.
 pub const SERVICE_PATH: &str = "/tensorwire.v1.TensorService/";
 
+/// The path prefix of the Open Inference Protocol's service (`kserve`).
+pub const KSERVE_PATH: &str = "/inference.GRPCInferenceService/";
+
 /// The method name of a request path, for labels: one of the service's
 /// methods, `health`, `reflection`, or `other` (so that scanners cannot grow
 /// the metrics without bound).
@@ -34,6 +37,13 @@ pub fn method_label(path: &str) -> &'static str {
     ];
     if let Some(method) = path.strip_prefix(SERVICE_PATH) {
         return METHODS
+            .iter()
+            .find(|m| **m == method)
+            .copied()
+            .unwrap_or("other");
+    }
+    if let Some(method) = path.strip_prefix(KSERVE_PATH) {
+        return crate::kserve::grpc::SERVED
             .iter()
             .find(|m| **m == method)
             .copied()

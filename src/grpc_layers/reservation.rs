@@ -17,7 +17,7 @@ use http::Request;
 use hyper::body::{Body, Frame, SizeHint};
 use tower::{Layer, Service};
 
-use super::{BoxError, SERVICE_PATH};
+use super::{BoxError, KSERVE_PATH, SERVICE_PATH};
 use crate::budget::{BudgetError, MemoryBudget, Reservation};
 use crate::service::busy_status;
 
@@ -79,7 +79,12 @@ where
             .uri()
             .path()
             .strip_prefix(SERVICE_PATH)
-            .is_some_and(|m| UNARY_METHODS.contains(&m));
+            .is_some_and(|m| UNARY_METHODS.contains(&m))
+            || request
+                .uri()
+                .path()
+                .strip_prefix(KSERVE_PATH)
+                .is_some_and(|m| m == "ModelInfer");
         let request = if unary {
             let layer = self.layer.clone();
             request.map(|body| tonic::body::Body::new(ReservingBody::new(body, layer)))
