@@ -61,10 +61,18 @@ pub struct SlabPlan {
 /// rows it keeps.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct SlabRows {
-    /// The input row at each position of the sub-tensor.
-    sources: Vec<usize>,
+    /// The input rows of the sub-tensor's positions, in order, as runs of
+    /// consecutive rows (one long run and a few extension images).
+    sources: Vec<Range<usize>>,
     /// The output rows kept, as positions in the sub-tensor.
     keep: Range<usize>,
+}
+
+impl SlabRows {
+    /// Rows of the sub-tensor.
+    fn len(&self) -> usize {
+        self.sources.iter().map(ExactSizeIterator::len).sum()
+    }
 }
 
 impl SlabPlan {
@@ -194,7 +202,7 @@ impl SlabPlan {
         let out = self.output_rows(k);
         if self.whole {
             return SlabRows {
-                sources: (0..self.rows).collect(),
+                sources: vec![0..self.rows],
                 keep: 0..self.rows,
             };
         }
@@ -203,7 +211,7 @@ impl SlabPlan {
             self.mode,
             BoundaryMode::Constant | BoundaryMode::GridConstant
         );
-        let mut sources = Vec::with_capacity(out.len() + 2 * self.halo);
+        let mut sources: Vec<Range<usize>> = Vec::with_capacity(2 * self.halo + 1);
         let mut before = 0;
         for p in out.start as i64 - r..out.end as i64 + r {
             let source = if (0..self.rows as i64).contains(&p) {
@@ -217,7 +225,10 @@ impl SlabPlan {
                 if p < out.start as i64 {
                     before += 1;
                 }
-                sources.push(s);
+                match sources.last_mut() {
+                    Some(run) if run.end == s => run.end += 1,
+                    _ => sources.push(s..s + 1),
+                }
             }
         }
         SlabRows {
@@ -340,7 +351,7 @@ impl SlabCutter {
         let all_in = self.received == s.input_nbytes();
         let (_, waits_for) = self.pending.get_or_insert_with(|| {
             let slab = s.slab_rows(self.next);
-            let waits_for = slab.sources.iter().max().map_or(0, |&row| row + 1);
+            let waits_for = slab.sources.iter().map(|run| run.end).max().unwrap_or(0);
             (slab, waits_for)
         });
         if !all_in && rows_in < *waits_for {
@@ -354,17 +365,16 @@ impl SlabCutter {
         } else {
             // Recycled like the engine's results: no fresh page faults for
             // each slab.
-            let mut data = super::pool::take(slab.sources.len() * s.row_in);
+            let mut data = super::pool::take(slab.len() * s.row_in);
             let held = self.held.make_contiguous();
-            for &row in &slab.sources {
-                let bytes = if row >= self.first {
-                    let at = (row - self.first) * s.row_in;
-                    &held[at..at + s.row_in]
-                } else {
-                    let at = row * s.row_in;
-                    &self.head[at..at + s.row_in]
-                };
-                data.extend_from_slice(bytes);
+            for run in &slab.sources {
+                // Rows before `first` are a wrap's first rows, kept aside.
+                let split = run.end.min(self.first).max(run.start);
+                data.extend_from_slice(&self.head[run.start * s.row_in..split * s.row_in]);
+                data.extend_from_slice(
+                    &held[(split - self.first.min(split)) * s.row_in
+                        ..(run.end.max(self.first) - self.first) * s.row_in],
+                );
             }
             data
         };
@@ -381,7 +391,7 @@ impl SlabCutter {
         }
         let mut shape: Vec<u64> = s.plan.shape.iter().map(|&d| d as u64).collect();
         if let Some(first) = shape.first_mut() {
-            *first = slab.sources.len() as u64;
+            *first = slab.len() as u64;
         }
         let unlimited = TensorLimits {
             max_rank: usize::MAX,
@@ -459,13 +469,13 @@ mod tests {
         let s = SlabPlan::new(plan_for(&[20], BoundaryMode::Reflect, 1.0), 16 * 8);
         assert_eq!((s.halo, s.height, s.num_slabs()), (4, 8, 3));
         let first = s.slab_rows(0);
-        assert_eq!(first.sources[..4], [3, 2, 1, 0]);
+        assert_eq!(first.sources, [3..4, 2..3, 1..2, 0..1, 0..12]);
         assert_eq!(first.keep, 4..12);
         let last = s.slab_rows(2);
-        assert_eq!(last.sources.last(), Some(&16));
+        assert_eq!(last.sources.last(), Some(&16..17));
         assert_eq!(last.keep, 4..8);
         let c = SlabPlan::new(plan_for(&[20], BoundaryMode::Constant, 1.0), 16 * 8);
-        assert_eq!(c.slab_rows(0).sources, (0..12).collect::<Vec<_>>());
+        assert_eq!(c.slab_rows(0).sources, [0..12]);
         assert_eq!(c.slab_rows(0).keep, 0..8);
     }
 

@@ -81,6 +81,8 @@ pub(crate) struct FilteredStream {
     queue: mpsc::UnboundedReceiver<AnswerEvent>,
     /// The first data piece, read before the answer started.
     first: Option<Bytes>,
+    /// The answer's end has been read.
+    ended: bool,
     /// The tasks working for this answer, stopped when it is dropped.
     tasks: Vec<tokio::task::AbortHandle>,
 }
@@ -95,23 +97,12 @@ enum AnswerEvent {
     Failed(GatewayError),
 }
 
-/// An answer whose header has not been read yet.
-struct PendingAnswer {
-    events: mpsc::UnboundedSender<AnswerEvent>,
-    stream: FilteredStream,
-}
-
-impl PendingAnswer {
-    fn with_pump(mut self, pump: tokio::task::AbortHandle) -> PendingAnswer {
-        self.stream.tasks.push(pump);
-        self
-    }
-
+impl FilteredStream {
     /// Reads the answer's header, then waits for its first data piece, the
     /// end of an empty answer, or a refusal, whichever comes first: a
     /// refused body is answered with its error, not with a broken answer.
     async fn wait_for_data(&mut self) -> Result<(), GatewayError> {
-        let header = match self.stream.queue.recv().await {
+        let header = match self.queue.recv().await {
             Some(AnswerEvent::Header(header)) => header,
             Some(AnswerEvent::Failed(e)) => return Err(e),
             _ => {
@@ -126,23 +117,27 @@ impl PendingAnswer {
         let dtype = dtype_from_wire(header.dtype).map_err(|e| bad(e.to_string()))?;
         let valid =
             validate_shape(dtype, &header.shape, &PARSE_LIMITS).map_err(|e| bad(e.to_string()))?;
-        self.stream.dtype = dtype;
-        self.stream.shape = valid.shape;
-        self.stream.nbytes = valid.nbytes;
-        self.stream.first = self.stream.next_data().await?;
+        self.dtype = dtype;
+        self.shape = valid.shape;
+        self.nbytes = valid.nbytes;
+        self.first = self.next_data().await?;
         Ok(())
     }
-}
 
-impl FilteredStream {
     /// The next data piece of the answer, `None` at its end.
     async fn next_data(&mut self) -> Result<Option<Bytes>, GatewayError> {
         if let Some(first) = self.first.take() {
             return Ok(Some(first));
         }
+        if self.ended {
+            return Ok(None);
+        }
         match self.queue.recv().await {
             Some(AnswerEvent::Data(piece)) => Ok(Some(piece)),
-            Some(AnswerEvent::End) => Ok(None),
+            Some(AnswerEvent::End) => {
+                self.ended = true;
+                Ok(None)
+            }
             Some(AnswerEvent::Failed(e)) => Err(e),
             Some(AnswerEvent::Header(_)) => Err(GatewayError::Internal(
                 "the upstream's answer has a second header".into(),
@@ -308,17 +303,16 @@ impl Calls {
         match upload {
             NpyUpload::Whole(tensor) => self.filter_tensor(tensor, params).await,
             NpyUpload::Streaming(streaming) => {
-                let (sender, answer) = self.filter_call(&streaming, params);
+                let (sender, events, mut answer) = self.filter_call(&streaming, params);
                 let pump = pump_filter(streaming, sender, self.chunk, refuse);
-                let events = answer.events.clone();
                 let pump = tokio::spawn(async move {
                     if let Err(e) = pump.await {
                         let _ = events.send(AnswerEvent::Failed(e));
                     }
                 });
-                let mut answer = answer.with_pump(pump.abort_handle());
+                answer.tasks.push(pump.abort_handle());
                 answer.wait_for_data().await?;
-                Ok(Filtered::Streamed(Box::new(answer.stream)))
+                Ok(Filtered::Streamed(Box::new(answer)))
             }
         }
     }
@@ -350,19 +344,26 @@ impl Calls {
         params: pb::GaussianParams,
         refuse: NpyRefusal,
     ) -> Result<Filtered, GatewayError> {
-        let (sender, mut answer) = self.filter_call(&upload, params);
+        let (sender, events, mut answer) = self.filter_call(&upload, params);
+        drop(events);
         pump_filter(upload, sender, self.chunk, refuse).await?;
         answer.wait_for_data().await?;
-        Ok(Filtered::Streamed(Box::new(answer.stream)))
+        Ok(Filtered::Streamed(Box::new(answer)))
     }
 
     /// Starts the call: the start message queued, the answer read into a
-    /// queue by a task. Returns the sender for the data pieces.
+    /// queue by a task. Returns the sender for the data pieces, a sender
+    /// into the answer's queue (for the pump's refusal; drop it otherwise,
+    /// so the queue ends with the reader) and the answer.
     fn filter_call<P>(
         &self,
         upload: &StreamingTensor<P>,
         params: pb::GaussianParams,
-    ) -> (mpsc::Sender<pb::GaussianFilterChunk>, PendingAnswer) {
+    ) -> (
+        mpsc::Sender<pb::GaussianFilterChunk>,
+        mpsc::UnboundedSender<AnswerEvent>,
+        FilteredStream,
+    ) {
         let (sender, receiver) = mpsc::channel(PIPELINE_DEPTH);
         let start = pb::GaussianFilterChunk {
             part: Some(FilterPart::Start(pb::GaussianFilterStart {
@@ -380,18 +381,16 @@ impl Calls {
                 let _ = into.send(AnswerEvent::Failed(e));
             }
         });
-        let answer = PendingAnswer {
-            events,
-            stream: FilteredStream {
-                dtype: DType::Bool,
-                shape: Vec::new(),
-                nbytes: 0,
-                queue,
-                first: None,
-                tasks: vec![reader.abort_handle()],
-            },
+        let answer = FilteredStream {
+            dtype: DType::Bool,
+            shape: Vec::new(),
+            nbytes: 0,
+            queue,
+            first: None,
+            ended: false,
+            tasks: vec![reader.abort_handle()],
         };
-        (sender, answer)
+        (sender, events, answer)
     }
 
     /// `ImageSize` of an encoded image in memory.
