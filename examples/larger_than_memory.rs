@@ -77,18 +77,28 @@ fn check(rows: std::ops::Range<usize>, n: usize, got: &[u8], dump: Option<&std::
     let lo = rows.start.saturating_sub(HALO);
     let hi = (rows.end + HALO).min(n);
     let sub = tensor(hi - lo, rows_bytes(lo..hi));
-    let want = gaussian_filter(&sub, &GaussianParams::with_sigma(2.0), &FilterLimits::default())
-        .expect("filter");
+    let want = gaussian_filter(
+        &sub,
+        &GaussianParams::with_sigma(2.0),
+        &FilterLimits::default(),
+    )
+    .expect("filter");
     let from = (rows.start - lo) * ROW_BYTES;
     let want = &want.data()[from..from + rows.len() * ROW_BYTES];
     assert!(got == want, "result rows {rows:?} differ from the engine's");
     if let Some(dir) = dump {
         let name = format!("block_{:09}", rows.start);
-        std::fs::write(dir.join(format!("{name}_in.npy")), tensorwire::npy::write_npy(&sub))
-            .expect("write dump");
+        std::fs::write(
+            dir.join(format!("{name}_in.npy")),
+            tensorwire::npy::write_npy(&sub),
+        )
+        .expect("write dump");
         let out = tensor(rows.len(), Bytes::copy_from_slice(got));
-        std::fs::write(dir.join(format!("{name}_out.npy")), tensorwire::npy::write_npy(&out))
-            .expect("write dump");
+        std::fs::write(
+            dir.join(format!("{name}_out.npy")),
+            tensorwire::npy::write_npy(&out),
+        )
+        .expect("write dump");
         std::fs::write(
             dir.join(format!("{name}.txt")),
             format!("{} {} {} {}\n", lo, hi, rows.start, rows.end),
@@ -100,7 +110,10 @@ fn check(rows: std::ops::Range<usize>, n: usize, got: &[u8], dump: Option<&std::
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let url = args.get(1).cloned().unwrap_or("http://127.0.0.1:50051".into());
+    let url = args
+        .get(1)
+        .cloned()
+        .unwrap_or("http://127.0.0.1:50051".into());
     let mode = args.get(2).cloned().unwrap_or("filter".into());
     let flag = |name: &str| {
         args.iter()
@@ -117,11 +130,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     match mode.as_str() {
         "engine" => {
             let params = GaussianParams::with_sigma(2.0);
-            let plan = tensorwire::filter::plan(DType::Float32, &shape, &params, &FilterLimits {
-                max_output_bytes: u64::MAX,
-                max_taps: u64::MAX,
-                ..FilterLimits::default()
-            })?;
+            let plan = tensorwire::filter::plan(
+                DType::Float32,
+                &shape,
+                &params,
+                &FilterLimits {
+                    max_output_bytes: u64::MAX,
+                    max_taps: u64::MAX,
+                    ..FilterLimits::default()
+                },
+            )?;
             let slab_bytes = tensorwire::config::Limits::default().stream_slab_bytes as usize;
             let slabs = std::sync::Arc::new(SlabPlan::new(plan, slab_bytes));
             let mut cutter = SlabCutter::new(std::sync::Arc::clone(&slabs));
@@ -136,7 +154,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         "upload" => {
             let mut client = Client::connect_with(&url, options()).await?;
-            let info = client.describe_pieces(DType::Float32, &shape, pieces(n)).await?;
+            let info = client
+                .describe_pieces(DType::Float32, &shape, pieces(n))
+                .await?;
             assert_eq!(info.nbytes as usize, nbytes);
         }
         "filter" | "identity" => {

@@ -71,7 +71,10 @@ fn data(piece: Vec<u8>) -> pb::GaussianFilterChunk {
 
 /// The next data piece of an answer (`None` at its end); panics on a header.
 async fn next_piece(answer: &mut tonic::Streaming<pb::TensorChunk>) -> Option<Bytes> {
-    let message = answer.message().await.expect("the answer is not an error")?;
+    let message = answer
+        .message()
+        .await
+        .expect("the answer is not an error")?;
     match message.part {
         Some(tensor_chunk::Part::Data(d)) => Some(d),
         other => panic!("expected data, got {other:?}"),
@@ -205,7 +208,8 @@ fn check_rows(rows: std::ops::Range<usize>, n: usize, row_len: usize, halo: usiz
     let lo = rows.start.saturating_sub(halo);
     let hi = (rows.end + halo).min(n);
     let sub = tensor(&[hi - lo, 256, 256], rows_bytes(lo..hi, row_len));
-    let want = gaussian_filter(&sub, &GaussianParams::with_sigma(2.0), &Default::default()).unwrap();
+    let want =
+        gaussian_filter(&sub, &GaussianParams::with_sigma(2.0), &Default::default()).unwrap();
     let from = (rows.start - lo) * row_len * 4;
     let want = &want.data()[from..from + rows.len() * row_len * 4];
     assert!(got == want, "output rows {rows:?} differ from the engine's");
@@ -221,11 +225,14 @@ async fn a_stream_larger_than_the_budget_is_filtered_exactly_in_bounded_memory()
     let row_bytes = row_len * 4;
     let n = (mib << 20) / row_bytes;
     let shape = [n, 256, 256];
-    let (server, url) = common::spawn_server_process(&["--memory-budget", "512MiB", "--max-tensor-bytes", "1TiB"]).await;
+    let (server, url) =
+        common::spawn_server_process(&["--memory-budget", "512MiB", "--max-tensor-bytes", "1TiB"])
+            .await;
     let idle = common::peak_rss_mib(server.pid());
-    let mut client = tensorwire::proto::pb::tensor_service_client::TensorServiceClient::connect(url)
-        .await
-        .unwrap();
+    let mut client =
+        tensorwire::proto::pb::tensor_service_client::TensorServiceClient::connect(url)
+            .await
+            .unwrap();
     let (send, requests) = mpsc::channel(4);
     send.send(start(&shape, 2.0)).await.unwrap();
     let producer = tokio::spawn(async move {
@@ -246,7 +253,9 @@ async fn a_stream_larger_than_the_budget_is_filtered_exactly_in_bounded_memory()
     let mut done = 0;
     while let Some(piece) = next_piece(&mut answer).await {
         pending.extend_from_slice(&piece);
-        while pending.len() >= block * row_bytes || (done + pending.len() / row_bytes == n && !pending.is_empty()) {
+        while pending.len() >= block * row_bytes
+            || (done + pending.len() / row_bytes == n && !pending.is_empty())
+        {
             let rows = (pending.len() / row_bytes).min(block);
             let got: Vec<u8> = pending.drain(..rows * row_bytes).collect();
             check_rows(done..done + rows, n, row_len, halo, &got);
@@ -257,7 +266,9 @@ async fn a_stream_larger_than_the_budget_is_filtered_exactly_in_bounded_memory()
     assert_eq!(done, n, "every row came back");
     let peak = common::peak_rss_mib(server.pid());
     let bound = (mib as u64 / 2 + 128).min(1024);
-    eprintln!("{mib} MiB streamed: server peak RSS {peak} MiB (idle {idle} MiB), bound {bound} MiB");
+    eprintln!(
+        "{mib} MiB streamed: server peak RSS {peak} MiB (idle {idle} MiB), bound {bound} MiB"
+    );
     assert!(
         peak < bound,
         "the server's peak RSS was {peak} MiB for a {mib} MiB stream (bound {bound} MiB)"

@@ -79,7 +79,8 @@ async fn collect(mut answer: tonic::Streaming<pb::TensorChunk>) -> Result<Bytes,
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sixty_four_large_uploads_against_a_small_budget() {
-    let (server, url) = common::spawn_server_process(&["--memory-budget", &format!("{BUDGET_MIB}MiB")]).await;
+    let (server, url) =
+        common::spawn_server_process(&["--memory-budget", &format!("{BUDGET_MIB}MiB")]).await;
     let pid = server.pid();
     let idle_rss = common::peak_rss_mib(pid);
 

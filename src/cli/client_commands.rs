@@ -182,7 +182,8 @@ const NPY_HEADER_PROBE: u64 = 1 << 20;
 /// `None` for anything else, which the in-memory path reads and explains.
 fn streamable_npy(path: &Path) -> anyhow::Result<Option<npy::NpyHeader>> {
     use std::io::Read;
-    let file = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let len = file.metadata()?.len();
     let mut probe = Vec::new();
     file.take(NPY_HEADER_PROBE)

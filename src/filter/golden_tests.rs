@@ -319,8 +319,13 @@ fn check_case_in_slabs(dir: &Path, height: usize, piece: usize) -> Result<(), St
     }
     let params = params_of(&p)?;
     let input = load_input(dir);
-    let plan = plan(input.dtype(), input.shape(), &params, &FilterLimits::default())
-        .map_err(|e| format!("refused a call scipy accepted: {e}"))?;
+    let plan = plan(
+        input.dtype(),
+        input.shape(),
+        &params,
+        &FilterLimits::default(),
+    )
+    .map_err(|e| format!("refused a call scipy accepted: {e}"))?;
     let (dtype, _, want) = load_output(dir);
     let want: Vec<u8> = if dtype == DType::Bool {
         want.iter().map(|&b| u8::from(b != 0)).collect()
@@ -329,7 +334,11 @@ fn check_case_in_slabs(dir: &Path, height: usize, piece: usize) -> Result<(), St
     };
     let got = super::slabs::run_in_slabs(&plan, &input, height, piece);
     if got.len() != want.len() {
-        return Err(format!("{} bytes but scipy wrote {}", got.len(), want.len()));
+        return Err(format!(
+            "{} bytes but scipy wrote {}",
+            got.len(),
+            want.len()
+        ));
     }
     match first_mismatch(dtype, &got, &want) {
         None => Ok(()),

@@ -180,7 +180,11 @@ impl SlabPlan {
         let sub_rows = (self.height + 2 * self.halo) as u64;
         let sub_in = sub_rows * self.row_in as u64;
         let narrow = matches!(self.plan.output_dtype, DType::Float16 | DType::BFloat16);
-        let work = if narrow { sub_rows * self.row_out as u64 * 2 } else { 0 };
+        let work = if narrow {
+            sub_rows * self.row_out as u64 * 2
+        } else {
+            0
+        };
         let sub_out = sub_rows * self.row_out as u64;
         let held = if self.wraps() {
             input + self.halo as u64 * self.row_in as u64
@@ -428,7 +432,12 @@ impl SlabCutter {
 /// with slabs of `height` rows: the concatenated results, which must be the
 /// bytes of [`FilterPlan::run`] (the property tests and the golden walk).
 #[cfg(test)]
-pub(crate) fn run_in_slabs(plan: &FilterPlan, input: &Tensor, height: usize, piece: usize) -> Bytes {
+pub(crate) fn run_in_slabs(
+    plan: &FilterPlan,
+    input: &Tensor,
+    height: usize,
+    piece: usize,
+) -> Bytes {
     let slabs = std::sync::Arc::new(SlabPlan::with_height(plan.clone(), height));
     let mut cutter = SlabCutter::new(std::sync::Arc::clone(&slabs));
     let mut out = Vec::with_capacity(plan.output_nbytes());
@@ -472,7 +481,7 @@ mod tests {
         assert_eq!(first.sources, [3..4, 2..3, 1..2, 0..1, 0..12]);
         assert_eq!(first.keep, 4..12);
         let last = s.slab_rows(2);
-        assert_eq!(last.sources.last(), Some(&16..17));
+        assert_eq!(last.sources.last(), Some(&(16..17)));
         assert_eq!(last.keep, 4..8);
         let c = SlabPlan::new(plan_for(&[20], BoundaryMode::Constant, 1.0), 16 * 8);
         assert_eq!(c.slab_rows(0).sources, [0..12]);

@@ -54,8 +54,7 @@ impl TensorServiceImpl {
         let slabs = Arc::new(SlabPlan::new(plan, slab_bytes));
         // Held by every stage and by each computation (see `compute`): the
         // bytes are free once the last of them ends.
-        let reservation =
-            Arc::new(self.reserve(slabs.working_set_bytes(QUEUED_SLABS))?);
+        let reservation = Arc::new(self.reserve(slabs.working_set_bytes(QUEUED_SLABS))?);
         let (answer, answers) = mpsc::channel(QUEUED_PIECES);
         let head = pb::TensorChunk {
             part: Some(pb::tensor_chunk::Part::Header(proto::header_to_wire(
@@ -63,9 +62,9 @@ impl TensorServiceImpl {
                 &valid.shape,
             ))),
         };
-        answer
-            .try_send(Ok(head))
-            .map_err(|_| ServiceError::Internal("the answer channel is full at its start".into()))?;
+        answer.try_send(Ok(head)).map_err(|_| {
+            ServiceError::Internal("the answer channel is full at its start".into())
+        })?;
         let (jobs, queue) = mpsc::channel(QUEUED_SLABS);
         let pieces = DataPieces::new(messages, dtype, valid.nbytes);
         tokio::spawn(read_slabs(
@@ -75,12 +74,10 @@ impl TensorServiceImpl {
             answer.clone(),
             Arc::clone(&reservation),
         ));
-        tokio::spawn(self.clone().filter_slabs(
-            slabs,
-            queue,
-            answer,
-            Arc::clone(&reservation),
-        ));
+        tokio::spawn(
+            self.clone()
+                .filter_slabs(slabs, queue, answer, Arc::clone(&reservation)),
+        );
         Ok(Box::pin(futures::StreamExt::map(
             ReceiverStream::new(answers),
             move |piece| {

@@ -95,7 +95,13 @@ pub fn peak_rss_mib(pid: u32) -> u64 {
 /// gRPC address it logs: the process and `http://ADDRESS`.
 pub async fn spawn_server_process(args: &[&str]) -> (ServerProcess, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tensorwire"))
-        .args(["serve", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--grpc-addr",
+            "127.0.0.1:0",
+            "--http-addr",
+            "127.0.0.1:0",
+        ])
         .args(args)
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")
