@@ -374,11 +374,15 @@ impl SlabCutter {
             for run in &slab.sources {
                 // Rows before `first` are a wrap's first rows, kept aside.
                 let split = run.end.min(self.first).max(run.start);
-                data.extend_from_slice(&self.head[run.start * s.row_in..split * s.row_in]);
-                data.extend_from_slice(
-                    &held[(split - self.first.min(split)) * s.row_in
-                        ..(run.end.max(self.first) - self.first) * s.row_in],
-                );
+                if split > run.start {
+                    data.extend_from_slice(&self.head[run.start * s.row_in..split * s.row_in]);
+                }
+                if run.end > split {
+                    let from = split - self.first;
+                    data.extend_from_slice(
+                        &held[from * s.row_in..(run.end - self.first) * s.row_in],
+                    );
+                }
             }
             data
         };
