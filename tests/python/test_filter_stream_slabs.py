@@ -8,9 +8,13 @@ import threading
 
 import numpy as np
 import pytest
-
 from test_grpc_interop import (
-    assert_bit_equal, filter_stream, from_tensor, scipy_reference, to_params, to_tensor,
+    assert_bit_equal,
+    filter_stream,
+    from_tensor,
+    scipy_reference,
+    to_params,
+    to_tensor,
 )
 
 # 400 rows of 128 KiB: 50 MiB, four slabs at the default slab size.
@@ -23,10 +27,10 @@ def big(dtype, seed):
 
 
 @pytest.mark.parametrize("kwargs", [
-    dict(sigma=2.0, mode=["mirror", "reflect", "nearest"]),
-    dict(sigma=[3.0, 1.0], order=[1, 0], mode=["constant", "grid-wrap"], cval=2.5, axes=[0, 2]),
-    dict(sigma=1.5, mode="wrap", axes=[2, 0, 1]),
-    dict(sigma=[0.0, 2.0, 1.0], mode="grid-mirror", order=[0, 2, 0]),
+    {"sigma": 2.0, "mode": ["mirror", "reflect", "nearest"]},
+    {"sigma": [3.0, 1.0], "order": [1, 0], "mode": ["constant", "grid-wrap"], "cval": 2.5, "axes": [0, 2]},
+    {"sigma": 1.5, "mode": "wrap", "axes": [2, 0, 1]},
+    {"sigma": [0.0, 2.0, 1.0], "mode": "grid-mirror", "order": [0, 2, 0]},
 ], ids=["mirror-reflect-nearest", "constant-derivative", "wrap-axes-order", "axis0-skipped"])
 def test_slabbed_stream_equals_scipy(pb, stub, kwargs):
     pb2, _ = pb
