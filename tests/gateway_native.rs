@@ -460,12 +460,16 @@ async fn openapi_document_lists_every_route() {
     ] {
         assert!(paths.contains(&path), "{path} is not documented");
     }
-    // Every documented route answers something other than 404.
-    for (path, item) in doc["paths"].as_object().unwrap() {
+    // Every documented route answers something other than 404 (path
+    // parameters filled in with a model that exists).
+    for (template, item) in doc["paths"].as_object().unwrap() {
+        let path = template
+            .replace("{name}", "describe")
+            .replace("{version}", "1");
         for method in item.as_object().unwrap().keys() {
             let request = match method.as_str() {
-                "get" => gw.http.get(gw.url(path)),
-                _ => gw.http.post(gw.url(path)),
+                "get" => gw.http.get(gw.url(&path)),
+                _ => gw.http.post(gw.url(&path)),
             };
             let status = request.send().await.unwrap().status();
             assert_ne!(status, 404, "{method} {path}");

@@ -208,6 +208,7 @@ mod tests {
                 crate::auth::ApiKeys::default()
             },
             service_metrics: None,
+            kserve_channel: None,
         };
         let state = AppState::new(
             super::super::Upstream::new(channel),
