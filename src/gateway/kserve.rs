@@ -5,7 +5,7 @@
 //! with the gateway's status table ([`protocol_errors`] rewrites every error
 //! answer under `/v2`, the middleware's own refusals too).
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
@@ -161,7 +161,7 @@ pub(crate) async fn infer(
             .await
             .map_err(|e| GatewayError::Internal(format!("encoding the answer failed: {e}")))?
             .map_err(|e| GatewayError::Internal(e.to_string()))?;
-    let mut response = Bytes::from(body).into_response();
+    let mut response = body.into_response();
     let headers = response.headers_mut();
     match json_length {
         Some(length) => {
