@@ -3,8 +3,7 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import grpc
@@ -21,7 +20,7 @@ from .calls import (
     TensorInfo,
     method_path,
 )
-from .errors import from_rpc_error
+from .errors import translated
 from .framing import (
     IMAGE_DATA_FIELD,
     TENSOR_DATA_FIELD,
@@ -38,14 +37,6 @@ from .v1 import tensorwire_pb2 as pb
 from .v1 import tensorwire_pb2_grpc as pb_grpc
 
 __all__ = ["AsyncClient"]
-
-
-@contextlib.contextmanager
-def _translated() -> Iterator[None]:
-    try:
-        yield
-    except grpc.RpcError as err:  # grpc.aio.AioRpcError included
-        raise from_rpc_error(err) from None
 
 
 class AsyncClient:
@@ -113,7 +104,7 @@ class AsyncClient:
         call = DescribeCall(self._settings, input)
         kwargs = self._settings.call_options(timeout)
         show = self._progress if progress is None else progress
-        with _translated():
+        with translated():
             if not call.streamed:
                 answer = await self._stub.Describe(call.unary_request(), **kwargs)
             else:
@@ -142,7 +133,7 @@ class AsyncClient:
             self._settings, input, sigma, order, output, mode, cval, truncate, radius, axes
         )
         kwargs = self._settings.call_options(timeout)
-        with _translated():
+        with translated():
             if not call.streamed:
                 call.take_unary(await self._stub.GaussianFilter(call.unary_request(), **kwargs))
                 return call.result()
@@ -165,7 +156,7 @@ class AsyncClient:
         """See :meth:`tensorwire.Client.image_size`."""
         data, name = read_image(image)
         kwargs = self._settings.call_options(timeout)
-        with _translated():
+        with translated():
             if data.nbytes <= self._settings.max_message_bytes:
                 request = pb.ImageRequest(data=bytes(data), filename=name)
                 info = await self._stub.ImageSize(request, **kwargs)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import grpc
@@ -19,7 +18,7 @@ from .calls import (
     TensorInfo,
     method_path,
 )
-from .errors import from_rpc_error
+from .errors import translated
 from .framing import (
     IMAGE_DATA_FIELD,
     TENSOR_DATA_FIELD,
@@ -36,15 +35,6 @@ from .v1 import tensorwire_pb2 as pb
 from .v1 import tensorwire_pb2_grpc as pb_grpc
 
 __all__ = ["Client"]
-
-
-@contextlib.contextmanager
-def _translated() -> Iterator[None]:
-    """Turns gRPC failures into the package's exceptions."""
-    try:
-        yield
-    except grpc.RpcError as err:
-        raise from_rpc_error(err) from None
 
 
 class Client:
@@ -156,7 +146,7 @@ class Client:
         call = DescribeCall(self._settings, input)
         kwargs = self._settings.call_options(timeout)
         show = self._progress if progress is None else progress
-        with _translated():
+        with translated():
             if not call.streamed:
                 answer = self._stub.Describe(call.unary_request(), **kwargs)
             else:
@@ -255,7 +245,7 @@ class Client:
             self._settings, input, sigma, order, output, mode, cval, truncate, radius, axes
         )
         kwargs = self._settings.call_options(timeout)
-        with _translated():
+        with translated():
             if not call.streamed:
                 call.take_unary(self._stub.GaussianFilter(call.unary_request(), **kwargs))
                 return call.result()
@@ -288,7 +278,7 @@ class Client:
         """
         data, name = read_image(image)
         kwargs = self._settings.call_options(timeout)
-        with _translated():
+        with translated():
             if data.nbytes <= self._settings.max_message_bytes:
                 request = pb.ImageRequest(data=bytes(data), filename=name)
                 info = self._stub.ImageSize(request, **kwargs)

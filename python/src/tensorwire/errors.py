@@ -10,6 +10,9 @@ against ``scipy.ndimage`` keeps catching what it caught before.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import grpc
 
 __all__ = [
@@ -20,6 +23,7 @@ __all__ = [
     "Unavailable",
     "DeadlineExceeded",
     "from_rpc_error",
+    "translated",
 ]
 
 
@@ -108,3 +112,13 @@ def from_rpc_error(err: grpc.RpcError) -> Error:
     if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
         return ResourceExhausted(message, code, _retry_after(err))
     return _BY_CODE.get(code, Error)(message, code)  # type: ignore[arg-type]
+
+
+@contextlib.contextmanager
+def translated() -> Iterator[None]:
+    """Turns gRPC failures (``grpc.aio.AioRpcError`` included) raised inside
+    the block into the package's exceptions."""
+    try:
+        yield
+    except grpc.RpcError as err:
+        raise from_rpc_error(err) from None
