@@ -242,20 +242,17 @@ async fn the_operator_flag_compresses_for_clients_that_accept_it() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn messages_that_do_not_shrink_go_out_plain() {
-    let server = server_compressing(Some(Encoding::Gzip)).await;
-    // sigma 0 returns the input: 1 MiB of noise, then a small header
-    // message; the streamed answer's data pieces are noise too.
-    let noise = noise();
+/// A `GaussianFilterStream` request body, uncompressed: the start message
+/// for a uint8 vector filtered with `sigma`, then `data` in one piece.
+fn uint8_filter_stream(data: Vec<u8>, sigma: f64) -> Bytes {
     let start = pb::GaussianFilterChunk {
         part: Some(Part::Start(pb::GaussianFilterStart {
             header: Some(pb::TensorHeader {
                 dtype: pb::DType::DtypeUint8 as i32,
-                shape: vec![noise.len() as u64],
+                shape: vec![data.len() as u64],
             }),
             params: Some(pb::GaussianParams {
-                sigma: vec![0.0],
+                sigma: vec![sigma],
                 ..Default::default()
             }),
         })),
@@ -264,15 +261,24 @@ async fn messages_that_do_not_shrink_go_out_plain() {
     body.put(frame(&start.encode_to_vec(), None));
     body.put(frame(
         &pb::GaussianFilterChunk {
-            part: Some(Part::Data(Bytes::from(noise.clone()))),
+            part: Some(Part::Data(Bytes::from(data))),
         }
         .encode_to_vec(),
         None,
     ));
+    body.freeze()
+}
+
+#[tokio::test]
+async fn messages_that_do_not_shrink_go_out_plain() {
+    let server = server_compressing(Some(Encoding::Gzip)).await;
+    // sigma 0 returns the input: 1 MiB of noise, then a small header
+    // message; the streamed answer's data pieces are noise too.
+    let noise = noise();
     let answer = raw_call(
         &server,
         "GaussianFilterStream",
-        body.freeze(),
+        uint8_filter_stream(noise.clone(), 0.0),
         &[("grpc-accept-encoding", GRPC_CORE_ACCEPT)],
     )
     .await;
@@ -295,31 +301,10 @@ async fn messages_that_do_not_shrink_go_out_plain() {
 async fn a_streamed_answer_compresses_the_pieces_that_shrink() {
     let server = server_compressing(Some(Encoding::Gzip)).await;
     let zeros = vec![0u8; 3 << 20];
-    let start = pb::GaussianFilterChunk {
-        part: Some(Part::Start(pb::GaussianFilterStart {
-            header: Some(pb::TensorHeader {
-                dtype: pb::DType::DtypeUint8 as i32,
-                shape: vec![zeros.len() as u64],
-            }),
-            params: Some(pb::GaussianParams {
-                sigma: vec![2.0],
-                ..Default::default()
-            }),
-        })),
-    };
-    let mut body = BytesMut::new();
-    body.put(frame(&start.encode_to_vec(), None));
-    body.put(frame(
-        &pb::GaussianFilterChunk {
-            part: Some(Part::Data(Bytes::from(zeros.clone()))),
-        }
-        .encode_to_vec(),
-        None,
-    ));
     let answer = raw_call(
         &server,
         "GaussianFilterStream",
-        body.freeze(),
+        uint8_filter_stream(zeros.clone(), 2.0),
         &[("grpc-accept-encoding", GRPC_CORE_ACCEPT)],
     )
     .await;
