@@ -70,6 +70,11 @@ def driver():
         profile.cleanup()
 
 
+# Schemes that leave the browser. Chromium's own pages (chrome://,
+# chrome-extension://) and data:/blob: URLs never reach the network.
+NETWORK_SCHEMES = ("http", "https", "ws", "wss", "ftp")
+
+
 class Network:
     """The URLs the browser requested, read from its performance log."""
 
@@ -89,8 +94,7 @@ class Network:
         return [
             url
             for url in self.drain()
-            if urlsplit(url).scheme not in ("data", "blob")
-            and urlsplit(url)[:2] != origin
+            if urlsplit(url).scheme in NETWORK_SCHEMES and urlsplit(url)[:2] != origin
         ]
 
 
