@@ -101,7 +101,9 @@ def execute(driver, block):
     """Presses Execute; the status and body shown for the live answer."""
     block.find_element(By.CSS_SELECTOR, ".btn.execute").click()
     row = wait(driver).until(
-        lambda d: block.find_elements(By.CSS_SELECTOR, ".live-responses-table tr.response")
+        lambda d: block.find_elements(
+            By.CSS_SELECTOR, ".live-responses-table tr.response"
+        )
     )[0]
     status = row.find_element(By.CSS_SELECTOR, ".response-col_status").text.strip()
     body = row.find_element(By.CSS_SELECTOR, ".response-col_description").text
