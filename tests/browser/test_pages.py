@@ -9,6 +9,7 @@ import io
 import numpy as np
 import pytest
 import requests
+from conftest import KEY
 from PIL import Image
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -325,3 +326,34 @@ def test_playground_shows_the_servers_message(driver, base, files, network, cons
     # The browser logs the failed call itself; nothing else may be wrong.
     assert network.other_origins(base) == []
     assert all("image_size" in e for e in console()), console()
+
+
+def test_playground_with_api_keys_asks_for_the_key(
+    driver, keyed_base, files, network, console
+):
+    npy = files / "keyed.npy"
+    np.save(npy, np.arange(4, dtype=np.int32))
+    open_playground(driver, keyed_base)
+    field = driver.find_element(By.ID, "api-key")
+    assert field.is_displayed()
+
+    # Without the key: the server's refusal, as its message.
+    driver.find_element(By.ID, "npy-file").send_keys(str(npy))
+    refusal = requests.post(
+        f"{keyed_base}/v1/describe",
+        data=npy.read_bytes(),
+        headers={"Content-Type": "application/x-npy"},
+        timeout=10,
+    )
+    assert refusal.status_code == 401
+    error = wait(driver).until(ec.visibility_of_element_located((By.ID, "npy-error")))
+    assert refusal.json()["message"] in error.text
+
+    # With it (sent as X-API-Key once the field changes): the summary.
+    field.send_keys(KEY, Keys.TAB)
+    wait(driver).until(ec.text_to_be_present_in_element((By.ID, "npy-dtype"), "int32"))
+    assert driver.find_element(By.ID, "npy-shape").text == "(4,)"
+    assert not driver.find_element(By.ID, "npy-error").is_displayed()
+    assert network.other_origins(keyed_base) == []
+    # The browser logs the refused call itself; nothing else may be wrong.
+    assert all("401" in e for e in console()), console()
