@@ -33,7 +33,9 @@ def info(a, dtype):
 
 def gaussian(a, params):
     mode = MODES[params.mode[0]] if params.mode else "reflect"
-    return ndimage.gaussian_filter(a, list(params.sigma), mode=mode, cval=params.cval)
+    # One sigma means the same sigma on every axis, as tensorwire reads it.
+    sigma = params.sigma[0] if len(params.sigma) == 1 else list(params.sigma)
+    return ndimage.gaussian_filter(a, sigma, mode=mode, cval=params.cval)
 
 
 class Service(pb2_grpc.TensorServiceServicer):
