@@ -25,6 +25,7 @@ keeps the stock client.
 
 usage: python bench/python_floor.py HOST:PORT RUNS [SERVER_PID]
 """
+
 import os
 import statistics
 import sys
@@ -35,7 +36,10 @@ import numpy as np
 from tensorwire.v1 import tensorwire_pb2 as pb2
 from tensorwire.v1 import tensorwire_pb2_grpc as pb2_grpc
 
-LIMITS = [("grpc.max_send_message_length", 1 << 30), ("grpc.max_receive_message_length", 1 << 30)]
+LIMITS = [
+    ("grpc.max_send_message_length", 1 << 30),
+    ("grpc.max_receive_message_length", 1 << 30),
+]
 TUNED = LIMITS + [
     ("grpc.http2.max_frame_size", 1 << 20),
     ("grpc.http2.lookahead_bytes", 16 << 20),
@@ -66,32 +70,42 @@ def measure(call, runs, pid):
         wall.append((time.perf_counter() - t) * 1e3)
         client.append((time.process_time() - c) * 1e3)
     line = f"{statistics.median(wall):.1f} {statistics.median(client):.1f}"
-    return line + (f" {(server_cpu(pid) - s) * 1e3 / runs:.1f}" if pid is not None else "")
+    return line + (
+        f" {(server_cpu(pid) - s) * 1e3 / runs:.1f}" if pid is not None else ""
+    )
 
 
 def request(a, dtype, sigma):
     return pb2.GaussianFilterRequest(
         tensor=pb2.Tensor(dtype=dtype, shape=a.shape, data=a.tobytes()),
-        params=pb2.GaussianParams(sigma=[sigma]))
+        params=pb2.GaussianParams(sigma=[sigma]),
+    )
 
 
 def upload(stub, a):
     def requests():
-        yield pb2.TensorChunk(header=pb2.TensorHeader(dtype=pb2.DTYPE_FLOAT32, shape=a.shape))
+        yield pb2.TensorChunk(
+            header=pb2.TensorHeader(dtype=pb2.DTYPE_FLOAT32, shape=a.shape)
+        )
         raw = memoryview(a.data.cast("B"))
         for i in range(0, len(raw), 1 << 20):
-            yield pb2.TensorChunk(data=bytes(raw[i:i + (1 << 20)]))
+            yield pb2.TensorChunk(data=bytes(raw[i : i + (1 << 20)]))
+
     assert stub.DescribeStream(requests(), timeout=600).nbytes == a.nbytes
 
 
 def download(stub, a):
     def requests():
-        yield pb2.GaussianFilterChunk(start=pb2.GaussianFilterStart(
-            header=pb2.TensorHeader(dtype=pb2.DTYPE_FLOAT32, shape=a.shape),
-            params=pb2.GaussianParams(sigma=[0.0])))
+        yield pb2.GaussianFilterChunk(
+            start=pb2.GaussianFilterStart(
+                header=pb2.TensorHeader(dtype=pb2.DTYPE_FLOAT32, shape=a.shape),
+                params=pb2.GaussianParams(sigma=[0.0]),
+            )
+        )
         raw = memoryview(a.data.cast("B"))
         for i in range(0, len(raw), 1 << 20):
-            yield pb2.GaussianFilterChunk(data=bytes(raw[i:i + (1 << 20)]))
+            yield pb2.GaussianFilterChunk(data=bytes(raw[i : i + (1 << 20)]))
+
     n = sum(len(m.data) for m in stub.GaussianFilterStream(requests(), timeout=600))
     assert n == a.nbytes
 
@@ -99,11 +113,21 @@ def download(stub, a):
 def calls(stub, seed, big, down):
     """The remote calls, by name."""
     return {
-        "describe": lambda: stub.Describe(request(seed, pb2.DTYPE_INT32, 0).tensor, timeout=60),
-        "filter_sigma0": lambda: stub.GaussianFilter(request(seed, pb2.DTYPE_INT32, 0.0), timeout=60),
-        "filter_seed": lambda: stub.GaussianFilter(request(seed, pb2.DTYPE_INT32, 0.5), timeout=60),
-        "big_sigma0": lambda: stub.GaussianFilter(request(big, pb2.DTYPE_FLOAT32, 0.0), timeout=60),
-        "big": lambda: stub.GaussianFilter(request(big, pb2.DTYPE_FLOAT32, 8.0), timeout=60),
+        "describe": lambda: stub.Describe(
+            request(seed, pb2.DTYPE_INT32, 0).tensor, timeout=60
+        ),
+        "filter_sigma0": lambda: stub.GaussianFilter(
+            request(seed, pb2.DTYPE_INT32, 0.0), timeout=60
+        ),
+        "filter_seed": lambda: stub.GaussianFilter(
+            request(seed, pb2.DTYPE_INT32, 0.5), timeout=60
+        ),
+        "big_sigma0": lambda: stub.GaussianFilter(
+            request(big, pb2.DTYPE_FLOAT32, 0.0), timeout=60
+        ),
+        "big": lambda: stub.GaussianFilter(
+            request(big, pb2.DTYPE_FLOAT32, 8.0), timeout=60
+        ),
         "upload": lambda: upload(stub, down),
         "download": lambda: download(stub, down),
     }
@@ -114,7 +138,9 @@ def main(addr, runs, pid):
     seed = rng.integers(0, 256, (1024, 768, 3)).astype(np.int32)
     big = rng.random((2048, 2048), dtype=np.float32)
     down = rng.random((4096, 4096), dtype=np.float32)  # 64 MiB
-    wire = pb2.Tensor(dtype=pb2.DTYPE_INT32, shape=seed.shape, data=seed.tobytes()).SerializeToString()
+    wire = pb2.Tensor(
+        dtype=pb2.DTYPE_INT32, shape=seed.shape, data=seed.tobytes()
+    ).SerializeToString()
 
     def encode():
         return request(seed, pb2.DTYPE_INT32, 0.5).SerializeToString()
