@@ -15,6 +15,7 @@
 #   PROFILE=dev bench/clients.sh   reuses the optimised test build
 #   BASELINE=path/to/tensorwire bench/clients.sh   also times the Python client
 #       against that binary (e.g. main's), in the same run: before/after
+#   BIN=path RUST_CLIENT=path bench/clients.sh   prebuilt binaries, no build
 #   FLOOR=1 bench/clients.sh    also prints bench/python_floor.py's breakdown
 #       of a Python call against each tensorwire server
 set -euo pipefail
@@ -41,7 +42,12 @@ export PYTHONPATH=$PB
 if [[ ! -d examples/node/node_modules/@grpc/grpc-js ]]; then
   (cd examples/node && npm ci --no-audit --no-fund --loglevel=error)
 fi
-cargo build --profile "$PROFILE" --quiet --bin tensorwire --example clients_bench
+# BIN and RUST_CLIENT may name prebuilt binaries (then nothing is built).
+BIN=${BIN:-./target/$DIR/tensorwire}
+RUST_CLIENT=${RUST_CLIENT:-./target/$DIR/examples/clients_bench}
+if [[ $BIN == ./target/$DIR/tensorwire || $RUST_CLIENT == ./target/$DIR/examples/clients_bench ]]; then
+  cargo build --profile "$PROFILE" --quiet --bin tensorwire --example clients_bench
+fi
 
 OUT=$(mktemp -d)
 PIDS=()
@@ -54,7 +60,7 @@ start_tensorwire() {
   for _ in $(seq 300); do grep -q 'listening' "$log" && break; sleep 0.1; done
   grep -o 'grpc_addr=[0-9.:]*' "$log" | head -1 | cut -d= -f2
 }
-GRPC=$(start_tensorwire "./target/$DIR/tensorwire" server)
+GRPC=$(start_tensorwire "$BIN" server)
 PIDS+=("$(cat "$OUT/server.pid")")
 [[ -n $GRPC ]] || { cat "$OUT/server.log"; exit 1; }
 if [[ -n ${BASELINE:-} ]]; then
@@ -72,14 +78,14 @@ grep -q listening "$OUT/reference.log" || { cat "$OUT/reference.log"; exit 1; }
 echo "before: $(uptime)"
 "$PY" bench/clients_python.py "$GRPC" "$RUNS" >"$OUT/python"
 node bench/clients_node.js "$GRPC" "$RUNS" >"$OUT/node"
-./target/$DIR/examples/clients_bench "http://$GRPC" "$RUNS" >"$OUT/rust"
+"$RUST_CLIENT" "http://$GRPC" "$RUNS" >"$OUT/rust"
 "$PY" bench/clients_python.py "127.0.0.1:$REF_PORT" "$RUNS" >"$OUT/reference"
 if [[ -n ${BASELINE:-} ]]; then
   "$PY" bench/clients_python.py "$BASE_GRPC" "$RUNS" >"$OUT/baseline"
 fi
 if [[ -n ${FLOOR:-} ]]; then
   echo "Python call breakdown (bench/python_floor.py: name, wall ms, client CPU ms, server CPU ms)"
-  echo "against ./target/$DIR/tensorwire:"
+  echo "against $BIN:"
   "$PY" bench/python_floor.py "$GRPC" "$RUNS" "$(cat "$OUT/server.pid")"
   if [[ -n ${BASELINE:-} ]]; then
     echo "against $BASELINE:"
@@ -87,6 +93,8 @@ if [[ -n ${FLOOR:-} ]]; then
   fi
   echo "against the reference server:"
   "$PY" bench/python_floor.py "127.0.0.1:$REF_PORT" "$RUNS" "$REF_PID"
+  echo "Node grpc-js with a 16 MiB receive window (FLOW_WINDOW; stock: 64 KiB):"
+  FLOW_WINDOW=$((16 << 20)) node bench/clients_node.js "$GRPC" "$RUNS"
 fi
 echo "after: $(uptime)"
 
@@ -103,6 +111,11 @@ for spec in "seed:GaussianFilter 1024×768×3 int32 σ 0.5 (ms)" "big:GaussianFi
 done
 printf '| streamed answer rate (GiB/s) | %s | %s | %s | %s | | |\n' \
   "$(field python download 3)" "$(field node download 3)" "$(field rust download 3)" "$(field reference download 3)"
+cpu() { awk -v w="$2" '$1 == w { for (i = 2; i <= NF; i++) if ($i ~ /^cpu=/) print substr($i, 5) }' "$OUT/$1"; }
+printf '\n| client CPU per call (ms, all its threads) | Python grpcio | Node grpc-js | Python grpcio (to the reference) |\n|---|---:|---:|---:|\n'
+for w in seed big download upload; do
+  printf '| %s | %s | %s | %s |\n' "$w" "$(cpu python "$w")" "$(cpu node "$w")" "$(cpu reference "$w")"
+done
 if [[ -n ${BASELINE:-} ]]; then
   printf '\n| Python grpcio call | this build | %s | baseline / this build |\n|---|---:|---:|---:|\n' "$BASELINE"
   for w in seed big download upload; do

@@ -1,5 +1,5 @@
 """The Python grpcio client of bench/clients.sh: times each workload against
-one server and prints `workload median_ms [extra]` lines. Stubs come from
+one server and prints `workload median_ms [extra] cpu=ms` lines. Stubs come from
 proto/ (bench/clients.sh puts them on PYTHONPATH). A stock client: grpcio's
 defaults, message limits raised, nothing else tuned.
 
@@ -95,6 +95,7 @@ def main(addr, runs):
     for name, call, n in workloads:
         call()  # warm-up
         times, extras = [], []
+        cpu = time.process_time()
         for _ in range(n):
             t = time.perf_counter()
             extra = call()
@@ -104,6 +105,8 @@ def main(addr, runs):
         line = f"{name} {statistics.median(times):.1f}"
         if extras:
             line += f" {statistics.median(extras):.2f}"
+        # This process's CPU (all threads) per call: what the client costs.
+        line += f" cpu={(time.process_time() - cpu) * 1e3 / n:.1f}"
         print(line, flush=True)
 
 
