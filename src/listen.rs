@@ -138,12 +138,6 @@ impl ConnectionSettings {
             .initial_stream_window_size(self.stream_window)
             .initial_connection_window_size(self.connection_window)
             .max_frame_size(self.max_frame_size)
-            // A streamed answer's pieces are slices of a result already in
-            // memory: letting 8 MiB of them queue per stream (hyper's default
-            // is 400 KiB, less than one 1 MiB piece) costs no memory and
-            // makes fewer, larger socket writes with fewer task wake-ups
-            // (issue #15).
-            .max_send_buf_size(8 << 20)
             // Dead peers (a cable pulled mid-upload) are found within a
             // minute and their requests dropped, which frees what they held.
             .keep_alive_interval(Duration::from_secs(30))
