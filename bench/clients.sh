@@ -42,7 +42,7 @@ export PYTHONPATH=$PB
 if [[ ! -d examples/node/node_modules/@grpc/grpc-js ]]; then
   (cd examples/node && npm ci --no-audit --no-fund --loglevel=error)
 fi
-# BIN and RUST_CLIENT may name prebuilt binaries (then nothing is built).
+# BIN and RUST_CLIENT may name prebuilt binaries (both given: nothing is built).
 BIN=${BIN:-./target/$DIR/tensorwire}
 RUST_CLIENT=${RUST_CLIENT:-./target/$DIR/examples/clients_bench}
 if [[ $BIN == ./target/$DIR/tensorwire || $RUST_CLIENT == ./target/$DIR/examples/clients_bench ]]; then
