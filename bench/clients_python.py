@@ -78,9 +78,7 @@ def main(addr, runs):
 
     def upload():
         def requests():
-            yield pb2.TensorChunk(
-                header=pb2.TensorHeader(dtype=pb2.DTYPE_UINT8, shape=up.shape)
-            )
+            yield pb2.TensorChunk(header=pb2.TensorHeader(dtype=pb2.DTYPE_UINT8, shape=up.shape))
             for p in pieces(up_raw):
                 yield pb2.TensorChunk(data=p)
 

@@ -70,9 +70,7 @@ def measure(call, runs, pid):
         wall.append((time.perf_counter() - t) * 1e3)
         client.append((time.process_time() - c) * 1e3)
     line = f"{statistics.median(wall):.1f} {statistics.median(client):.1f}"
-    return line + (
-        f" {(server_cpu(pid) - s) * 1e3 / runs:.1f}" if pid is not None else ""
-    )
+    return line + (f" {(server_cpu(pid) - s) * 1e3 / runs:.1f}" if pid is not None else "")
 
 
 def request(a, dtype, sigma):
@@ -84,9 +82,7 @@ def request(a, dtype, sigma):
 
 def upload(stub, a):
     def requests():
-        yield pb2.TensorChunk(
-            header=pb2.TensorHeader(dtype=pb2.DTYPE_FLOAT32, shape=a.shape)
-        )
+        yield pb2.TensorChunk(header=pb2.TensorHeader(dtype=pb2.DTYPE_FLOAT32, shape=a.shape))
         raw = memoryview(a.data.cast("B"))
         for i in range(0, len(raw), 1 << 20):
             yield pb2.TensorChunk(data=bytes(raw[i : i + (1 << 20)]))
@@ -113,21 +109,13 @@ def download(stub, a):
 def calls(stub, seed, big, down):
     """The remote calls, by name."""
     return {
-        "describe": lambda: stub.Describe(
-            request(seed, pb2.DTYPE_INT32, 0).tensor, timeout=60
-        ),
+        "describe": lambda: stub.Describe(request(seed, pb2.DTYPE_INT32, 0).tensor, timeout=60),
         "filter_sigma0": lambda: stub.GaussianFilter(
             request(seed, pb2.DTYPE_INT32, 0.0), timeout=60
         ),
-        "filter_seed": lambda: stub.GaussianFilter(
-            request(seed, pb2.DTYPE_INT32, 0.5), timeout=60
-        ),
-        "big_sigma0": lambda: stub.GaussianFilter(
-            request(big, pb2.DTYPE_FLOAT32, 0.0), timeout=60
-        ),
-        "big": lambda: stub.GaussianFilter(
-            request(big, pb2.DTYPE_FLOAT32, 8.0), timeout=60
-        ),
+        "filter_seed": lambda: stub.GaussianFilter(request(seed, pb2.DTYPE_INT32, 0.5), timeout=60),
+        "big_sigma0": lambda: stub.GaussianFilter(request(big, pb2.DTYPE_FLOAT32, 0.0), timeout=60),
+        "big": lambda: stub.GaussianFilter(request(big, pb2.DTYPE_FLOAT32, 8.0), timeout=60),
         "upload": lambda: upload(stub, down),
         "download": lambda: download(stub, down),
     }

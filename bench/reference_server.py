@@ -73,9 +73,7 @@ class Service(pb2_grpc.TensorServiceServicer):
     def GaussianFilterStream(self, request_iterator, context):
         start = next(request_iterator).start
         data = b"".join(m.data for m in request_iterator)
-        out = gaussian(
-            array(start.header.dtype, start.header.shape, data), start.params
-        )
+        out = gaussian(array(start.header.dtype, start.header.shape, data), start.params)
         yield pb2.TensorChunk(header=start.header)
         raw = memoryview(out.tobytes())
         for i in range(0, len(raw), PIECE):

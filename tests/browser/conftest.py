@@ -63,9 +63,7 @@ def driver():
         f"--user-data-dir={profile.name}",
     ]:
         options.add_argument(arg)
-    options.set_capability(
-        "goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"}
-    )
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
     chrome = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
     chrome.set_page_load_timeout(30)
     try:
@@ -117,9 +115,7 @@ def console(driver):
     driver.get_log("browser")
 
     def errors():
-        return [
-            e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"
-        ]
+        return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
 
     return errors
 

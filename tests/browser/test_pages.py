@@ -26,9 +26,7 @@ def wait(driver, seconds=WAIT):
 def operations(base):
     doc = requests.get(f"{base}/openapi.json", timeout=10).json()
     return [
-        (method, path, op)
-        for path, item in doc["paths"].items()
-        for method, op in item.items()
+        (method, path, op) for path, item in doc["paths"].items() for method, op in item.items()
     ]
 
 
@@ -59,9 +57,7 @@ def assert_clean(network, console, base):
 def open_docs(driver, base, count):
     driver.get(f"{base}/docs")
     wait(driver).until(
-        lambda d: (
-            len(d.find_elements(By.CSS_SELECTOR, ".opblock-summary-path")) >= count
-        )
+        lambda d: len(d.find_elements(By.CSS_SELECTOR, ".opblock-summary-path")) >= count
     )
 
 
@@ -102,9 +98,7 @@ def execute(driver, block):
     """Presses Execute; the status and body shown for the live answer."""
     block.find_element(By.CSS_SELECTOR, ".btn.execute").click()
     row = wait(driver).until(
-        lambda d: block.find_elements(
-            By.CSS_SELECTOR, ".live-responses-table tr.response"
-        )
+        lambda d: block.find_elements(By.CSS_SELECTOR, ".live-responses-table tr.response")
     )[0]
     status = row.find_element(By.CSS_SELECTOR, ".response-col_status").text.strip()
     body = row.find_element(By.CSS_SELECTOR, ".response-col_description").text
@@ -141,9 +135,7 @@ def fill(driver, block, op, files):
         add.click()
     for field in block.find_elements(By.CSS_SELECTOR, "input[type=file]"):
         field.send_keys(str(png if wants_image else npy))
-    for row in block.find_elements(
-        By.CSS_SELECTOR, "tr[data-param-name='sigma'] input[type=text]"
-    ):
+    for row in block.find_elements(By.CSS_SELECTOR, "tr[data-param-name='sigma'] input[type=text]"):
         row.send_keys("1")
 
 
@@ -177,9 +169,7 @@ def test_every_documented_route_is_tried(base):
 
 
 @pytest.mark.parametrize("method,path", ROUTES)
-def test_try_it_out_calls_every_route(
-    driver, base, files, network, console, path, method
-):
+def test_try_it_out_calls_every_route(driver, base, files, network, console, path, method):
     ops = operations(base)
     op = next((op for m, p, op in ops if (m, p) == (method, path)), None)
     assert op is not None, f"{method} {path} is not documented"
@@ -202,7 +192,8 @@ def open_playground(driver, base):
 def blurred_state(driver):
     return driver.execute_script(
         "const i = document.getElementById('image-blurred');"
-        "return [i.complete, i.naturalWidth, i.naturalHeight, i.dataset.sigma || '', i.dataset.mode || ''];"
+        "return [i.complete, i.naturalWidth, i.naturalHeight,"
+        " i.dataset.sigma || '', i.dataset.mode || ''];"
     )
 
 
@@ -223,9 +214,7 @@ def test_playground_sizes_and_blurs_an_image(driver, base, files, network, conso
     png = gradient_png(files / "picture.png", 64, 48)
     open_playground(driver, base)
     driver.find_element(By.ID, "image-file").send_keys(str(png))
-    wait(driver).until(
-        ec.text_to_be_present_in_element((By.ID, "image-size"), "64 × 48 px")
-    )
+    wait(driver).until(ec.text_to_be_present_in_element((By.ID, "image-size"), "64 × 48 px"))
     assert driver.find_element(By.ID, "image-size").text == "64 × 48 px"
     wait(driver).until(lambda d: blurred_state(d) == [True, 64, 48, "2.0", "reflect"])
 
@@ -252,9 +241,7 @@ def test_playground_sizes_and_blurs_an_image(driver, base, files, network, conso
         timeout=30,
     )
     assert answer.status_code == 200
-    expected = np.asarray(
-        Image.open(io.BytesIO(answer.content)).convert("RGBA")
-    ).ravel()
+    expected = np.asarray(Image.open(io.BytesIO(answer.content)).convert("RGBA")).ravel()
     assert np.array_equal(shown_pixels(driver, "image-blurred"), expected)
     original = np.asarray(Image.open(png).convert("RGBA")).ravel()
     assert not np.array_equal(expected, original)
@@ -262,18 +249,14 @@ def test_playground_sizes_and_blurs_an_image(driver, base, files, network, conso
     assert_clean(network, console, base)
 
 
-def test_playground_describes_and_filters_a_npy(
-    driver, base, files, network, console, shots
-):
+def test_playground_describes_and_filters_a_npy(driver, base, files, network, console, shots):
     array = np.arange(12, dtype=np.float64).reshape(3, 4)
     npy = files / "array.npy"
     np.save(npy, array)
     png = gradient_png(files / "shot.png", 320, 200)
     open_playground(driver, base)
     driver.find_element(By.ID, "npy-file").send_keys(str(npy))
-    wait(driver).until(
-        ec.text_to_be_present_in_element((By.ID, "npy-dtype"), "float64")
-    )
+    wait(driver).until(ec.text_to_be_present_in_element((By.ID, "npy-dtype"), "float64"))
     summary = {
         name: driver.find_element(By.ID, f"npy-{name}").text
         for name in ("dtype", "shape", "min", "max", "mean")
@@ -301,9 +284,7 @@ def test_playground_describes_and_filters_a_npy(
     # Both cards filled in, for the screenshot.
     driver.find_element(By.ID, "image-file").send_keys(str(png))
     wait(driver).until(lambda d: blurred_state(d)[:3] == [True, 320, 200])
-    driver.set_window_size(
-        1280, driver.execute_script("return document.body.scrollHeight") + 40
-    )
+    driver.set_window_size(1280, driver.execute_script("return document.body.scrollHeight") + 40)
     driver.save_screenshot(str(shots / "playground.png"))
     driver.set_window_size(1280, 1000)
     assert_clean(network, console, base)
@@ -328,9 +309,7 @@ def test_playground_shows_the_servers_message(driver, base, files, network, cons
     assert all("image_size" in e for e in console()), console()
 
 
-def test_playground_with_api_keys_asks_for_the_key(
-    driver, keyed_base, files, network, console
-):
+def test_playground_with_api_keys_asks_for_the_key(driver, keyed_base, files, network, console):
     npy = files / "keyed.npy"
     np.save(npy, np.arange(4, dtype=np.int32))
     open_playground(driver, keyed_base)

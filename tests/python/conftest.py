@@ -17,7 +17,9 @@ def _generate_stubs():
     out = Path(tempfile.mkdtemp(prefix="tensorwire-pb-"))
     subprocess.run(
         [
-            sys.executable, "-m", "grpc_tools.protoc",
+            sys.executable,
+            "-m",
+            "grpc_tools.protoc",
             f"-I{ROOT / 'proto'}",
             f"--python_out={out}",
             f"--grpc_python_out={out}",
@@ -27,6 +29,7 @@ def _generate_stubs():
     )
     sys.path.insert(0, str(out))
     from tensorwire.v1 import tensorwire_pb2, tensorwire_pb2_grpc  # noqa: E402
+
     return tensorwire_pb2, tensorwire_pb2_grpc
 
 
