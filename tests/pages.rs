@@ -107,7 +107,7 @@ async fn pages_and_assets_are_counted_in_metrics() {
 
 #[tokio::test]
 async fn with_api_keys_the_pages_are_open_and_the_routes_they_call_are_not() {
-    let gw = start_with(|config| config.api_keys = vec!["s3cret".into()]).await;
+    let gw = start_with(|config| config.auth.api_keys = vec!["s3cret".into()]).await;
     for path in [
         "/",
         "/docs",

@@ -42,14 +42,7 @@ const PREFIX: usize = 5;
 /// microseconds); larger ones on the blocking pool.
 const INLINE_BYTES: usize = 4 << 10;
 
-/// A compression encoding of gRPC messages.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Encoding {
-    /// gzip (RFC 1952), level 6 as tonic and grpc-core use.
-    Gzip,
-    /// Zstandard at its default level 3: several times faster than gzip.
-    Zstd,
-}
+pub use crate::config::Encoding;
 
 impl Encoding {
     /// The encoding's name in `grpc-encoding` headers.
