@@ -24,8 +24,6 @@
 //! compresses each message itself, with the same `flate2`/`zstd` crates tonic
 //! uses, off the async runtime for all but small messages.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -34,6 +32,8 @@ use http::{HeaderMap, HeaderValue, Request, Response};
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
 use tower::{Layer, Service};
+
+use super::ResponseFuture;
 
 /// Size of the gRPC message prefix: compressed flag, big-endian length.
 const PREFIX: usize = 5;
@@ -125,9 +125,6 @@ pub struct CompressAnswers<S> {
     inner: S,
     operator: Option<Encoding>,
 }
-
-type ResponseFuture<E> =
-    Pin<Box<dyn Future<Output = Result<Response<tonic::body::Body>, E>> + Send>>;
 
 impl<S, B> Service<Request<B>> for CompressAnswers<S>
 where
