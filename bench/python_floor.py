@@ -22,6 +22,12 @@ keeps the stock client.
   download         GaussianFilterStream sigma 0 of the same 64 MiB: upload,
                    engine copy, download (minus `upload`: the download's cost;
                    the client's CPU per GiB received bounds its rate)
+  receive          the same call on 256 MiB (so that what grpc-core reads ahead
+                   before the first piece is a small part), timed from its
+                   first data piece to its end:
+                   `receive GiB/s-wall GiB/s-per-client-CPU-second` (the second
+                   is the most a stock client can receive with the CPU it
+                   spends per byte, whatever the server does)
 
 usage: python bench/python_floor.py HOST:PORT RUNS [SERVER_PID]
 """
@@ -106,6 +112,37 @@ def download(stub, a):
     assert n == a.nbytes
 
 
+def receive(stub, a, runs):
+    """Median GiB/s of a streamed answer after its first data piece: by the
+    wall clock, and by the client's own CPU time over the same span."""
+
+    def requests():
+        yield pb2.GaussianFilterChunk(
+            start=pb2.GaussianFilterStart(
+                header=pb2.TensorHeader(dtype=pb2.DTYPE_FLOAT32, shape=a.shape),
+                params=pb2.GaussianParams(sigma=[0.0]),
+            )
+        )
+        raw = memoryview(a.data.cast("B"))
+        for i in range(0, len(raw), 1 << 20):
+            yield pb2.GaussianFilterChunk(data=bytes(raw[i : i + (1 << 20)]))
+
+    def once():
+        answer = stub.GaussianFilterStream(requests(), timeout=600)
+        next(answer)
+        first = len(next(answer).data)
+        t, c = time.perf_counter(), time.process_time()
+        n = sum(len(m.data) for m in answer)
+        wall, cpu = time.perf_counter() - t, time.process_time() - c
+        assert first + n == a.nbytes
+        return n / wall / (1 << 30), n / max(cpu, 1e-9) / (1 << 30)
+
+    once()
+    rates = [once() for _ in range(runs)]
+    wall, cpu = (statistics.median(r[i] for r in rates) for i in (0, 1))
+    return f"{wall:.2f} {cpu:.2f}"
+
+
 def calls(stub, seed, big, down):
     """The remote calls, by name."""
     return {
@@ -126,6 +163,7 @@ def main(addr, runs, pid):
     seed = rng.integers(0, 256, (1024, 768, 3)).astype(np.int32)
     big = rng.random((2048, 2048), dtype=np.float32)
     down = rng.random((4096, 4096), dtype=np.float32)  # 64 MiB
+    answer = rng.random((8192, 8192), dtype=np.float32)  # 256 MiB
     wire = pb2.Tensor(
         dtype=pb2.DTYPE_INT32, shape=seed.shape, data=seed.tobytes()
     ).SerializeToString()
@@ -143,6 +181,7 @@ def main(addr, runs, pid):
             stub = pb2_grpc.TensorServiceStub(channel)
             for name, call in calls(stub, seed, big, down).items():
                 print(f"{prefix}{name} {measure(call, runs, pid)}", flush=True)
+            print(f"{prefix}receive {receive(stub, answer, runs)}", flush=True)
 
 
 if __name__ == "__main__":
