@@ -316,7 +316,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         sigma: vec![1.0],
         ..Default::default()
     };
-    let engine_params = tensorwire::service::params_from_wire(params.clone())?;
+    let engine_params = tensorwire::proto::params_from_wire(params.clone())?;
     let mut filters = Vec::new();
     for _ in 0..runs {
         let t = Instant::now();

@@ -37,15 +37,19 @@ pub struct ServeConfig {
     #[arg(long, env = "TENSORWIRE_COMPRESS_RESPONSES", value_enum)]
     pub compress_responses: Option<Encoding>,
 
+    /// Size and count limits on requests.
     #[command(flatten)]
     pub limits: Limits,
 
+    /// How long a connection may take to send its headers and body.
     #[command(flatten)]
     pub timeouts: ConnectionTimeouts,
 
+    /// TLS certificate and key (none: plain text).
     #[command(flatten)]
     pub tls: TlsFiles,
 
+    /// The HTTP gateway's settings.
     #[command(flatten)]
     pub gateway: GatewayConfig,
 }
@@ -79,6 +83,7 @@ pub struct GatewayCommand {
     #[arg(long, env = "TENSORWIRE_HTTP_ADDR", default_value = "127.0.0.1:8080")]
     pub http_addr: std::net::SocketAddr,
 
+    /// The HTTP gateway's settings.
     #[command(flatten)]
     pub gateway: GatewayConfig,
 
@@ -87,9 +92,11 @@ pub struct GatewayCommand {
     #[command(flatten)]
     pub auth: ApiKeyFlags,
 
+    /// How long a connection may take to send its headers and body.
     #[command(flatten)]
     pub timeouts: ConnectionTimeouts,
 
+    /// TLS certificate and key (none: plain text).
     #[command(flatten)]
     pub tls: TlsFiles,
 }

@@ -1,21 +1,34 @@
 //! tensorwire: NumPy-style tensors and images over gRPC, with a thin HTTP
 //! gateway. See ARCHITECTURE.md for the map of the code.
+//!
+//! The library's public API is what a program that talks to tensorwire, or
+//! embeds it, needs: the Rust [`client`], the wire types and their
+//! conversions ([`proto`], and [`kserve::pb`] for the Open Inference
+//! Protocol), tensors and `.npy` files ([`tensor`], [`npy`]), the engine
+//! ([`filter`], [`describe`], [`image`]), and starting a server ([`config`],
+//! [`server`], [`gateway`] for the gateway alone). Everything else (the
+//! service's handlers, middleware, listeners, the memory budget, API keys) is
+//! internal to the crate.
+#![warn(missing_docs)]
 
-pub mod auth;
-pub mod budget;
+pub(crate) mod auth;
+pub(crate) mod budget;
+/// The `tensorwire` binary's command line. Public only so that `main.rs`
+/// (a separate crate) can run it; not part of the library's API.
+#[doc(hidden)]
 pub mod cli;
 pub mod client;
 pub mod config;
 pub mod describe;
 pub mod filter;
 pub mod gateway;
-pub mod grpc_layers;
+pub(crate) mod grpc_layers;
 pub mod image;
 pub mod kserve;
-pub mod listen;
+pub(crate) mod listen;
 pub mod npy;
 pub mod proto;
 pub mod server;
-pub mod service;
-pub mod shutdown;
+pub(crate) mod service;
+pub(crate) mod shutdown;
 pub mod tensor;

@@ -14,6 +14,10 @@ pub const FILE_DESCRIPTOR_SET: &[u8] =
 use crate::describe::TensorSummary;
 use crate::tensor::{DType, Tensor, TensorError, TensorLimits};
 
+/// Wire `GaussianParams` to the engine's, checked (the service's own
+/// conversion; a client that filters locally to compare uses it too).
+pub use crate::service::params_from_wire;
+
 impl From<DType> for pb::DType {
     fn from(dtype: DType) -> pb::DType {
         match dtype {

@@ -176,7 +176,7 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<RunningServer> {
 
 /// The gRPC service with its message limits; it accepts compressed requests
 /// (answers are compressed by [`CompressAnswersLayer`]).
-pub fn tensor_service(native: TensorServiceImpl) -> TensorServiceServer<TensorServiceImpl> {
+pub(crate) fn tensor_service(native: TensorServiceImpl) -> TensorServiceServer<TensorServiceImpl> {
     let max_message = usize::try_from(native.limits().max_message_bytes).unwrap_or(usize::MAX);
     TensorServiceServer::new(native)
         .max_decoding_message_size(max_message)

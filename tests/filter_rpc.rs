@@ -96,7 +96,7 @@ async fn unary_filter_equals_the_engine() {
         .into_inner();
     let expected = gaussian_filter(
         &input,
-        &tensorwire::service::params_from_wire(p).unwrap(),
+        &tensorwire::proto::params_from_wire(p).unwrap(),
         &Default::default(),
     )
     .unwrap();
@@ -191,7 +191,7 @@ async fn a_256_mib_tensor_streams_through_both_rpcs() {
     .unwrap();
     let expected = gaussian_filter(
         &slab,
-        &tensorwire::service::params_from_wire(p).unwrap(),
+        &tensorwire::proto::params_from_wire(p).unwrap(),
         &Default::default(),
     )
     .unwrap();

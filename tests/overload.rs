@@ -165,7 +165,7 @@ async fn sixty_four_large_uploads_against_a_small_budget() {
     let expected: Vec<Bytes> = inputs
         .iter()
         .map(|t| {
-            let p = tensorwire::service::params_from_wire(params()).unwrap();
+            let p = tensorwire::proto::params_from_wire(params()).unwrap();
             gaussian_filter(t, &p, &Default::default())
                 .unwrap()
                 .into_data()

@@ -28,7 +28,7 @@
 mod accept;
 mod auth;
 mod drain;
-pub mod error;
+pub(crate) mod error;
 mod image_codec;
 pub mod json_list;
 mod kserve;
@@ -67,7 +67,7 @@ pub use crate::config::GatewayConfig;
 
 /// What the gateway shares with the process around it, beyond its flags.
 #[derive(Clone, Debug, Default)]
-pub struct GatewayExtras {
+pub(crate) struct GatewayExtras {
     /// Keys checked before a body is read (empty: the upstream decides).
     pub api_keys: crate::auth::ApiKeys,
     /// The gRPC service's metrics, shown on `/metrics` when the service runs
@@ -90,7 +90,7 @@ pub fn connect_upstream(url: &str) -> anyhow::Result<Upstream> {
 /// A lazily connecting channel to the gRPC server at `url`, with HTTP/2
 /// windows large enough that a multi-megabyte tensor crosses in a few round
 /// trips instead of waiting for a window update every 64 KiB.
-pub fn connect_channel(url: &str) -> anyhow::Result<Channel> {
+pub(crate) fn connect_channel(url: &str) -> anyhow::Result<Channel> {
     Ok(tonic::transport::Endpoint::from_shared(url.to_owned())
         .with_context(|| format!("bad upstream URL {url:?}"))?
         .initial_stream_window_size(Some(8 << 20))
@@ -215,7 +215,7 @@ pub fn router(upstream: Upstream, config: GatewayConfig) -> Router {
 }
 
 /// The gateway's router with every layer, calling `upstream`.
-pub fn router_with(
+pub(crate) fn router_with(
     upstream: Upstream,
     config: GatewayConfig,
     extras: GatewayExtras,
@@ -344,7 +344,7 @@ pub async fn serve(
 
 /// Serves a gateway router on `listener` with `settings` (TLS, timeouts)
 /// until `shutdown` is cancelled.
-pub async fn serve_app(
+pub(crate) async fn serve_app(
     listener: TcpListener,
     app: Router,
     settings: crate::listen::ConnectionSettings,

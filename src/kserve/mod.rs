@@ -18,10 +18,10 @@
 //! - `image_size`: `IMAGE` (BYTES, shape `[1]`, an encoded image) → `SIZE`
 //!   (INT64 `[width, height]`).
 
-pub mod grpc;
-pub mod params;
-pub mod rest;
-pub mod tensor;
+pub(crate) mod grpc;
+pub(crate) mod params;
+pub(crate) mod rest;
+pub(crate) mod tensor;
 
 use tonic::Status;
 

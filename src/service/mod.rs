@@ -17,7 +17,7 @@ use futures::Stream;
 use tokio::sync::Semaphore;
 use tonic::{Request, Response, Status, Streaming};
 
-pub use error::{BUSY_RETRY_AFTER_SECS, ServiceError, busy_status};
+pub use error::{ServiceError, busy_status};
 pub use filter::params_from_wire;
 
 use crate::budget::{BudgetError, MemoryBudget, Reservation};
@@ -169,11 +169,6 @@ impl TensorServiceImpl {
             BudgetError::Busy { .. } => ServiceError::Busy(e.to_string()),
             BudgetError::LargerThanBudget { .. } => ServiceError::ResourceExhausted(e.to_string()),
         })
-    }
-
-    /// The memory budget shared by every request.
-    pub fn budget(&self) -> &MemoryBudget {
-        &self.budget
     }
 
     /// The filter engine's limits, derived from the service limits.
