@@ -69,6 +69,12 @@ pub enum GatewayError {
     Internal(String),
 }
 
+impl From<crate::filter::param_text::ParamError> for GatewayError {
+    fn from(err: crate::filter::param_text::ParamError) -> GatewayError {
+        GatewayError::BadRequest(err.to_string())
+    }
+}
+
 /// Builds the message of an upstream error; a status without one (rare) is
 /// described by its code so the answer is never an empty string.
 fn upstream_message(status: &tonic::Status) -> String {

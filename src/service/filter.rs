@@ -8,7 +8,7 @@ use tonic::Streaming;
 
 use super::stream::{DataPieces, check_header, read_first};
 use super::{ResponseStream, ServiceError, TensorServiceImpl};
-use crate::filter::{BoundaryMode, GaussianParams};
+use crate::filter::GaussianParams;
 use crate::proto::{self, pb};
 use crate::tensor::{Tensor, byte_pieces};
 
@@ -19,14 +19,11 @@ pub fn params_from_wire(params: pb::GaussianParams) -> Result<GaussianParams, Se
         .mode
         .iter()
         .map(|&code| {
-            usize::try_from(code)
-                .ok()
-                .and_then(|i| BoundaryMode::ALL.get(i).copied())
-                .ok_or_else(|| {
-                    ServiceError::InvalidArgument(format!(
-                        "mode {code} is not a known Mode (0 = MODE_REFLECT .. 7 = MODE_GRID_WRAP)"
-                    ))
-                })
+            proto::mode_from_wire(code).ok_or_else(|| {
+                ServiceError::InvalidArgument(format!(
+                    "mode {code} is not a known Mode (0 = MODE_REFLECT .. 7 = MODE_GRID_WRAP)"
+                ))
+            })
         })
         .collect::<Result<_, _>>()?;
     let output_dtype = match params.output_dtype {
