@@ -51,8 +51,9 @@ fn value_text(name: &str, param: &InferParameter) -> Result<String, ParamError> 
     })
 }
 
+/// `INVALID_ARGUMENT` naming the parameter at fault (a `BadRequest` violation).
 fn refuse(err: ParamError) -> Status {
-    Status::invalid_argument(err.to_string())
+    crate::service::bad_argument(Some(err.param()), err.to_string())
 }
 
 /// A dtype by the protocol's datatype name (`FP32`) or NumPy's (`float32`);
@@ -64,9 +65,10 @@ pub fn output_dtype(name: &str, text: &str) -> Result<DType, Status> {
         None => dtype_of(value, &format!("parameter {name:?}"))?,
     };
     if dtype.is_complex() {
-        return Err(Status::invalid_argument(format!(
-            "parameter {name:?}: {COMPLEX_REFUSAL}"
-        )));
+        return Err(crate::service::bad_argument(
+            Some(name),
+            format!("parameter {name:?}: {COMPLEX_REFUSAL}"),
+        ));
     }
     Ok(dtype)
 }
