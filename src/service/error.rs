@@ -305,20 +305,11 @@ impl ServiceError {
     }
 
     /// This failure as a status with `message` (the failure's own text, or
-    /// that text with context) and the details of its reason.
+    /// that text with context) and the details of its reason; a status from
+    /// the transport keeps its own message.
     pub fn to_status(&self, message: String) -> Status {
         match (self, self.reason()) {
-            (ServiceError::Wire(status), _) => match rewrite_codec_refusal(status) {
-                // A message over the size limit in a stream (tonic's
-                // `OUT_OF_RANGE`) is the same refusal as in a unary call.
-                Some(rewritten) if status.code() == Code::OutOfRange => rewritten,
-                _ => Status::with_details_and_metadata(
-                    status.code(),
-                    message,
-                    status.details().to_vec().into(),
-                    status.metadata().clone(),
-                ),
-            },
+            (ServiceError::Wire(status), _) => wire_status(status.clone()),
             (_, Some(Reason::BadArgument)) => bad_argument(self.field(), message),
             (_, Some(reason @ (Reason::LimitExceeded | Reason::BudgetExceeded))) => {
                 quota_refusal(reason, self.limit(), message)
@@ -347,10 +338,21 @@ fn filter_field(e: &FilterError) -> Option<&'static str> {
     })
 }
 
+/// A status from the transport as the client gets it: unchanged, except
+/// that a message over the size limit in a stream (tonic's `OUT_OF_RANGE`,
+/// without details) is the same refusal as in a unary call.
+fn wire_status(status: Status) -> Status {
+    if status.code() == Code::OutOfRange && status.details().is_empty() {
+        message_too_large()
+    } else {
+        status
+    }
+}
+
 impl From<ServiceError> for Status {
     fn from(err: ServiceError) -> Status {
         match err {
-            ServiceError::Wire(status) if rewrite_codec_refusal(&status).is_none() => status,
+            ServiceError::Wire(status) => wire_status(status),
             other => {
                 let message = other.to_string();
                 other.to_status(message)
@@ -419,6 +421,12 @@ mod tests {
         assert!(rewrite_codec_refusal(&Status::cancelled("gone")).is_none());
         let in_stream = Status::from(ServiceError::Wire(oversized));
         assert_eq!(Reason::of(&in_stream), Some(Reason::LimitExceeded));
+        // Other transport statuses pass unchanged, message and all.
+        let kept = Status::from(ServiceError::Wire(undecodable.clone()));
+        assert_eq!(
+            (kept.code(), kept.message()),
+            (undecodable.code(), undecodable.message())
+        );
     }
 
     #[test]
