@@ -54,6 +54,37 @@ pub enum ClientError {
     BadStream(String),
 }
 
+impl ClientError {
+    /// The server's status, when the server refused the call.
+    pub fn status(&self) -> Option<&Status> {
+        match self {
+            ClientError::Status(status) => Some(status),
+            _ => None,
+        }
+    }
+
+    /// The rich error details of the server's refusal (`ErrorInfo`,
+    /// `BadRequest` field violations, `QuotaFailure`, `RetryInfo`); empty
+    /// details for other failures. See the README's error model.
+    pub fn details(&self) -> tonic_types::ErrorDetails {
+        use tonic_types::StatusExt;
+        self.status()
+            .map(StatusExt::get_error_details)
+            .unwrap_or_default()
+    }
+
+    /// Why the server refused the call (its `ErrorInfo` reason), when it said.
+    pub fn reason(&self) -> Option<crate::service::Reason> {
+        crate::service::Reason::from_details(&self.details())
+    }
+
+    /// How long the server asked the client to wait before retrying
+    /// (`RetryInfo`, sent when the server is busy).
+    pub fn retry_delay(&self) -> Option<Duration> {
+        self.details().retry_info()?.retry_delay
+    }
+}
+
 /// Called with the number of payload bytes sent or received so far.
 pub type ProgressFn = Arc<dyn Fn(u64) + Send + Sync>;
 

@@ -12,6 +12,8 @@ pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/tensorwire_descriptor.bin"));
 
 use crate::describe::TensorSummary;
+use crate::filter::BoundaryMode;
+use crate::filter::param_text::{self, Param, ParamError};
 use crate::tensor::{DType, Tensor, TensorError, TensorLimits};
 
 /// Wire `GaussianParams` to the engine's, checked (the service's own
@@ -48,6 +50,46 @@ pub fn dtype_from_wire(code: i32) -> Result<DType, TensorError> {
         .and_then(|i| i.checked_sub(1))
         .and_then(|i| DType::ALL.get(i).copied())
         .ok_or(TensorError::UnknownDType(code))
+}
+
+/// The code of a mode in the wire's `Mode` enum (which lists the modes in
+/// the order of [`BoundaryMode::ALL`], from 0).
+pub fn mode_to_wire(mode: BoundaryMode) -> i32 {
+    BoundaryMode::ALL
+        .iter()
+        .position(|m| *m == mode)
+        .map_or(0, |i| i as i32)
+}
+
+/// The mode of a wire `Mode` code; `None` for a code the enum does not have.
+pub fn mode_from_wire(code: i32) -> Option<BoundaryMode> {
+    usize::try_from(code)
+        .ok()
+        .and_then(|i| BoundaryMode::ALL.get(i).copied())
+}
+
+impl pb::GaussianParams {
+    /// Sets `param` from its text (see [`param_text`]): list parameters
+    /// append the listed values, so a parameter given twice adds to its
+    /// list; single-valued ones are replaced.
+    pub fn set_text(&mut self, param: Param, text: &str) -> Result<(), ParamError> {
+        match param {
+            Param::Sigma => self.sigma.extend(param_text::numbers::<f64>(param, text)?),
+            Param::Order => self.order.extend(param_text::numbers::<u32>(param, text)?),
+            Param::Mode => self
+                .mode
+                .extend(param_text::modes(text)?.into_iter().map(mode_to_wire)),
+            Param::Cval => self.cval = param_text::one_number(param, text)?,
+            Param::CvalImag => self.cval_imag = param_text::one_number(param, text)?,
+            Param::Truncate => self.truncate = Some(param_text::one_number(param, text)?),
+            Param::Radius => self.radius.extend(param_text::numbers::<u32>(param, text)?),
+            Param::Axes => self.axes.extend(param_text::numbers::<i32>(param, text)?),
+            Param::OutputDtype => {
+                self.output_dtype = pb::DType::from(param_text::dtype(param, text)?) as i32;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Validates a tensor message (dtype, shape, data length) against limits.
@@ -104,5 +146,50 @@ mod tests {
         for bad in [0, 16, -1, i32::MAX] {
             assert_eq!(dtype_from_wire(bad), Err(TensorError::UnknownDType(bad)));
         }
+    }
+
+    #[test]
+    fn mode_codes_match_the_proto_enum() {
+        for mode in BoundaryMode::ALL {
+            let code = mode_to_wire(mode);
+            assert_eq!(mode_from_wire(code), Some(mode));
+            let proto_name = pb::Mode::try_from(code).unwrap().as_str_name();
+            assert_eq!(
+                proto_name,
+                format!("MODE_{}", mode.name().to_uppercase().replace('-', "_"))
+            );
+        }
+        assert_eq!(mode_from_wire(8), None);
+        assert_eq!(mode_from_wire(-1), None);
+    }
+
+    #[test]
+    fn text_parameters_set_the_wire_fields() {
+        let mut p = pb::GaussianParams::default();
+        for (param, text) in [
+            (Param::Sigma, "1,2"),
+            (Param::Sigma, "3"),
+            (Param::Order, "0,1"),
+            (Param::Mode, "grid-wrap,NEAREST"),
+            (Param::Cval, "2.5"),
+            (Param::CvalImag, "1"),
+            (Param::Truncate, "3"),
+            (Param::Radius, "4"),
+            (Param::Axes, "-1,0"),
+            (Param::OutputDtype, "float32"),
+        ] {
+            p.set_text(param, text).unwrap();
+        }
+        assert_eq!(p.sigma, [1.0, 2.0, 3.0]);
+        assert_eq!(p.order, [0, 1]);
+        assert_eq!(
+            p.mode,
+            [pb::Mode::GridWrap as i32, pb::Mode::Nearest as i32]
+        );
+        assert_eq!((p.cval, p.cval_imag, p.truncate), (2.5, 1.0, Some(3.0)));
+        assert_eq!((&p.radius[..], &p.axes[..]), (&[4][..], &[-1, 0][..]));
+        assert_eq!(p.output_dtype, pb::DType::DtypeFloat32 as i32);
+        let err = p.set_text(Param::Order, "-1").unwrap_err();
+        assert_eq!(err.param(), "order");
     }
 }

@@ -250,35 +250,26 @@ async fn grpc_service(
         .service(routes))
 }
 
-/// Corrects the codes of two refusals that tonic makes before a handler runs
-/// (both are trailers-only responses, so the status is in the headers):
-/// - a message over the size limit is `OUT_OF_RANGE` in tonic (checked on
-///   the 5-byte frame header, before anything is allocated); the contract
-///   says a size limit is `RESOURCE_EXHAUSTED`, with a message that says what
-///   to do;
-/// - bytes that are not a valid protobuf message are `INTERNAL` in
-///   tonic-prost; they are the client's error, `INVALID_ARGUMENT` (INTERNAL
-///   is for the server's bugs).
+/// Gives their meaning to the refusals tonic makes itself before a handler
+/// runs (trailers-only responses, so the status is in the headers): a
+/// message over the size limit (`OUT_OF_RANGE` in tonic, checked on the
+/// 5-byte frame header before anything is allocated) becomes
+/// `RESOURCE_EXHAUSTED` with the `LIMIT_EXCEEDED` details; bytes that are not
+/// a valid message (`INTERNAL` in tonic-prost) become `INVALID_ARGUMENT`
+/// (INTERNAL is for the server's bugs). Every status the services make
+/// carries `ErrorInfo` details, so a status without details is tonic's; see
+/// [`crate::service::rewrite_codec_refusal`]. No message text is read.
 fn tonic_refusal_codes<B>(mut response: http::Response<B>) -> http::Response<B> {
-    let headers = response.headers_mut();
-    let status = headers.get("grpc-status").and_then(|v| v.to_str().ok());
-    let message = headers
-        .get("grpc-message")
-        .and_then(|m| m.to_str().ok())
-        .unwrap_or_default();
-    let oversized = status == Some("11") && message.contains("length%20too%20large");
-    let undecodable =
-        status == Some("13") && message.starts_with("failed%20to%20decode%20Protobuf");
-    if oversized {
-        headers.insert("grpc-status", http::HeaderValue::from_static("8"));
-        headers.insert(
-            "grpc-message",
-            http::HeaderValue::from_static(
-                "the message is larger than the server's --max-message-bytes limit; send large tensors and images with DescribeStream, GaussianFilterStream or ImageSizeStream",
-            ),
-        );
-    } else if undecodable {
-        headers.insert("grpc-status", http::HeaderValue::from_static("3"));
+    let Some(status) = tonic::Status::from_header_map(response.headers()) else {
+        return response;
+    };
+    if let Some(rewritten) = crate::service::rewrite_codec_refusal(&status) {
+        let headers = response.headers_mut();
+        headers.remove("grpc-message");
+        headers.remove("grpc-status-details-bin");
+        if let Err(error) = rewritten.add_header(headers) {
+            tracing::warn!(%error, "cannot write a rewritten status");
+        }
     }
     response
 }

@@ -332,6 +332,20 @@ async fn a_unary_message_is_reserved_before_it_is_read() {
     let refused = refused.unwrap();
     assert!(refused.message().contains("busy"), "{}", refused.message());
     assert_eq!(refused.metadata().get("retry-after").unwrap(), "1");
+    // The rich error details say the same: reason BUSY, and RetryInfo.
+    {
+        use tonic_types::StatusExt;
+        let info = refused.get_details_error_info().unwrap();
+        assert_eq!(
+            (info.reason.as_str(), info.domain.as_str()),
+            ("BUSY", "tensorwire")
+        );
+        let retry = refused.get_details_retry_info().unwrap();
+        assert_eq!(retry.retry_delay, Some(Duration::from_secs(1)));
+        let err = tensorwire::client::ClientError::Status(refused.clone());
+        assert_eq!(err.reason(), Some(tensorwire::service::Reason::Busy));
+        assert_eq!(err.retry_delay(), Some(Duration::from_secs(1)));
+    }
     // A small call still fits.
     client.describe(tiny_tensor()).await.expect("small call");
 

@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use bytes::Bytes;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -91,18 +91,12 @@ fn is_npy(path: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("npy"))
 }
 
-/// Maps `reflect`, `grid-wrap`, ... to the proto enum.
+/// Maps `reflect`, `grid-wrap`, ... to the proto enum, as every route
+/// reads mode names ([`crate::filter::param_text::mode`]).
 fn parse_mode(name: &str) -> anyhow::Result<i32> {
-    let proto_name = format!(
-        "MODE_{}",
-        name.trim().to_ascii_uppercase().replace('-', "_")
-    );
-    match pb::Mode::from_str_name(&proto_name) {
-        Some(mode) => Ok(mode as i32),
-        None => bail!(
-            "unknown mode {name:?}: use reflect, constant, nearest, mirror, wrap, grid-constant, grid-mirror or grid-wrap"
-        ),
-    }
+    Ok(crate::proto::mode_to_wire(crate::filter::param_text::mode(
+        name,
+    )?))
 }
 
 /// `tensorwire filter IN -o OUT --sigma S ...`.

@@ -13,6 +13,8 @@
 //! blocked nor vectorised. The modules:
 //!
 //! - `params`: the parameters, limits, errors and their resolution into passes;
+//! - [`param_text`]: the parameters' names, and their values written as text
+//!   (the one parser of the CLI, the gateway and the KServe model);
 //! - `kernel`: scipy's kernels and their folding;
 //! - `boundary`: the eight boundary modes as index maps;
 //! - `cast`: reading dtypes as `f64`, and scipy's and NumPy's casts back;
@@ -26,6 +28,7 @@ mod boundary;
 mod cast;
 mod correlate;
 mod kernel;
+pub mod param_text;
 mod params;
 pub mod pool;
 

@@ -3,15 +3,20 @@
 //! Every error answer has the same JSON shape, `{"message": …, "code": …}`,
 //! where `code` is a gRPC status code name. Errors that come back from the
 //! upstream service keep their code and message; the HTTP status follows
-//! grpc-gateway's table (`runtime.HTTPStatusFromCode`), with one refinement:
-//! `RESOURCE_EXHAUSTED` about a size limit is 413 (the body is too large),
-//! not 429 (come back later).
+//! grpc-gateway's table (`runtime.HTTPStatusFromCode`), refined by the
+//! status's details (the rich error model, see `crate::service::Reason`):
+//! `RESOURCE_EXHAUSTED` with the reason `LIMIT_EXCEEDED` or `BUDGET_EXCEEDED`
+//! is 413 (retrying cannot help), with `BUSY` 429 with `Retry-After` from its
+//! `RetryInfo`. The message text is never read.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use thiserror::Error;
 use tonic::Code;
+use tonic_types::StatusExt;
+
+use crate::service::Reason;
 
 /// Why an HTTP request failed.
 #[derive(Debug, Error)]
@@ -67,6 +72,12 @@ pub enum GatewayError {
     /// A bug: something that should not happen did.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl From<crate::filter::param_text::ParamError> for GatewayError {
+    fn from(err: crate::filter::param_text::ParamError) -> GatewayError {
+        GatewayError::BadRequest(err.to_string())
+    }
 }
 
 /// Builds the message of an upstream error; a status without one (rare) is
@@ -139,30 +150,23 @@ pub fn http_status_from_code(code: Code) -> StatusCode {
 }
 
 /// The HTTP status of an upstream status: the table, except that a refusal
-/// for size (a tensor over the byte limit, a message over the message limit,
-/// a request larger than the whole memory budget) is 413, since retrying
-/// later will not help. A busy memory budget carries `retry-after` metadata
-/// and is 429; without that marker (another server), the service's wording
-/// decides: size refusals say "limit", "too large" or "budget".
+/// over a size limit or larger than the whole memory budget is 413, since
+/// retrying will not help, and a busy budget is 429. The reason comes from
+/// the status's `ErrorInfo` details, not its text.
 fn status_of_upstream(status: &tonic::Status) -> StatusCode {
-    let about_size = || {
-        let message = status.message().to_ascii_lowercase();
-        message.contains("limit") || message.contains("too large") || message.contains("budget")
-    };
-    match status.code() {
-        Code::ResourceExhausted if retry_after(status).is_some() => StatusCode::TOO_MANY_REQUESTS,
-        Code::ResourceExhausted if about_size() => StatusCode::PAYLOAD_TOO_LARGE,
-        // tonic refuses a message over its size limit with OUT_OF_RANGE.
-        Code::OutOfRange if about_size() => StatusCode::PAYLOAD_TOO_LARGE,
-        code => http_status_from_code(code),
+    match Reason::of(status) {
+        Some(Reason::LimitExceeded | Reason::BudgetExceeded) => StatusCode::PAYLOAD_TOO_LARGE,
+        Some(Reason::Busy) => StatusCode::TOO_MANY_REQUESTS,
+        _ => http_status_from_code(status.code()),
     }
 }
 
-/// The `retry-after` metadata (seconds) of a retryable refusal.
+/// The `Retry-After` value (whole seconds, at least 1) of a status's
+/// `RetryInfo` details.
 fn retry_after(status: &tonic::Status) -> Option<HeaderValue> {
-    let value = status.metadata().get("retry-after")?.to_str().ok()?;
-    value.parse::<u32>().ok()?;
-    HeaderValue::from_str(value).ok()
+    let delay = status.get_details_retry_info()?.retry_delay?;
+    let seconds = delay.as_secs() + u64::from(delay.subsec_nanos() > 0);
+    Some(HeaderValue::from(seconds.max(1)))
 }
 
 /// The JSON body of every error answer.
@@ -264,28 +268,40 @@ mod tests {
     }
 
     #[test]
-    fn size_refusals_are_413_and_overload_is_429() {
-        let size = tonic::Status::resource_exhausted(
-            "tensor of shape [9] and dtype int8 needs 9 bytes, over the limit of 4 bytes",
-        );
+    fn size_refusals_are_413_and_overload_is_429_by_their_details() {
+        use crate::service::{ServiceError, limit_exceeded};
+        let size = limit_exceeded("--max-tensor-bytes", "a tensor over the limit");
         assert_eq!(GatewayError::Upstream(size).status(), 413);
-        let busy = tonic::Status::resource_exhausted("overloaded, try again");
-        assert_eq!(GatewayError::Upstream(busy).status(), 429);
-        let whole = tonic::Status::resource_exhausted(
-            "the request needs 9 bytes of memory, more than the server's whole budget of 4 bytes",
-        );
+        let whole = tonic::Status::from(ServiceError::Budget(
+            crate::budget::BudgetError::LargerThanBudget {
+                needed: 9,
+                total: 4,
+            },
+        ));
         assert_eq!(GatewayError::Upstream(whole).status(), 413);
+        // Without details, the words do not matter: the table's 429.
+        let worded = tonic::Status::resource_exhausted("over the limit: too large for the budget");
+        assert_eq!(GatewayError::Upstream(worded).status(), 429);
+        let worded = tonic::Status::out_of_range("decoded message length too large");
+        assert_eq!(GatewayError::Upstream(worded).status(), 400);
         assert_eq!(GatewayError::BodyTooLarge { limit: 1 }.status(), 413);
     }
 
     #[test]
-    fn a_busy_budget_is_429_with_retry_after() {
+    fn a_busy_budget_is_429_with_retry_after_from_retry_info() {
         let busy = crate::service::busy_status(
             "the server is busy: the request needs 9 bytes of memory and only 4 of 8 are free; retry later".into(),
         );
         let response = GatewayError::Upstream(busy).into_response();
         assert_eq!(response.status(), 429);
         assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        // The delay is read from RetryInfo, rounded up to whole seconds.
+        let details = tonic_types::ErrorDetails::with_retry_info(Some(
+            std::time::Duration::from_millis(2500),
+        ));
+        let status = tonic::Status::with_error_details(Code::ResourceExhausted, "busy", details);
+        let response = GatewayError::Upstream(status).into_response();
+        assert_eq!(response.headers()[header::RETRY_AFTER], "3");
     }
 
     #[test]

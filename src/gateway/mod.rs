@@ -42,13 +42,12 @@ mod upload;
 mod upstream;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::DefaultBodyLimit;
 use axum::http::{StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 use tokio::net::TcpListener;
@@ -56,7 +55,8 @@ use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{Predicate, SizeAbove};
-use tower_http::timeout::TimeoutLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -236,14 +236,14 @@ pub(crate) fn router_with(
     let mut app = app
         .fallback(native::not_found)
         .method_not_allowed_fallback(native::method_not_allowed)
-        // Extractors (multipart) honour this limit; `limit_body` below gives
-        // the same limit to bodies read as streams, and answers 413 up front
-        // when Content-Length already says too much.
+        // Extractors (multipart) honour this limit; `RequestBodyLimitLayer`
+        // gives the same limit to bodies read as streams (413 up front when
+        // Content-Length already says too much; `json_error_bodies` gives
+        // that answer the JSON shape), and `RequestBodyTimeoutLayer` fails a
+        // body that sends nothing for `body_idle` (408, `BodyStalled`).
         .layer(DefaultBodyLimit::max(limit))
-        .layer(middleware::from_fn_with_state(
-            (state.clone(), body_idle),
-            limit_body,
-        ))
+        .layer(RequestBodyTimeoutLayer::new(body_idle))
+        .layer(RequestBodyLimitLayer::new(limit))
         // Keys are checked before the body is touched.
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -261,14 +261,17 @@ pub(crate) fn router_with(
             timeout,
         ));
     }
-    app.layer(middleware::map_response(json_error_bodies))
-        .layer(middleware::from_fn(kserve::protocol_errors))
-        .layer(CompressionLayer::new().compress_when(compressible()))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
-                .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
-        )
+    let body_limit = config.max_body_bytes;
+    app.layer(middleware::map_response(move |response| {
+        json_error_bodies(body_limit, response)
+    }))
+    .layer(middleware::from_fn(kserve::protocol_errors))
+    .layer(CompressionLayer::new().compress_when(compressible()))
+    .layer(
+        TraceLayer::new_for_http()
+            .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+            .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
+    )
 }
 
 /// Compresses JSON and text answers (when the client asks, through
@@ -288,35 +291,18 @@ fn compressible() -> impl Predicate {
     })
 }
 
-/// Refuses bodies over the limit: at once with 413 when Content-Length says
-/// so, otherwise while reading (the body is wrapped in a counting limit).
-/// A body that sends nothing for `body_idle` fails the request with 408.
-async fn limit_body(
-    State((state, body_idle)): State<(AppState, Duration)>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let limit = state.body_limit();
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > limit) {
-        return GatewayError::BodyTooLarge { limit }.into_response();
-    }
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    let request = request.map(|body| {
-        let timed = tower_http::timeout::TimeoutBody::new(body_idle, body);
-        axum::body::Body::new(http_body_util::Limited::new(timed, limit))
-    });
-    next.run(request).await
-}
-
-/// Gives the answers that tower layers make without a body (the timeout's
-/// 504) the gateway's JSON error shape.
-async fn json_error_bodies(response: Response) -> Response {
+/// Gives the answers that tower layers make without a JSON body (the
+/// timeout's 504, the body limit's 413) the gateway's JSON error shape.
+async fn json_error_bodies(body_limit: u64, response: Response) -> Response {
     let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"));
+    if is_json {
+        return response;
+    }
     if status == StatusCode::GATEWAY_TIMEOUT
         && !response.headers().contains_key(header::CONTENT_TYPE)
     {
@@ -325,6 +311,9 @@ async fn json_error_bodies(response: Response) -> Response {
             "the request did not complete in time (--request-timeout-secs)",
             tonic::Code::DeadlineExceeded,
         );
+    }
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        return GatewayError::BodyTooLarge { limit: body_limit }.into_response();
     }
     response
 }

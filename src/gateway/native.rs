@@ -23,8 +23,9 @@ use super::tensor_json::tensor_to_json;
 use super::upload::{BodyPieces, read_all, read_npy_upload};
 use super::upstream::{Credentials, Filtered};
 use super::{AppState, GatewayError, metrics, openapi};
+use crate::filter::param_text::{Param, ParamError};
 use crate::proto::pb;
-use crate::tensor::{DType, Tensor};
+use crate::tensor::Tensor;
 
 /// Answers larger than this are encoded (JSON, PNG) on the blocking pool.
 const INLINE_ENCODE_BYTES: usize = 1 << 20;
@@ -194,72 +195,31 @@ struct FilterQuery {
     axes_given: bool,
 }
 
-/// Every query parameter `/v1/gaussian_filter` reads.
-pub(crate) const FILTER_PARAMETERS: [&str; 9] = [
-    "sigma",
-    "order",
-    "mode",
-    "cval",
-    "truncate",
-    "radius",
-    "axes",
-    "cval_imag",
-    "output_dtype",
-];
+/// Who reads the filter's query parameters, for refusals.
+const FILTER_ROUTE: &str = "/v1/gaussian_filter";
+
+/// Every query parameter `/v1/gaussian_filter` reads: all of
+/// [`Param::ALL`] (the native API carries complex tensors, so `cval_imag`
+/// too).
+pub(crate) fn filter_parameters() -> Vec<&'static str> {
+    Param::names(true)
+}
 
 impl FilterQuery {
-    /// Lists are comma-separated (`sigma=1,2`) or repeated (`sigma=1&sigma=2`).
+    /// Lists are comma-separated (`sigma=1,2`) or repeated (`sigma=1&sigma=2`);
+    /// names and values are read by [`crate::filter::param_text`].
     fn parse(query: &str) -> Result<FilterQuery, GatewayError> {
         let mut params = pb::GaussianParams::default();
         let mut axes_given = false;
         for (name, value) in form_urlencoded::parse(query.as_bytes()) {
-            let items = || value.split(',').map(str::trim).filter(|s| !s.is_empty());
-            match name.as_ref() {
-                "sigma" => {
-                    for item in items() {
-                        params.sigma.push(number(&name, item)?);
-                    }
-                }
-                "order" => {
-                    for item in items() {
-                        params.order.push(number(&name, item)?);
-                    }
-                }
-                "mode" => {
-                    for item in items() {
-                        params.mode.push(mode(item)? as i32);
-                    }
-                }
-                "cval" => params.cval = number(&name, &value)?,
-                "cval_imag" => params.cval_imag = number(&name, &value)?,
-                "truncate" => params.truncate = Some(number(&name, &value)?),
-                "radius" => {
-                    for item in items() {
-                        params.radius.push(number(&name, item)?);
-                    }
-                }
-                "axes" => {
-                    axes_given = true;
-                    for item in items() {
-                        params.axes.push(number(&name, item)?);
-                    }
-                }
-                "output_dtype" | "output" => {
-                    let dtype = DType::from_name(value.trim()).ok_or_else(|| {
-                        GatewayError::BadRequest(format!(
-                            "unknown output_dtype {value:?}: use a NumPy dtype name such as \
-                             uint8, int32, float32, float64, complex64"
-                        ))
-                    })?;
-                    params.output_dtype = pb::DType::from(dtype) as i32;
-                }
-                other => {
-                    return Err(GatewayError::BadRequest(format!(
-                        "unknown query parameter {other:?}; /v1/gaussian_filter reads {}",
-                        FILTER_PARAMETERS.join(", ")
-                    )));
-                }
+            // `output`, scipy's argument name, is read as `output_dtype` too.
+            let param = match name.as_ref() {
+                "output" => Some(Param::OutputDtype),
+                other => Param::from_name(other),
             }
+            .ok_or_else(|| ParamError::unknown(&name, FILTER_ROUTE, filter_parameters()))?;
+            axes_given |= param == Param::Axes;
+            params.set_text(param, &value)?;
         }
         if params.sigma.is_empty() {
             return Err(GatewayError::BadRequest(
@@ -270,25 +230,6 @@ impl FilterQuery {
         }
         Ok(FilterQuery { params, axes_given })
     }
-}
-
-fn number<T: std::str::FromStr>(name: &str, text: &str) -> Result<T, GatewayError> {
-    text.trim().parse().map_err(|_| {
-        GatewayError::BadRequest(format!(
-            "the query parameter '{name}' has a value {text:?} that is not a number of the right kind"
-        ))
-    })
-}
-
-/// scipy's mode names (`reflect`, `grid-wrap`, ...; `_` for `-` too).
-fn mode(name: &str) -> Result<pb::Mode, GatewayError> {
-    let proto = format!("MODE_{}", name.to_ascii_uppercase().replace('-', "_"));
-    pb::Mode::from_str_name(&proto).ok_or_else(|| {
-        GatewayError::BadRequest(format!(
-            "unknown mode {name:?}: use reflect, constant, nearest, mirror, wrap, \
-             grid-constant, grid-mirror or grid-wrap"
-        ))
-    })
 }
 
 /// `ImageInfo` as JSON.
@@ -455,5 +396,15 @@ mod tests {
         ] {
             assert!(FilterQuery::parse(bad).is_err(), "{bad}");
         }
+        let Err(GatewayError::BadRequest(message)) = FilterQuery::parse("sigma=1&sigmas=2") else {
+            panic!("an unknown parameter is a bad request");
+        };
+        assert!(
+            message.starts_with("unknown parameter \"sigmas\": /v1/gaussian_filter reads sigma,")
+                && message.ends_with("cval_imag, output_dtype"),
+            "{message}"
+        );
+        let q = FilterQuery::parse("sigma=1&output=uint8").unwrap();
+        assert_eq!(q.params.output_dtype, pb::DType::DtypeUint8 as i32);
     }
 }

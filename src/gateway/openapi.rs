@@ -54,8 +54,8 @@ mod tests {
                 .iter()
                 .map(|p| p["name"].as_str().unwrap().to_owned())
                 .collect();
-        let read: BTreeSet<String> = crate::gateway::native::FILTER_PARAMETERS
-            .iter()
+        let read: BTreeSet<String> = crate::gateway::native::filter_parameters()
+            .into_iter()
             .map(|s| (*s).to_owned())
             .collect();
         assert_eq!(documented, read);

@@ -17,9 +17,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Request, Response};
+use http_body_util::BodyExt;
 use hyper::body::{Body, Frame, SizeHint};
 use tokio::time::{Instant, Sleep};
 use tower::{Layer, Service};
+use tower_http::timeout::{TimeoutBody, TimeoutError};
 
 use super::{BoxError, ResponseFuture};
 
@@ -82,7 +84,7 @@ where
             (asked, max) => asked.or(max),
         };
         let idle = self.settings.body_idle;
-        let request = request.map(|body| tonic::body::Body::new(IdleTimeoutBody::new(body, idle)));
+        let request = request.map(|body| idle_timeout_body(body, idle));
         let answer = self.inner.call(request);
         Box::pin(async move {
             let Some(limit) = limit else {
@@ -128,61 +130,27 @@ pub fn parse_grpc_timeout(headers: &HeaderMap) -> Option<Duration> {
     })
 }
 
-/// A request body that fails with `DEADLINE_EXCEEDED` when its reader waits
-/// longer than the idle limit for the next piece.
-#[derive(Debug)]
-pub struct IdleTimeoutBody<B> {
-    inner: B,
-    idle: Duration,
-    timer: Pin<Box<Sleep>>,
-}
-
-impl<B> IdleTimeoutBody<B> {
-    fn new(inner: B, idle: Duration) -> IdleTimeoutBody<B> {
-        IdleTimeoutBody {
-            inner,
-            idle,
-            timer: Box::pin(tokio::time::sleep(idle)),
-        }
-    }
-}
-
-impl<B> Body for IdleTimeoutBody<B>
+/// The request body with the idle timeout: tower-http's `TimeoutBody`,
+/// whose timer runs while the reader waits for the next frame and restarts
+/// with each frame (an idle timeout between frames, not a deadline on the
+/// whole body), with its `TimeoutError` turned into `DEADLINE_EXCEEDED`:
+/// tonic reports a body error that is a `Status` as that status.
+fn idle_timeout_body<B>(body: B, idle: Duration) -> tonic::body::Body
 where
-    B: Body<Data = Bytes> + Unpin,
+    B: Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
-    type Data = Bytes;
-    type Error = BoxError;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        let this = &mut *self;
-        match Pin::new(&mut this.inner).poll_frame(cx) {
-            Poll::Ready(frame) => {
-                this.timer.as_mut().reset(Instant::now() + this.idle);
-                Poll::Ready(frame.map(|f| f.map_err(Into::into)))
-            }
-            Poll::Pending => {
-                ready!(this.timer.as_mut().poll(cx));
-                let status = tonic::Status::deadline_exceeded(format!(
-                    "no request data arrived for {} s (--body-read-timeout-secs)",
-                    this.idle.as_secs_f64()
-                ));
-                Poll::Ready(Some(Err(Box::new(status))))
-            }
+    tonic::body::Body::new(TimeoutBody::new(idle, body).map_err(move |error| {
+        if error.is::<TimeoutError>() {
+            let status = tonic::Status::deadline_exceeded(format!(
+                "no request data arrived for {} s (--body-read-timeout-secs)",
+                idle.as_secs_f64()
+            ));
+            Box::new(status) as BoxError
+        } else {
+            error
         }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
+    }))
 }
 
 /// A response body that ends with `DEADLINE_EXCEEDED` trailers when the

@@ -18,8 +18,8 @@ use hyper::body::{Body, Frame, SizeHint};
 use tower::{Layer, Service};
 
 use super::{BoxError, KSERVE_PATH, SERVICE_PATH};
-use crate::budget::{BudgetError, MemoryBudget, Reservation};
-use crate::service::busy_status;
+use crate::budget::{MemoryBudget, Reservation};
+use crate::service::ServiceError;
 
 /// The unary methods, whose one message tonic buffers whole.
 const UNARY_METHODS: [&str; 3] = ["Describe", "GaussianFilter", "ImageSize"];
@@ -152,10 +152,7 @@ impl<B> ReservingBody<B> {
                 self.reservation = Some(reservation);
                 Ok(())
             }
-            Err(error @ BudgetError::Busy { .. }) => Err(busy_status(error.to_string())),
-            Err(error @ BudgetError::LargerThanBudget { .. }) => {
-                Err(tonic::Status::resource_exhausted(error.to_string()))
-            }
+            Err(error) => Err(ServiceError::Budget(error).into()),
         }
     }
 }

@@ -86,44 +86,59 @@ impl KServeService {
     ) -> Result<Input<'a>, Status> {
         let raw = &request.raw_input_contents;
         if !raw.is_empty() && raw.len() != request.inputs.len() {
-            return Err(Status::invalid_argument(format!(
-                "raw_input_contents has {} entries for {} inputs; give one per input, in order",
-                raw.len(),
-                request.inputs.len()
-            )));
+            return Err(crate::service::bad_argument(
+                None,
+                format!(
+                    "raw_input_contents has {} entries for {} inputs; give one per input, in order",
+                    raw.len(),
+                    request.inputs.len()
+                ),
+            ));
         }
         for input in &request.inputs {
             if input.name != model.input() {
-                return Err(Status::invalid_argument(format!(
-                    "model {} has no input {:?}; its input is {}",
-                    model.name(),
-                    input.name,
-                    model.input()
-                )));
+                return Err(crate::service::bad_argument(
+                    None,
+                    format!(
+                        "model {} has no input {:?}; its input is {}",
+                        model.name(),
+                        input.name,
+                        model.input()
+                    ),
+                ));
             }
             if !raw.is_empty() && input.contents.is_some() {
-                return Err(Status::invalid_argument(format!(
-                    "input {:?} has typed contents and the request has raw_input_contents; use one or the other",
-                    input.name
-                )));
+                return Err(crate::service::bad_argument(
+                    None,
+                    format!(
+                        "input {:?} has typed contents and the request has raw_input_contents; use one or the other",
+                        input.name
+                    ),
+                ));
             }
         }
         let [tensor] = request.inputs.as_slice() else {
-            return Err(Status::invalid_argument(format!(
-                "model {} takes exactly one input, {}; the request has {}",
-                model.name(),
-                model.input(),
-                request.inputs.len()
-            )));
+            return Err(crate::service::bad_argument(
+                None,
+                format!(
+                    "model {} takes exactly one input, {}; the request has {}",
+                    model.name(),
+                    model.input(),
+                    request.inputs.len()
+                ),
+            ));
         };
         for output in &request.outputs {
             if !model.outputs().contains(&output.name.as_str()) {
-                return Err(Status::invalid_argument(format!(
-                    "model {} has no output {:?}; its outputs are {}",
-                    model.name(),
-                    output.name,
-                    model.outputs().join(", ")
-                )));
+                return Err(crate::service::bad_argument(
+                    None,
+                    format!(
+                        "model {} has no output {:?}; its outputs are {}",
+                        model.name(),
+                        output.name,
+                        model.outputs().join(", ")
+                    ),
+                ));
             }
         }
         Ok(Input {
@@ -137,10 +152,13 @@ impl KServeService {
     /// is read or converted).
     fn native_tensor(&self, input: &Input<'_>) -> Result<native::Tensor, Status> {
         if input.tensor.datatype == BYTES {
-            return Err(Status::invalid_argument(format!(
-                "{} has the datatype BYTES; this model reads numeric tensors (BOOL, UINT8 .. FP64)",
-                input.what
-            )));
+            return Err(crate::service::bad_argument(
+                None,
+                format!(
+                    "{} has the datatype BYTES; this model reads numeric tensors (BOOL, UINT8 .. FP64)",
+                    input.what
+                ),
+            ));
         }
         let dtype = wire::dtype_of(&input.tensor.datatype, &input.what)?;
         let (shape, valid) =
@@ -178,7 +196,7 @@ impl KServeService {
             .await?
             .into_inner();
         let dtype = crate::proto::dtype_from_wire(result.dtype)
-            .map_err(|e| Status::internal(e.to_string()))?;
+            .map_err(|e| crate::service::internal(e.to_string()))?;
         Ok(vec![Output {
             name: "OUTPUT",
             dtype,
@@ -217,16 +235,22 @@ impl KServeService {
         params::no_parameters(Model::ImageSize.name(), &request.parameters)?;
         let input = self.input(Model::ImageSize, request)?;
         if input.tensor.datatype != BYTES {
-            return Err(Status::invalid_argument(format!(
-                "{} has the datatype {:?}; image_size reads BYTES (shape [1], the encoded image file)",
-                input.what, input.tensor.datatype
-            )));
+            return Err(crate::service::bad_argument(
+                None,
+                format!(
+                    "{} has the datatype {:?}; image_size reads BYTES (shape [1], the encoded image file)",
+                    input.what, input.tensor.datatype
+                ),
+            ));
         }
         if input.tensor.shape != [1] {
-            return Err(Status::invalid_argument(format!(
-                "{} has the shape {:?}; image_size reads one image, shape [1]",
-                input.what, input.tensor.shape
-            )));
+            return Err(crate::service::bad_argument(
+                None,
+                format!(
+                    "{} has the shape {:?}; image_size reads one image, shape [1]",
+                    input.what, input.tensor.shape
+                ),
+            ));
         }
         let image = match &input.raw {
             Some(raw) => wire::split_bytes_elements(raw, 1, &input.what)?.remove(0),
@@ -240,11 +264,14 @@ impl KServeService {
                 match elements {
                     [one] => one.clone(),
                     other => {
-                        return Err(Status::invalid_argument(format!(
-                            "{}: bytes_contents holds {} elements; image_size reads one",
-                            input.what,
-                            other.len()
-                        )));
+                        return Err(crate::service::bad_argument(
+                            None,
+                            format!(
+                                "{}: bytes_contents holds {} elements; image_size reads one",
+                                input.what,
+                                other.len()
+                            ),
+                        ));
                     }
                 }
             }

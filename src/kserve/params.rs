@@ -5,9 +5,9 @@
 //! Every parameter accepts a string (`"2.0"`; per-axis lists comma-separated,
 //! `"2,1"`, `"nearest,wrap"`), because `tritonclient.grpc` refuses float
 //! parameters; numbers also come as `double_param`, `int64_param` or
-//! `uint64_param` where the type fits. Mode names are scipy's, looked up by
-//! `BoundaryMode::from_name`; dtypes by the protocol's datatype names or
-//! NumPy's (`DType::from_name`).
+//! `uint64_param` where the type fits. Names, values and refusals are those
+//! of `crate::filter::param_text`, as on the native routes; dtypes are
+//! read by the protocol's datatype names too.
 
 use std::collections::HashMap;
 
@@ -15,21 +15,9 @@ use tonic::Status;
 
 use super::pb::{InferParameter, infer_parameter::ParameterChoice};
 use super::tensor::{COMPLEX_REFUSAL, dtype_of};
-use crate::filter::BoundaryMode;
+use crate::filter::param_text::{Param, ParamError};
 use crate::proto::pb as native;
 use crate::tensor::DType;
-
-/// The parameters `gaussian_filter` reads.
-pub const FILTER_PARAMETERS: [&str; 8] = [
-    "sigma",
-    "order",
-    "mode",
-    "cval",
-    "truncate",
-    "radius",
-    "axes",
-    "output_dtype",
-];
 
 /// Parameters that Triton and KServe clients set for their own purposes
 /// (`tritonclient` sends `timeout`, `priority` and the sequence ones; the
@@ -44,131 +32,45 @@ pub const CLIENT_PARAMETERS: [&str; 6] = [
     "binary_data_output",
 ];
 
-/// One parameter's value, whatever field it came in.
-enum Value<'a> {
-    Text(&'a str),
-    Float(f64),
-    Int(i128),
-    Bool,
+/// One parameter's value as text, whatever field it came in: numbers are
+/// written so that the text parser reads them back exactly (a double keeps
+/// its fraction point, so `order` still refuses `1.0`), and a boolean is
+/// its word, which no filter parameter reads.
+fn value_text(name: &str, param: &InferParameter) -> Result<String, ParamError> {
+    Ok(match param.parameter_choice.as_ref() {
+        Some(ParameterChoice::StringParam(s)) => s.clone(),
+        Some(ParameterChoice::DoubleParam(d)) => format!("{d:?}"),
+        Some(ParameterChoice::Int64Param(i)) => i.to_string(),
+        Some(ParameterChoice::Uint64Param(u)) => u.to_string(),
+        Some(ParameterChoice::BoolParam(b)) => b.to_string(),
+        None => {
+            return Err(ParamError::NoValue {
+                param: name.to_owned(),
+            });
+        }
+    })
 }
 
-impl<'a> Value<'a> {
-    fn of(param: &'a InferParameter) -> Option<Value<'a>> {
-        Some(match param.parameter_choice.as_ref()? {
-            ParameterChoice::StringParam(s) => Value::Text(s),
-            ParameterChoice::DoubleParam(d) => Value::Float(*d),
-            ParameterChoice::Int64Param(i) => Value::Int((*i).into()),
-            ParameterChoice::Uint64Param(u) => Value::Int((*u).into()),
-            ParameterChoice::BoolParam(_) => Value::Bool,
-        })
-    }
-}
-
-fn bad(name: &str, detail: impl std::fmt::Display) -> Status {
-    Status::invalid_argument(format!("parameter {name:?}: {detail}"))
-}
-
-/// A list of numbers: a comma-separated string, or one number.
-fn numbers<T>(
-    name: &str,
-    param: &InferParameter,
-    from_int: impl Fn(i128) -> Option<T>,
-    from_float: impl Fn(f64) -> Option<T>,
-) -> Result<Vec<T>, Status>
-where
-    T: std::str::FromStr,
-{
-    match Value::of(param) {
-        Some(Value::Text(text)) => text
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|item| {
-                item.parse::<T>()
-                    .map_err(|_| bad(name, format!("{item:?} is not a number of the right kind")))
-            })
-            .collect(),
-        Some(Value::Int(i)) => from_int(i)
-            .map(|v| vec![v])
-            .ok_or_else(|| bad(name, format!("{i} is out of range"))),
-        Some(Value::Float(f)) => from_float(f)
-            .map(|v| vec![v])
-            .ok_or_else(|| bad(name, format!("{f} is not a number of the right kind"))),
-        Some(Value::Bool) => Err(bad(name, "a boolean is not a number")),
-        None => Err(bad(name, "no value")),
-    }
-}
-
-fn floats(name: &str, param: &InferParameter) -> Result<Vec<f64>, Status> {
-    numbers(name, param, |i| Some(i as f64), Some)
-}
-
-fn one_float(name: &str, param: &InferParameter) -> Result<f64, Status> {
-    match floats(name, param)?.as_slice() {
-        [value] => Ok(*value),
-        other => Err(bad(name, format!("takes one number, got {}", other.len()))),
-    }
-}
-
-fn ints<T: TryFrom<i128> + std::str::FromStr>(
-    name: &str,
-    param: &InferParameter,
-) -> Result<Vec<T>, Status> {
-    numbers(name, param, |i| T::try_from(i).ok(), |_| None)
-}
-
-fn text<'a>(name: &str, param: &'a InferParameter) -> Result<&'a str, Status> {
-    match Value::of(param) {
-        Some(Value::Text(text)) => Ok(text),
-        _ => Err(bad(name, "takes a string")),
-    }
-}
-
-/// scipy's mode names (`reflect`, `grid-wrap`, ...; `_` for `-` too), as
-/// the codes of the native `Mode` enum.
-fn modes(name: &str, param: &InferParameter) -> Result<Vec<i32>, Status> {
-    text(name, param)?
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|item| {
-            let mode = BoundaryMode::from_name(&item.to_ascii_lowercase().replace('_', "-"))
-                .ok_or_else(|| {
-                    bad(
-                        name,
-                        format!(
-                            "unknown mode {item:?}: use reflect, constant, nearest, mirror, wrap, grid-constant, grid-mirror or grid-wrap"
-                        ),
-                    )
-                })?;
-            Ok(BoundaryMode::ALL.iter().position(|m| *m == mode).unwrap_or(0) as i32)
-        })
-        .collect()
+/// `INVALID_ARGUMENT` naming the parameter at fault (a `BadRequest` violation).
+fn refuse(err: ParamError) -> Status {
+    crate::service::bad_argument(Some(err.param()), err.to_string())
 }
 
 /// A dtype by the protocol's datatype name (`FP32`) or NumPy's (`float32`);
 /// complex is refused (the answer could not be carried).
-pub fn output_dtype(name: &str, param: &InferParameter) -> Result<DType, Status> {
-    let value = text(name, param)?.trim();
-    let dtype = DType::from_name(value)
-        .map(Ok)
-        .unwrap_or_else(|| dtype_of(value, &format!("parameter {name:?}")))?;
+pub fn output_dtype(name: &str, text: &str) -> Result<DType, Status> {
+    let value = text.trim();
+    let dtype = match DType::from_name(value) {
+        Some(dtype) => dtype,
+        None => dtype_of(value, &format!("parameter {name:?}"))?,
+    };
     if dtype.is_complex() {
-        return Err(bad(name, COMPLEX_REFUSAL));
+        return Err(crate::service::bad_argument(
+            Some(name),
+            format!("parameter {name:?}: {COMPLEX_REFUSAL}"),
+        ));
     }
     Ok(dtype)
-}
-
-/// Refuses parameters no model reads (client-reserved ones pass).
-fn unknown(model: &str, name: &str, reads: &[&str]) -> Status {
-    let reads = if reads.is_empty() {
-        "it takes no parameters".to_owned()
-    } else {
-        format!("it reads {}", reads.join(", "))
-    };
-    Status::invalid_argument(format!(
-        "unknown parameter {name:?} for model {model}; {reads}"
-    ))
 }
 
 /// Checks that a model that takes no parameters got none of its own.
@@ -177,9 +79,19 @@ pub fn no_parameters(model: &str, params: &HashMap<String, InferParameter>) -> R
         .keys()
         .find(|k| !CLIENT_PARAMETERS.contains(&k.as_str()))
     {
-        Some(name) => Err(unknown(model, name, &[])),
+        Some(name) => Err(refuse(ParamError::unknown(
+            name,
+            &format!("model {model}"),
+            vec![],
+        ))),
         None => Ok(()),
     }
+}
+
+/// The parameters `gaussian_filter` reads: [`Param::ALL`] without the
+/// complex-only `cval_imag` (the protocol carries no complex tensors).
+pub fn filter_parameters() -> Vec<&'static str> {
+    Param::names(false)
 }
 
 /// The filter's parameters from a request's parameters.
@@ -188,20 +100,22 @@ pub fn filter_params(
 ) -> Result<native::GaussianParams, Status> {
     let mut out = native::GaussianParams::default();
     for (name, param) in params {
-        let name = name.as_str();
-        match name {
-            "sigma" => out.sigma = floats(name, param)?,
-            "order" => out.order = ints(name, param)?,
-            "mode" => out.mode = modes(name, param)?,
-            "cval" => out.cval = one_float(name, param)?,
-            "truncate" => out.truncate = Some(one_float(name, param)?),
-            "radius" => out.radius = ints(name, param)?,
-            "axes" => out.axes = ints(name, param)?,
-            "output_dtype" => {
-                out.output_dtype = native::DType::from(output_dtype(name, param)?) as i32;
-            }
-            other if CLIENT_PARAMETERS.contains(&other) => {}
-            other => return Err(unknown("gaussian_filter", other, &FILTER_PARAMETERS)),
+        if CLIENT_PARAMETERS.contains(&name.as_str()) {
+            continue;
+        }
+        let accepted = Param::from_name(name).filter(|p| !p.complex_only());
+        let Some(accepted) = accepted else {
+            return Err(refuse(ParamError::unknown(
+                name,
+                "model gaussian_filter",
+                filter_parameters(),
+            )));
+        };
+        let text = value_text(name, param).map_err(refuse)?;
+        if accepted == Param::OutputDtype {
+            out.output_dtype = native::DType::from(output_dtype(name, &text)?) as i32;
+        } else {
+            out.set_text(accepted, &text).map_err(refuse)?;
         }
     }
     Ok(out)
@@ -282,6 +196,35 @@ mod tests {
                 err.message()
             );
         }
+        let typed = |choice| {
+            map(&[(
+                "order",
+                InferParameter {
+                    parameter_choice: Some(choice),
+                },
+            )])
+        };
+        for choice in [
+            ParameterChoice::DoubleParam(1.0),
+            ParameterChoice::BoolParam(true),
+            ParameterChoice::Int64Param(-1),
+            ParameterChoice::Uint64Param(1 << 40),
+        ] {
+            let err = filter_params(&typed(choice.clone())).unwrap_err();
+            assert!(
+                err.message().contains("\"order\""),
+                "{choice:?}: {}",
+                err.message()
+            );
+        }
+        let complex_only = filter_params(&map(&[("cval_imag", string("1"))])).unwrap_err();
+        assert!(
+            complex_only
+                .message()
+                .ends_with("model gaussian_filter reads sigma, order, mode, cval, truncate, radius, axes, output_dtype"),
+            "{}",
+            complex_only.message()
+        );
         assert!(no_parameters("describe", &map(&[("sigma", string("1"))])).is_err());
         assert!(no_parameters("describe", &map(&[("priority", string("1"))])).is_ok());
     }

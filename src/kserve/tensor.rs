@@ -12,6 +12,8 @@ use bytes::{BufMut, Bytes, BytesMut};
 use half::{bf16, f16};
 use tonic::Status;
 
+use crate::service::bad_argument;
+
 use super::pb::InferTensorContents;
 use crate::tensor::{DType, TensorLimits, ValidShape, validate_shape};
 
@@ -46,14 +48,15 @@ pub fn dtype_of(datatype: &str, what: &str) -> Result<DType, Status> {
         return Ok(*dtype);
     }
     if datatype.to_ascii_uppercase().contains("COMPLEX") {
-        return Err(Status::invalid_argument(format!(
-            "{what}: {COMPLEX_REFUSAL}"
-        )));
+        return Err(bad_argument(None, format!("{what}: {COMPLEX_REFUSAL}")));
     }
-    Err(Status::invalid_argument(format!(
-        "{what} has the datatype {datatype:?}, which is not one this model reads; use one of {}",
-        DATATYPES.map(|(name, _)| name).join(", ")
-    )))
+    Err(bad_argument(
+        None,
+        format!(
+            "{what} has the datatype {datatype:?}, which is not one this model reads; use one of {}",
+            DATATYPES.map(|(name, _)| name).join(", ")
+        ),
+    ))
 }
 
 /// The protocol's name of a dtype; complex dtypes have none.
@@ -62,7 +65,7 @@ pub fn datatype_of(dtype: DType) -> Result<&'static str, Status> {
         .iter()
         .find(|(_, d)| *d == dtype)
         .map(|(name, _)| *name)
-        .ok_or_else(|| Status::invalid_argument(COMPLEX_REFUSAL))
+        .ok_or_else(|| bad_argument(None, COMPLEX_REFUSAL))
 }
 
 /// Checks a shape from the wire (negative dimensions refused) against the
@@ -78,13 +81,14 @@ pub fn checked_shape(
         .map(|&d| u64::try_from(d))
         .collect::<Result<Vec<u64>, _>>()
         .map_err(|_| {
-            Status::invalid_argument(format!(
-                "{what} has the shape {shape:?}; dimensions must be non-negative"
-            ))
+            bad_argument(
+                None,
+                format!("{what} has the shape {shape:?}; dimensions must be non-negative"),
+            )
         })?;
     let valid = validate_shape(dtype, &shape, limits).map_err(|e| {
         let e = crate::service::ServiceError::from(e);
-        Status::new(e.code(), format!("{what}: {e}"))
+        e.to_status(format!("{what}: {e}"))
     })?;
     Ok((shape, valid))
 }
@@ -100,13 +104,16 @@ pub fn input_data(
 ) -> Result<Bytes, Status> {
     if let Some(raw) = raw {
         if raw.len() != valid.nbytes {
-            return Err(Status::invalid_argument(format!(
-                "{what}: raw contents have {} bytes but shape {:?} of {} needs {}",
-                raw.len(),
-                valid.shape,
-                datatype_of(dtype)?,
-                valid.nbytes
-            )));
+            return Err(bad_argument(
+                None,
+                format!(
+                    "{what}: raw contents have {} bytes but shape {:?} of {} needs {}",
+                    raw.len(),
+                    valid.shape,
+                    datatype_of(dtype)?,
+                    valid.nbytes
+                ),
+            ));
         }
         return Ok(raw);
     }
@@ -133,25 +140,32 @@ fn typed_to_bytes(
         DType::Float32 => c.fp32_contents.len(),
         DType::Float64 => c.fp64_contents.len(),
         DType::Float16 | DType::BFloat16 => {
-            return Err(Status::invalid_argument(format!(
-                "{what}: {datatype} has no typed contents in the protocol; send it in raw_input_contents"
-            )));
+            return Err(bad_argument(
+                None,
+                format!(
+                    "{what}: {datatype} has no typed contents in the protocol; send it in raw_input_contents"
+                ),
+            ));
         }
         DType::Complex64 | DType::Complex128 => {
-            return Err(Status::invalid_argument(COMPLEX_REFUSAL));
+            return Err(bad_argument(None, COMPLEX_REFUSAL));
         }
     };
     if count != valid.len {
-        return Err(Status::invalid_argument(format!(
-            "{what}: the typed contents of {datatype} hold {count} elements but the shape {:?} needs {}",
-            valid.shape, valid.len
-        )));
+        return Err(bad_argument(
+            None,
+            format!(
+                "{what}: the typed contents of {datatype} hold {count} elements but the shape {:?} needs {}",
+                valid.shape, valid.len
+            ),
+        ));
     }
     let mut out = BytesMut::with_capacity(valid.nbytes);
     let range = |value: i128, index: usize| {
-        Status::invalid_argument(format!(
-            "{what}: element {index} is {value}, out of the range of {datatype}"
-        ))
+        bad_argument(
+            None,
+            format!("{what}: element {index} is {value}, out of the range of {datatype}"),
+        )
     };
     match dtype {
         DType::Bool => c
@@ -225,9 +239,10 @@ pub fn split_bytes_elements(raw: &Bytes, count: usize, what: &str) -> Result<Vec
             .get(at..at + 4)
             .and_then(|p| p.try_into().ok())
             .ok_or_else(|| {
-                Status::invalid_argument(format!(
-                    "{what}: BYTES raw contents end inside a 4-byte length prefix"
-                ))
+                bad_argument(
+                    None,
+                    format!("{what}: BYTES raw contents end inside a 4-byte length prefix"),
+                )
             })?;
         let len = u32::from_le_bytes(prefix) as usize;
         let start = at + 4;
@@ -235,24 +250,33 @@ pub fn split_bytes_elements(raw: &Bytes, count: usize, what: &str) -> Result<Vec
             .checked_add(len)
             .filter(|&end| end <= raw.len())
             .ok_or_else(|| {
-                Status::invalid_argument(format!(
-                    "{what}: a BYTES element claims {len} bytes but only {} remain",
-                    raw.len() - start
-                ))
+                bad_argument(
+                    None,
+                    format!(
+                        "{what}: a BYTES element claims {len} bytes but only {} remain",
+                        raw.len() - start
+                    ),
+                )
             })?;
         if elements.len() == count {
-            return Err(Status::invalid_argument(format!(
-                "{what}: BYTES raw contents hold more than the {count} elements of the shape"
-            )));
+            return Err(bad_argument(
+                None,
+                format!(
+                    "{what}: BYTES raw contents hold more than the {count} elements of the shape"
+                ),
+            ));
         }
         elements.push(raw.slice(start..end));
         at = end;
     }
     if elements.len() != count {
-        return Err(Status::invalid_argument(format!(
-            "{what}: BYTES raw contents hold {} elements but the shape needs {count}",
-            elements.len()
-        )));
+        return Err(bad_argument(
+            None,
+            format!(
+                "{what}: BYTES raw contents hold {} elements but the shape needs {count}",
+                elements.len()
+            ),
+        ));
     }
     Ok(elements)
 }
@@ -262,7 +286,7 @@ pub fn join_bytes_elements(elements: &[&[u8]]) -> Result<Bytes, Status> {
     let mut out = BytesMut::new();
     for element in elements {
         let len = u32::try_from(element.len())
-            .map_err(|_| Status::invalid_argument("a BYTES element is over 4 GiB"))?;
+            .map_err(|_| bad_argument(None, "a BYTES element is over 4 GiB"))?;
         out.put_u32_le(len);
         out.put_slice(element);
     }

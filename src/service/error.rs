@@ -1,12 +1,190 @@
-//! The service layer's failures and their one mapping to `tonic::Status`.
+//! The service layer's failures and their one mapping to `tonic::Status`,
+//! with the standard rich error model (`google.rpc.Status` details, via
+//! `tonic-types`): the meaning of a refusal is in its details, not its text.
+//!
+//! Every status the services make carries an `ErrorInfo` whose `reason` is
+//! one of [`Reason`] and whose `domain` is [`ERROR_DOMAIN`], plus:
+//! - `BadRequest` with one field violation naming the field or parameter at
+//!   fault, for an invalid argument where the field is known;
+//! - `QuotaFailure` naming the limit (its flag), for a refusal over a size
+//!   limit or the memory budget;
+//! - `RetryInfo` with the delay to wait, for a busy memory budget (also sent
+//!   as `retry-after` metadata, in seconds, for clients without the details).
+//!
+//! The gateway chooses its HTTP status from the reason ([`Reason::of`]), the
+//! Rust client exposes the details (`ClientError::details`).
+
+use std::time::Duration;
 
 use thiserror::Error;
 use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
 
+use crate::budget::BudgetError;
 use crate::filter::FilterError;
 use crate::image::ImageError;
 use crate::npy::NpyError;
 use crate::tensor::TensorError;
+
+/// The `ErrorInfo.domain` of tensorwire's statuses.
+pub const ERROR_DOMAIN: &str = "tensorwire";
+
+/// Seconds a client refused for a busy memory budget is told to wait
+/// (`RetryInfo`, and `retry-after` metadata; the gateway sends it as `Retry-After`).
+pub const BUSY_RETRY_AFTER_SECS: u32 = 1;
+
+/// Why a call was refused: the stable `ErrorInfo.reason` of a status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Reason {
+    /// An argument is invalid (`INVALID_ARGUMENT`); retrying the same call
+    /// cannot succeed.
+    BadArgument,
+    /// Something is over a size limit (`RESOURCE_EXHAUSTED`): a tensor, a
+    /// message, an image, a result. Retrying cannot succeed.
+    LimitExceeded,
+    /// The request alone needs more memory than the server's whole budget
+    /// (`RESOURCE_EXHAUSTED`). Retrying cannot succeed.
+    BudgetExceeded,
+    /// Other requests hold the memory budget now (`RESOURCE_EXHAUSTED`);
+    /// retrying after the `RetryInfo` delay can succeed.
+    Busy,
+    /// A bug in the server (`INTERNAL`).
+    Internal,
+}
+
+impl Reason {
+    /// Every reason.
+    pub const ALL: [Reason; 5] = [
+        Reason::BadArgument,
+        Reason::LimitExceeded,
+        Reason::BudgetExceeded,
+        Reason::Busy,
+        Reason::Internal,
+    ];
+
+    /// The reason as `ErrorInfo.reason` spells it (`LIMIT_EXCEEDED`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::BadArgument => "BAD_ARGUMENT",
+            Reason::LimitExceeded => "LIMIT_EXCEEDED",
+            Reason::BudgetExceeded => "BUDGET_EXCEEDED",
+            Reason::Busy => "BUSY",
+            Reason::Internal => "INTERNAL",
+        }
+    }
+
+    /// The gRPC code statuses with this reason have.
+    pub fn code(self) -> Code {
+        match self {
+            Reason::BadArgument => Code::InvalidArgument,
+            Reason::LimitExceeded | Reason::BudgetExceeded | Reason::Busy => {
+                Code::ResourceExhausted
+            }
+            Reason::Internal => Code::Internal,
+        }
+    }
+
+    /// The reason of a status from tensorwire's `ErrorInfo` details; `None`
+    /// for a status without them (made by tonic, or by another server).
+    pub fn of(status: &Status) -> Option<Reason> {
+        Reason::from_details(&status.get_error_details())
+    }
+
+    /// The reason in decoded details, if they are tensorwire's.
+    pub fn from_details(details: &ErrorDetails) -> Option<Reason> {
+        let info = details.error_info()?;
+        if info.domain != ERROR_DOMAIN {
+            return None;
+        }
+        Reason::ALL.into_iter().find(|r| r.as_str() == info.reason)
+    }
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `ErrorInfo` details with this reason and tensorwire's domain.
+fn info(reason: Reason) -> ErrorDetails {
+    ErrorDetails::with_error_info(
+        reason.as_str(),
+        ERROR_DOMAIN,
+        std::collections::HashMap::new(),
+    )
+}
+
+/// `INVALID_ARGUMENT` with `ErrorInfo` `BAD_ARGUMENT` and, when the field or
+/// parameter at fault is known, a `BadRequest` violation naming it.
+pub fn bad_argument(field: Option<&str>, message: impl Into<String>) -> Status {
+    let message = message.into();
+    let mut details = info(Reason::BadArgument);
+    if let Some(field) = field {
+        details.add_bad_request_violation(field, message.clone());
+    }
+    Status::with_error_details(Code::InvalidArgument, message, details)
+}
+
+/// `RESOURCE_EXHAUSTED` over a size limit: `ErrorInfo` `LIMIT_EXCEEDED` and
+/// a `QuotaFailure` whose subject is the limit (its server flag).
+pub fn limit_exceeded(limit: &str, message: impl Into<String>) -> Status {
+    quota_refusal(Reason::LimitExceeded, limit, message.into())
+}
+
+fn quota_refusal(reason: Reason, limit: &str, message: String) -> Status {
+    let mut details = info(reason);
+    details.add_quota_failure_violation(limit, message.clone());
+    Status::with_error_details(reason.code(), message, details)
+}
+
+/// `RESOURCE_EXHAUSTED` for a busy memory budget: `ErrorInfo` `BUSY`, a
+/// `QuotaFailure` on `--memory-budget`, `RetryInfo` of
+/// [`BUSY_RETRY_AFTER_SECS`] and the same delay as `retry-after` metadata.
+pub fn busy_status(message: String) -> Status {
+    let mut details = info(Reason::Busy);
+    details
+        .add_quota_failure_violation("--memory-budget", message.clone())
+        .set_retry_info(Some(Duration::from_secs(BUSY_RETRY_AFTER_SECS.into())));
+    let mut status = Status::with_error_details(Code::ResourceExhausted, message, details);
+    status
+        .metadata_mut()
+        .insert("retry-after", BUSY_RETRY_AFTER_SECS.into());
+    status
+}
+
+/// `INTERNAL` with `ErrorInfo` `INTERNAL`: a bug, not the client's fault.
+pub fn internal(message: impl Into<String>) -> Status {
+    Status::with_error_details(Code::Internal, message, info(Reason::Internal))
+}
+
+/// The refusal of a message over `--max-message-bytes`, which tonic makes
+/// (as `OUT_OF_RANGE`, from the 5-byte frame header, before anything is
+/// allocated) and the server rewrites to this.
+pub fn message_too_large() -> Status {
+    limit_exceeded(
+        "--max-message-bytes",
+        "the message is larger than the server's --max-message-bytes limit; send large tensors and images with DescribeStream, GaussianFilterStream or ImageSizeStream",
+    )
+}
+
+/// A status tonic made itself (no details) for a request it could not
+/// decode, given the meaning the contract asks for: a message over the
+/// size limit (`OUT_OF_RANGE` in tonic) is [`message_too_large`]; a message
+/// that is not valid protobuf, or not valid compressed data (`INTERNAL` in
+/// tonic) is the client's error, `INVALID_ARGUMENT` with tonic's message.
+/// `None` when the status needs no rewrite: it has details (the services
+/// make every status with details), or another code.
+pub fn rewrite_codec_refusal(status: &Status) -> Option<Status> {
+    if !status.details().is_empty() {
+        return None;
+    }
+    match status.code() {
+        Code::OutOfRange => Some(message_too_large()),
+        Code::Internal => Some(bad_argument(None, status.message())),
+        _ => None,
+    }
+}
 
 /// Why a call of the service failed.
 #[derive(Debug, Error)]
@@ -23,15 +201,34 @@ pub enum ServiceError {
     /// An image is unreadable, or over a limit.
     #[error(transparent)]
     Image(#[from] ImageError),
+    /// The memory budget refused the request (too large for it, or busy).
+    #[error(transparent)]
+    Budget(#[from] BudgetError),
     /// A stream's messages are out of order, missing or too many.
     #[error("malformed stream: {0}")]
     Stream(String),
     /// Some other argument is invalid.
     #[error("{0}")]
     InvalidArgument(String),
+    /// A named field of the request is invalid.
+    #[error("{message}")]
+    BadField {
+        /// The field, as the proto names it (`mode`, `tensor`, ...).
+        field: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
     /// Over a size or capacity limit.
     #[error("{0}")]
     ResourceExhausted(String),
+    /// Over the limit set by a server flag.
+    #[error("{message}")]
+    OverLimit {
+        /// The flag (`--max-message-bytes`, ...).
+        limit: &'static str,
+        /// What is over it, and what to do.
+        message: String,
+    },
     /// Other requests hold the memory budget now; retrying later can work.
     #[error("{0}")]
     Busy(String),
@@ -44,50 +241,203 @@ pub enum ServiceError {
 }
 
 impl ServiceError {
-    /// The gRPC code of this failure.
-    pub fn code(&self) -> Code {
-        match self {
-            ServiceError::Tensor(TensorError::TooLarge { .. }) => Code::ResourceExhausted,
-            ServiceError::Npy(NpyError::Tensor(TensorError::TooLarge { .. })) => {
-                Code::ResourceExhausted
+    /// The reason of this failure (and so its gRPC code); `None` for a
+    /// status from the transport, which keeps its own.
+    pub fn reason(&self) -> Option<Reason> {
+        Some(match self {
+            ServiceError::Tensor(TensorError::TooLarge { .. })
+            | ServiceError::Npy(NpyError::Tensor(TensorError::TooLarge { .. }))
+            | ServiceError::Filter(FilterError::OutputTooLarge { .. })
+            | ServiceError::ResourceExhausted(_)
+            | ServiceError::OverLimit { .. } => Reason::LimitExceeded,
+            ServiceError::Image(e) if e.is_over_limit() => Reason::LimitExceeded,
+            ServiceError::Image(ImageError::Internal(_)) | ServiceError::Internal(_) => {
+                Reason::Internal
             }
-            ServiceError::Filter(FilterError::OutputTooLarge { .. }) => Code::ResourceExhausted,
-            ServiceError::Image(e) if e.is_over_limit() => Code::ResourceExhausted,
-            ServiceError::Image(ImageError::Internal(_)) => Code::Internal,
+            ServiceError::Budget(BudgetError::LargerThanBudget { .. }) => Reason::BudgetExceeded,
+            ServiceError::Budget(BudgetError::Busy { .. }) | ServiceError::Busy(_) => Reason::Busy,
             ServiceError::Tensor(_)
             | ServiceError::Image(_)
             | ServiceError::Filter(_)
             | ServiceError::Npy(_)
             | ServiceError::Stream(_)
-            | ServiceError::InvalidArgument(_) => Code::InvalidArgument,
-            ServiceError::ResourceExhausted(_) | ServiceError::Busy(_) => Code::ResourceExhausted,
-            ServiceError::Wire(status) => status.code(),
-            ServiceError::Internal(_) => Code::Internal,
+            | ServiceError::InvalidArgument(_)
+            | ServiceError::BadField { .. } => Reason::BadArgument,
+            ServiceError::Wire(_) => return None,
+        })
+    }
+
+    /// The gRPC code of this failure.
+    pub fn code(&self) -> Code {
+        match (self, self.reason()) {
+            (ServiceError::Wire(status), _) => status.code(),
+            (_, Some(reason)) => reason.code(),
+            (_, None) => Code::Internal,
         }
+    }
+
+    /// The field or parameter at fault, for `BadRequest`, where one is.
+    pub fn field(&self) -> Option<&str> {
+        Some(match self {
+            ServiceError::Tensor(e) | ServiceError::Npy(NpyError::Tensor(e)) => match e {
+                TensorError::UnknownDType(_) => "dtype",
+                TensorError::RankTooLarge { .. } | TensorError::ShapeOverflow { .. } => "shape",
+                _ => "data",
+            },
+            ServiceError::Npy(_) | ServiceError::Image(_) => "data",
+            ServiceError::Filter(e) => filter_field(e)?,
+            ServiceError::BadField { field, .. } => field,
+            _ => return None,
+        })
+    }
+
+    /// The limit (server flag) a refusal over a limit is about.
+    fn limit(&self) -> &'static str {
+        match self {
+            ServiceError::OverLimit { limit, .. } => limit,
+            ServiceError::Image(ImageError::HeaderTooLong { .. }) => "--max-image-header-bytes",
+            ServiceError::Image(ImageError::DecodeMemory { .. }) => "--max-image-decode-bytes",
+            ServiceError::Image(_) => "--max-image-pixels",
+            ServiceError::Budget(_) | ServiceError::Busy(_) => "--memory-budget",
+            ServiceError::ResourceExhausted(_) => "request",
+            _ => "--max-tensor-bytes",
+        }
+    }
+
+    /// This failure as a status with `message` (the failure's own text, or
+    /// that text with context) and the details of its reason; a status from
+    /// the transport keeps its own message.
+    pub fn to_status(&self, message: String) -> Status {
+        match (self, self.reason()) {
+            (ServiceError::Wire(status), _) => wire_status(status.clone()),
+            (_, Some(Reason::BadArgument)) => bad_argument(self.field(), message),
+            (_, Some(reason @ (Reason::LimitExceeded | Reason::BudgetExceeded))) => {
+                quota_refusal(reason, self.limit(), message)
+            }
+            (_, Some(Reason::Busy)) => busy_status(message),
+            (_, Some(Reason::Internal) | None) => internal(message),
+        }
+    }
+}
+
+/// The parameter a filter refusal is about.
+fn filter_field(e: &FilterError) -> Option<&'static str> {
+    Some(match e {
+        FilterError::SigmaRequired
+        | FilterError::NonFiniteRadius { .. }
+        | FilterError::TooMuchWork { .. } => "sigma",
+        FilterError::ListLength { param, .. } => param,
+        FilterError::AxisOutOfRange { .. } | FilterError::AxisRepeated { .. } => "axes",
+        FilterError::NegativeOrder { .. } | FilterError::OrderTooLarge { .. } => "order",
+        FilterError::NegativeRadius { .. } | FilterError::RadiusTooLarge { .. } => "radius",
+        FilterError::NegativeTruncate { .. } => "truncate",
+        FilterError::ComplexToReal { .. }
+        | FilterError::RealToComplex { .. }
+        | FilterError::BoolOutput => "output_dtype",
+        FilterError::OutputTooLarge { .. } => return None,
+    })
+}
+
+/// A status from the transport as the client gets it: unchanged, except
+/// that a message over the size limit in a stream (tonic's `OUT_OF_RANGE`,
+/// without details) is the same refusal as in a unary call.
+fn wire_status(status: Status) -> Status {
+    if status.code() == Code::OutOfRange && status.details().is_empty() {
+        message_too_large()
+    } else {
+        status
     }
 }
 
 impl From<ServiceError> for Status {
     fn from(err: ServiceError) -> Status {
         match err {
-            ServiceError::Wire(status) => status,
-            ServiceError::Busy(message) => busy_status(message),
-            other => Status::new(other.code(), other.to_string()),
+            ServiceError::Wire(status) => wire_status(status),
+            other => {
+                let message = other.to_string();
+                other.to_status(message)
+            }
         }
     }
 }
 
-/// Seconds a client refused for a busy memory budget is told to wait
-/// (`retry-after` metadata; the gateway sends it as `Retry-After`).
-pub const BUSY_RETRY_AFTER_SECS: u32 = 1;
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// `RESOURCE_EXHAUSTED` for a busy budget, marked as retryable: metadata
-/// `retry-after` (seconds) tells clients and the gateway (429 + Retry-After)
-/// apart from a size limit (413), where retrying cannot help.
-pub fn busy_status(message: String) -> Status {
-    let mut status = Status::resource_exhausted(message);
-    status
-        .metadata_mut()
-        .insert("retry-after", BUSY_RETRY_AFTER_SECS.into());
-    status
+    #[test]
+    fn every_failure_kind_carries_its_reason_and_details() {
+        let bad = Status::from(ServiceError::Filter(FilterError::NegativeOrder {
+            axis: 0,
+            order: -1,
+        }));
+        assert_eq!(bad.code(), Code::InvalidArgument);
+        assert_eq!(Reason::of(&bad), Some(Reason::BadArgument));
+        let violations = bad.get_details_bad_request().unwrap().field_violations;
+        assert_eq!(violations[0].field, "order");
+        assert_eq!(violations[0].description, bad.message());
+
+        let limit = Status::from(ServiceError::Tensor(TensorError::TooLarge {
+            shape: vec![9],
+            dtype: crate::tensor::DType::Int8,
+            nbytes: 9,
+            max: 4,
+        }));
+        assert_eq!(limit.code(), Code::ResourceExhausted);
+        assert_eq!(Reason::of(&limit), Some(Reason::LimitExceeded));
+        let quota = limit.get_details_quota_failure().unwrap();
+        assert_eq!(quota.violations[0].subject, "--max-tensor-bytes");
+        assert!(limit.get_details_retry_info().is_none());
+
+        let budget = Status::from(ServiceError::Budget(BudgetError::LargerThanBudget {
+            needed: 9,
+            total: 4,
+        }));
+        assert_eq!(Reason::of(&budget), Some(Reason::BudgetExceeded));
+        assert_eq!(budget.code(), Code::ResourceExhausted);
+
+        let busy = Status::from(ServiceError::Budget(BudgetError::Busy {
+            needed: 9,
+            free: 4,
+            total: 8,
+        }));
+        assert_eq!(Reason::of(&busy), Some(Reason::Busy));
+        let retry = busy.get_details_retry_info().unwrap();
+        assert_eq!(retry.retry_delay, Some(Duration::from_secs(1)));
+        assert_eq!(busy.metadata().get("retry-after").unwrap(), "1");
+    }
+
+    #[test]
+    fn tonic_codec_refusals_are_rewritten_and_detailed_statuses_kept() {
+        let oversized = Status::out_of_range("Error, decoded message length too large");
+        let rewritten = rewrite_codec_refusal(&oversized).unwrap();
+        assert_eq!(rewritten.code(), Code::ResourceExhausted);
+        assert_eq!(Reason::of(&rewritten), Some(Reason::LimitExceeded));
+        let undecodable = Status::internal("failed to decode Protobuf message");
+        let rewritten = rewrite_codec_refusal(&undecodable).unwrap();
+        assert_eq!(rewritten.code(), Code::InvalidArgument);
+        assert_eq!(rewritten.message(), undecodable.message());
+        assert!(rewrite_codec_refusal(&internal("a bug")).is_none());
+        assert!(rewrite_codec_refusal(&Status::cancelled("gone")).is_none());
+        let in_stream = Status::from(ServiceError::Wire(oversized));
+        assert_eq!(Reason::of(&in_stream), Some(Reason::LimitExceeded));
+        // Other transport statuses pass unchanged, message and all.
+        let kept = Status::from(ServiceError::Wire(undecodable.clone()));
+        assert_eq!(
+            (kept.code(), kept.message()),
+            (undecodable.code(), undecodable.message())
+        );
+    }
+
+    #[test]
+    fn reasons_round_trip_and_other_domains_are_not_read() {
+        for reason in Reason::ALL {
+            let details = info(reason);
+            assert_eq!(Reason::from_details(&details), Some(reason));
+        }
+        let foreign =
+            ErrorDetails::with_error_info("BUSY", "example.com", std::collections::HashMap::new());
+        assert_eq!(Reason::from_details(&foreign), None);
+        assert_eq!(Reason::of(&Status::resource_exhausted("limit")), None);
+    }
 }

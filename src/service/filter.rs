@@ -8,7 +8,7 @@ use tonic::Streaming;
 
 use super::stream::{DataPieces, check_header, read_first};
 use super::{ResponseStream, ServiceError, TensorServiceImpl};
-use crate::filter::{BoundaryMode, GaussianParams};
+use crate::filter::GaussianParams;
 use crate::proto::{self, pb};
 use crate::tensor::{Tensor, byte_pieces};
 
@@ -19,23 +19,24 @@ pub fn params_from_wire(params: pb::GaussianParams) -> Result<GaussianParams, Se
         .mode
         .iter()
         .map(|&code| {
-            usize::try_from(code)
-                .ok()
-                .and_then(|i| BoundaryMode::ALL.get(i).copied())
-                .ok_or_else(|| {
-                    ServiceError::InvalidArgument(format!(
-                        "mode {code} is not a known Mode (0 = MODE_REFLECT .. 7 = MODE_GRID_WRAP)"
-                    ))
-                })
+            proto::mode_from_wire(code).ok_or_else(|| ServiceError::BadField {
+                field: "mode",
+                message: format!(
+                    "mode {code} is not a known Mode (0 = MODE_REFLECT .. 7 = MODE_GRID_WRAP)"
+                ),
+            })
         })
         .collect::<Result<_, _>>()?;
     let output_dtype = match params.output_dtype {
         0 => None,
-        code => Some(proto::dtype_from_wire(code).map_err(|_| {
-            ServiceError::InvalidArgument(format!(
-                "output_dtype {code} is not a known DType (0 means the input's dtype)"
-            ))
-        })?),
+        code => Some(
+            proto::dtype_from_wire(code).map_err(|_| ServiceError::BadField {
+                field: "output_dtype",
+                message: format!(
+                    "output_dtype {code} is not a known DType (0 means the input's dtype)"
+                ),
+            })?,
+        ),
     };
     Ok(GaussianParams {
         sigma: params.sigma,
@@ -56,9 +57,10 @@ impl TensorServiceImpl {
         &self,
         request: pb::GaussianFilterRequest,
     ) -> Result<pb::Tensor, ServiceError> {
-        let tensor = request
-            .tensor
-            .ok_or_else(|| ServiceError::InvalidArgument("the request has no tensor".into()))?;
+        let tensor = request.tensor.ok_or_else(|| ServiceError::BadField {
+            field: "tensor",
+            message: "the request has no tensor".into(),
+        })?;
         let tensor = proto::tensor_from_wire(tensor, &self.tensor_limits)?;
         let params = params_from_wire(request.params.unwrap_or_default())?;
         let plan = crate::filter::plan(
@@ -69,11 +71,14 @@ impl TensorServiceImpl {
         )?;
         let reservation = self.reserve((tensor.nbytes() + plan.output_nbytes()) as u64)?;
         if plan.output_nbytes() as u64 > self.limits.max_message_bytes {
-            return Err(ServiceError::ResourceExhausted(format!(
-                "the result is {} bytes, over the {}-byte message limit; use GaussianFilterStream",
-                plan.output_nbytes(),
-                self.limits.max_message_bytes
-            )));
+            return Err(ServiceError::OverLimit {
+                limit: "--max-message-bytes",
+                message: format!(
+                    "the result is {} bytes, over the {}-byte message limit; use GaussianFilterStream",
+                    plan.output_nbytes(),
+                    self.limits.max_message_bytes
+                ),
+            });
         }
         // The reservation goes with the work (see `compute`).
         let result = self

@@ -17,10 +17,13 @@ use futures::Stream;
 use tokio::sync::Semaphore;
 use tonic::{Request, Response, Status, Streaming};
 
-pub use error::{ServiceError, busy_status};
+pub use error::{
+    BUSY_RETRY_AFTER_SECS, ERROR_DOMAIN, Reason, ServiceError, bad_argument, busy_status, internal,
+    limit_exceeded, message_too_large, rewrite_codec_refusal,
+};
 pub use filter::params_from_wire;
 
-use crate::budget::{BudgetError, MemoryBudget, Reservation};
+use crate::budget::{MemoryBudget, Reservation};
 use crate::config::Limits;
 use crate::describe::{TensorSummary, describe};
 use crate::proto::pb::tensor_service_server::TensorService;
@@ -165,10 +168,7 @@ impl TensorServiceImpl {
 
     /// Reserves `bytes` of the memory budget for the rest of a request.
     fn reserve(&self, bytes: u64) -> Result<Reservation, ServiceError> {
-        self.budget.try_reserve(bytes).map_err(|e| match e {
-            BudgetError::Busy { .. } => ServiceError::Busy(e.to_string()),
-            BudgetError::LargerThanBudget { .. } => ServiceError::ResourceExhausted(e.to_string()),
-        })
+        self.budget.try_reserve(bytes).map_err(ServiceError::from)
     }
 
     /// The filter engine's limits, derived from the service limits.
