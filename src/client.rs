@@ -197,9 +197,20 @@ impl Client {
 
     /// The data of `tensor` as a stream of pieces, reporting progress.
     fn pieces(&self, data: Bytes) -> impl Stream<Item = Bytes> + Send + 'static {
+        self.with_progress(futures::stream::iter(byte_pieces(
+            data,
+            self.options.chunk_bytes,
+        )))
+    }
+
+    /// `pieces`, reporting the bytes sent so far as each one goes.
+    fn with_progress(
+        &self,
+        pieces: impl Stream<Item = Bytes> + Send + 'static,
+    ) -> impl Stream<Item = Bytes> + Send + 'static {
         let progress = self.options.progress.clone();
         let mut sent = 0u64;
-        futures::stream::iter(byte_pieces(data, self.options.chunk_bytes)).map(move |piece| {
+        pieces.map(move |piece| {
             sent += piece.len() as u64;
             if let Some(progress) = &progress {
                 progress(sent);
@@ -274,6 +285,85 @@ impl Client {
         self.collect_tensor(answer, &limits).await
     }
 
+    /// Describes a tensor of `dtype` and `shape` whose data arrives as
+    /// `data` (pieces of any size, e.g. read from a file), in O(piece)
+    /// client memory.
+    pub async fn describe_pieces(
+        &mut self,
+        dtype: crate::tensor::DType,
+        shape: &[usize],
+        data: impl Stream<Item = Bytes> + Send + 'static,
+    ) -> Result<pb::TensorInfo, ClientError> {
+        let header = pb::TensorChunk {
+            part: Some(pb::tensor_chunk::Part::Header(proto::header_to_wire(
+                dtype, shape,
+            ))),
+        };
+        let data = self.with_progress(data).map(|piece| pb::TensorChunk {
+            part: Some(pb::tensor_chunk::Part::Data(piece)),
+        });
+        let messages = futures::stream::iter([header]).chain(data);
+        Ok(self.inner.describe_stream(messages).await?.into_inner())
+    }
+
+    /// `scipy.ndimage.gaussian_filter` of a tensor of `dtype` and `shape`
+    /// whose data arrives as `data` (pieces of any size, e.g. read from a
+    /// file), streamed both ways: the server filters it in slabs as it
+    /// arrives, and the returned [`FilterAnswer`] yields the result's pieces
+    /// while the upload is still going. Client memory is O(piece), so a
+    /// tensor larger than memory can go from file to file.
+    ///
+    /// A `data` stream that ends early (e.g. on a read error) makes the
+    /// server refuse the call with `INVALID_ARGUMENT`.
+    pub async fn gaussian_filter_pieces(
+        &mut self,
+        dtype: crate::tensor::DType,
+        shape: &[usize],
+        params: &pb::GaussianParams,
+        data: impl Stream<Item = Bytes> + Send + 'static,
+    ) -> Result<FilterAnswer, ClientError> {
+        let start = pb::GaussianFilterChunk {
+            part: Some(pb::gaussian_filter_chunk::Part::Start(
+                pb::GaussianFilterStart {
+                    header: Some(proto::header_to_wire(dtype, shape)),
+                    params: Some(params.clone()),
+                },
+            )),
+        };
+        let data = self
+            .with_progress(data)
+            .map(|piece| pb::GaussianFilterChunk {
+                part: Some(pb::gaussian_filter_chunk::Part::Data(piece)),
+            });
+        let messages = futures::stream::iter([start]).chain(data);
+        let mut answer = self
+            .inner
+            .gaussian_filter_stream(messages)
+            .await?
+            .into_inner();
+        let header = match answer.message().await?.and_then(|m| m.part) {
+            Some(pb::tensor_chunk::Part::Header(h)) => h,
+            _ => {
+                return Err(ClientError::BadStream(
+                    "the answer does not start with a header".into(),
+                ));
+            }
+        };
+        let limits = TensorLimits {
+            max_rank: usize::MAX,
+            max_bytes: self.options.max_answer_bytes,
+        };
+        let dtype = proto::dtype_from_wire(header.dtype)?;
+        let valid = validate_shape(dtype, &header.shape, &limits)?;
+        Ok(FilterAnswer {
+            dtype,
+            shape: valid.shape,
+            nbytes: valid.nbytes,
+            received: 0,
+            messages: answer,
+        })
+    }
+
     /// Gathers a streamed tensor answer: the header, then data pieces, into
     /// one buffer allocated once after the header is checked.
     async fn collect_tensor(
@@ -340,5 +430,54 @@ impl Client {
             }
         });
         Ok(self.inner.image_size_stream(messages).await?.into_inner())
+    }
+}
+
+/// The answer of [`Client::gaussian_filter_pieces`]: the result's dtype and
+/// shape, then its data in pieces as the server sends them.
+pub struct FilterAnswer {
+    /// Element type of the result.
+    pub dtype: crate::tensor::DType,
+    /// Shape of the result.
+    pub shape: Vec<usize>,
+    /// Bytes of the result's data.
+    pub nbytes: usize,
+    received: usize,
+    messages: tonic::Streaming<pb::TensorChunk>,
+}
+
+impl FilterAnswer {
+    /// The next piece of the result's data, or `None` once exactly
+    /// [`FilterAnswer::nbytes`] have arrived and the answer has ended.
+    pub async fn next_piece(&mut self) -> Result<Option<Bytes>, ClientError> {
+        loop {
+            let Some(message) = self.messages.message().await? else {
+                if self.received != self.nbytes {
+                    return Err(ClientError::BadStream(format!(
+                        "the answer ended after {} of {} bytes",
+                        self.received, self.nbytes
+                    )));
+                }
+                return Ok(None);
+            };
+            match message.part {
+                Some(pb::tensor_chunk::Part::Data(piece)) => {
+                    self.received += piece.len();
+                    if self.received > self.nbytes {
+                        return Err(ClientError::BadStream(
+                            "more data than the header declares".into(),
+                        ));
+                    }
+                    if !piece.is_empty() {
+                        return Ok(Some(piece));
+                    }
+                }
+                _ => {
+                    return Err(ClientError::BadStream(
+                        "a second header or an empty message".into(),
+                    ));
+                }
+            }
+        }
     }
 }

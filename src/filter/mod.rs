@@ -28,6 +28,7 @@ mod correlate;
 mod kernel;
 mod params;
 pub mod pool;
+mod slabs;
 
 #[cfg(test)]
 mod golden_tests;
@@ -44,6 +45,7 @@ use bytes::Bytes;
 use rayon::prelude::*;
 
 pub use params::{BoundaryMode, FilterError, FilterLimits, GaussianParams};
+pub use slabs::{SlabCutter, SlabJob, SlabPlan};
 
 use crate::tensor::{DType, Tensor, TensorLimits, validate_shape};
 use correlate::{Component, SharedOut, filter_component, reader, writer};
@@ -149,6 +151,18 @@ impl FilterPlan {
     /// Number of 1-D passes the filter makes (0 when every axis is skipped).
     pub fn num_passes(&self) -> usize {
         self.passes.len()
+    }
+
+    /// The same filter for an input of another `shape` of the same rank (a
+    /// slab along axis 0 of the checked one: smaller, or a bounded copy of
+    /// its rows, so no limit is checked again).
+    fn for_shape(&self, shape: &[usize]) -> FilterPlan {
+        let len: usize = shape.iter().product();
+        FilterPlan {
+            shape: shape.to_vec(),
+            output_nbytes: len * self.output_dtype.itemsize(),
+            ..self.clone()
+        }
     }
 
     /// Filters `input`. Blocks the calling thread while all cores work;

@@ -77,7 +77,82 @@ pub(crate) struct FilteredStream {
     pub(crate) dtype: DType,
     pub(crate) shape: Vec<usize>,
     pub(crate) nbytes: usize,
-    messages: tonic::Streaming<pb::TensorChunk>,
+    /// What the answer's reader (and a spawned pump) report, in order.
+    queue: mpsc::UnboundedReceiver<AnswerEvent>,
+    /// The first data piece, read before the answer started.
+    first: Option<Bytes>,
+    /// The answer's end has been read.
+    ended: bool,
+    /// The tasks working for this answer, stopped when it is dropped.
+    tasks: Vec<tokio::task::AbortHandle>,
+}
+
+/// What the tasks of a streamed filter report. The queue is unbounded: an
+/// HTTP/1 client that sends its whole body before it reads the answer (as
+/// most do) gets an answer the service computed meanwhile, held here.
+enum AnswerEvent {
+    Header(pb::TensorHeader),
+    Data(Bytes),
+    End,
+    Failed(GatewayError),
+}
+
+impl FilteredStream {
+    /// Reads the answer's header, then waits for its first data piece, the
+    /// end of an empty answer, or a refusal, whichever comes first: a
+    /// refused body is answered with its error, not with a broken answer.
+    async fn wait_for_data(&mut self) -> Result<(), GatewayError> {
+        let header = match self.queue.recv().await {
+            Some(AnswerEvent::Header(header)) => header,
+            Some(AnswerEvent::Failed(e)) => return Err(e),
+            _ => {
+                return Err(GatewayError::Internal(
+                    "the upstream's filter stream did not start with a header".into(),
+                ));
+            }
+        };
+        let bad = |e: String| {
+            GatewayError::Internal(format!("the upstream answered an invalid header: {e}"))
+        };
+        let dtype = dtype_from_wire(header.dtype).map_err(|e| bad(e.to_string()))?;
+        let valid =
+            validate_shape(dtype, &header.shape, &PARSE_LIMITS).map_err(|e| bad(e.to_string()))?;
+        self.dtype = dtype;
+        self.shape = valid.shape;
+        self.nbytes = valid.nbytes;
+        self.first = self.next_data().await?;
+        Ok(())
+    }
+
+    /// The next data piece of the answer, `None` at its end.
+    async fn next_data(&mut self) -> Result<Option<Bytes>, GatewayError> {
+        if let Some(first) = self.first.take() {
+            return Ok(Some(first));
+        }
+        if self.ended {
+            return Ok(None);
+        }
+        match self.queue.recv().await {
+            Some(AnswerEvent::Data(piece)) => Ok(Some(piece)),
+            Some(AnswerEvent::End) => {
+                self.ended = true;
+                Ok(None)
+            }
+            Some(AnswerEvent::Failed(e)) => Err(e),
+            Some(AnswerEvent::Header(_)) => Err(GatewayError::Internal(
+                "the upstream's answer has a second header".into(),
+            )),
+            None => Err(GatewayError::Internal(
+                "the upstream's answer stopped without an end".into(),
+            )),
+        }
+    }
+}
+
+impl Drop for FilteredStream {
+    fn drop(&mut self) {
+        self.tasks.iter().for_each(tokio::task::AbortHandle::abort);
+    }
 }
 
 impl Calls {
@@ -216,8 +291,38 @@ impl Calls {
             .await
     }
 
-    /// `GaussianFilter` of an uploaded `.npy`.
-    pub(crate) async fn filter_upload<P: Pieces>(
+    /// `GaussianFilter` of an uploaded `.npy`. The body is pumped by a task
+    /// of its own and the answer starts as soon as its first piece is back,
+    /// while the body is still arriving (see [`Calls::filter_stream`]).
+    pub(crate) async fn filter_upload<P: Pieces + 'static>(
+        &self,
+        upload: NpyUpload<P>,
+        params: pb::GaussianParams,
+        refuse: NpyRefusal,
+    ) -> Result<Filtered, GatewayError> {
+        match upload {
+            NpyUpload::Whole(tensor) => self.filter_tensor(tensor, params).await,
+            NpyUpload::Streaming(streaming) => {
+                let (sender, events, mut answer) = self.filter_call(&streaming, params);
+                let pump = pump_filter(streaming, sender, self.chunk, refuse);
+                let pump = tokio::spawn(async move {
+                    if let Err(e) = pump.await {
+                        let _ = events.send(AnswerEvent::Failed(e));
+                    }
+                });
+                answer.tasks.push(pump.abort_handle());
+                answer.wait_for_data().await?;
+                Ok(Filtered::Streamed(Box::new(answer)))
+            }
+        }
+    }
+
+    /// `GaussianFilter` of an uploaded `.npy` whose pieces borrow the
+    /// request (a multipart field): the body is pumped in the request's task
+    /// and the answer starts once the body is in, its pieces queued in the
+    /// meantime (the service answers while the upload arrives and would stop
+    /// reading if its answer were left unread).
+    pub(crate) async fn filter_upload_in_place<P: Pieces>(
         &self,
         upload: NpyUpload<P>,
         params: pb::GaussianParams,
@@ -229,12 +334,36 @@ impl Calls {
         }
     }
 
+    /// A `GaussianFilterStream` of a tensor arriving in pieces: pumps them
+    /// all, then answers. The answer's pieces are read by a task of their
+    /// own while the pump runs, so a service that answers during the upload
+    /// never waits for this gateway (which would stall the upload).
     async fn filter_stream<P: Pieces>(
         &self,
         upload: StreamingTensor<P>,
         params: pb::GaussianParams,
         refuse: NpyRefusal,
     ) -> Result<Filtered, GatewayError> {
+        let (sender, events, mut answer) = self.filter_call(&upload, params);
+        drop(events);
+        pump_filter(upload, sender, self.chunk, refuse).await?;
+        answer.wait_for_data().await?;
+        Ok(Filtered::Streamed(Box::new(answer)))
+    }
+
+    /// Starts the call: the start message queued, the answer read into a
+    /// queue by a task. Returns the sender for the data pieces, a sender
+    /// into the answer's queue (for the pump's refusal; drop it otherwise,
+    /// so the queue ends with the reader) and the answer.
+    fn filter_call<P>(
+        &self,
+        upload: &StreamingTensor<P>,
+        params: pb::GaussianParams,
+    ) -> (
+        mpsc::Sender<pb::GaussianFilterChunk>,
+        mpsc::UnboundedSender<AnswerEvent>,
+        FilteredStream,
+    ) {
         let (sender, receiver) = mpsc::channel(PIPELINE_DEPTH);
         let start = pb::GaussianFilterChunk {
             part: Some(FilterPart::Start(pb::GaussianFilterStart {
@@ -245,43 +374,23 @@ impl Calls {
         let _ = sender.try_send(start);
         let mut client = self.client.clone();
         let request = self.request(ReceiverStream::new(receiver));
-        let call = async move {
-            Ok::<_, GatewayError>(client.gaussian_filter_stream(request).await?.into_inner())
-        };
-        let pump = pump(
-            upload.first,
-            upload.rest,
-            Some(upload.nbytes),
-            sender,
-            |data| pb::GaussianFilterChunk {
-                part: Some(FilterPart::Data(data)),
-            },
-            self.chunk,
-            refuse,
-        );
-        let ((), mut messages) = tokio::try_join!(pump, call)?;
-        let header = match messages.message().await? {
-            Some(pb::TensorChunk {
-                part: Some(TensorPart::Header(header)),
-            }) => header,
-            _ => {
-                return Err(GatewayError::Internal(
-                    "the upstream's filter stream did not start with a header".into(),
-                ));
+        let (events, queue) = mpsc::unbounded_channel();
+        let into = events.clone();
+        let reader = tokio::spawn(async move {
+            if let Err(e) = read_answer(&mut client, request, &into).await {
+                let _ = into.send(AnswerEvent::Failed(e));
             }
+        });
+        let answer = FilteredStream {
+            dtype: DType::Bool,
+            shape: Vec::new(),
+            nbytes: 0,
+            queue,
+            first: None,
+            ended: false,
+            tasks: vec![reader.abort_handle()],
         };
-        let bad = |e: String| {
-            GatewayError::Internal(format!("the upstream answered an invalid header: {e}"))
-        };
-        let dtype = dtype_from_wire(header.dtype).map_err(|e| bad(e.to_string()))?;
-        let valid =
-            validate_shape(dtype, &header.shape, &PARSE_LIMITS).map_err(|e| bad(e.to_string()))?;
-        Ok(Filtered::Streamed(Box::new(FilteredStream {
-            dtype,
-            shape: valid.shape,
-            nbytes: valid.nbytes,
-            messages,
-        })))
+        (sender, events, answer)
     }
 
     /// `ImageSize` of an encoded image in memory.
@@ -449,7 +558,7 @@ impl Filtered {
             Filtered::Whole(tensor) => Ok(tensor),
             Filtered::Streamed(mut s) => {
                 let mut data = bytes::BytesMut::with_capacity(s.nbytes);
-                while let Some(piece) = next_data(&mut s.messages).await? {
+                while let Some(piece) = s.next_data().await? {
                     if data.len() + piece.len() > s.nbytes {
                         return Err(overrun(s.nbytes));
                     }
@@ -496,7 +605,7 @@ impl Filtered {
                     yield header;
                     let mut carry = None;
                     let mut received = 0usize;
-                    while let Some(piece) = next_data(&mut s.messages).await? {
+                    while let Some(piece) = s.next_data().await? {
                         received += piece.len();
                         if received > s.nbytes {
                             Err(overrun(s.nbytes))?;
@@ -518,6 +627,57 @@ impl Filtered {
         };
         (length, body)
     }
+}
+
+/// Sends the data pieces of `upload` up `sender`, in pieces of `chunk`.
+async fn pump_filter<P: Pieces>(
+    upload: StreamingTensor<P>,
+    sender: mpsc::Sender<pb::GaussianFilterChunk>,
+    chunk: usize,
+    refuse: NpyRefusal,
+) -> Result<(), GatewayError> {
+    pump(
+        upload.first,
+        upload.rest,
+        Some(upload.nbytes),
+        sender,
+        |data| pb::GaussianFilterChunk {
+            part: Some(FilterPart::Data(data)),
+        },
+        chunk,
+        refuse,
+    )
+    .await
+}
+
+/// Makes the filter call and reports its answer's header and pieces into
+/// `into` as they arrive; stops when nobody listens.
+async fn read_answer(
+    client: &mut Upstream,
+    request: tonic::Request<ReceiverStream<pb::GaussianFilterChunk>>,
+    into: &mpsc::UnboundedSender<AnswerEvent>,
+) -> Result<(), GatewayError> {
+    let mut messages = client.gaussian_filter_stream(request).await?.into_inner();
+    let header = match messages.message().await? {
+        Some(pb::TensorChunk {
+            part: Some(TensorPart::Header(header)),
+        }) => header,
+        _ => {
+            return Err(GatewayError::Internal(
+                "the upstream's filter stream did not start with a header".into(),
+            ));
+        }
+    };
+    if into.send(AnswerEvent::Header(header)).is_err() {
+        return Ok(());
+    }
+    while let Some(piece) = next_data(&mut messages).await? {
+        if into.send(AnswerEvent::Data(piece)).is_err() {
+            return Ok(());
+        }
+    }
+    let _ = into.send(AnswerEvent::End);
+    Ok(())
 }
 
 fn overrun(nbytes: usize) -> GatewayError {

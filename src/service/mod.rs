@@ -7,6 +7,7 @@
 
 mod error;
 mod filter;
+mod filter_stream;
 mod image;
 mod stream;
 

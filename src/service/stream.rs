@@ -88,6 +88,19 @@ pub(crate) async fn read_tensor_header(
     check_header(&header, limits)
 }
 
+/// Runs short CPU work (folding or copying one piece) on this thread inside
+/// [`tokio::task::block_in_place`], so the runtime moves this worker's other
+/// tasks elsewhere meanwhile; a current-thread runtime (tests) runs it inline.
+pub(crate) fn off_runtime<T>(work: impl FnOnce() -> T) -> T {
+    if tokio::runtime::Handle::current().runtime_flavor()
+        == tokio::runtime::RuntimeFlavor::MultiThread
+    {
+        tokio::task::block_in_place(work)
+    } else {
+        work()
+    }
+}
+
 /// The data pieces after the header, checked against the declared size.
 pub(crate) struct DataPieces<M> {
     messages: Streaming<M>,
@@ -164,27 +177,9 @@ impl<M: StreamMessage> DataPieces<M> {
     /// current-thread runtime (tests) folds inline.
     pub(crate) async fn summarise(mut self) -> Result<Option<Stats>, ServiceError> {
         let mut acc = StatsAccumulator::new(self.dtype);
-        let multi_thread = tokio::runtime::Handle::current().runtime_flavor()
-            == tokio::runtime::RuntimeFlavor::MultiThread;
         while let Some(piece) = self.next().await? {
-            if multi_thread {
-                tokio::task::block_in_place(|| acc.update(&piece));
-            } else {
-                acc.update(&piece);
-            }
+            off_runtime(|| acc.update(&piece));
         }
         Ok(acc.finish())
-    }
-
-    /// Gathers every piece into one buffer allocated once at its final size
-    /// (the size was checked against the limits with the header). Large
-    /// buffers come from, and go back to, the engine's pool of recycled
-    /// buffers, so a tensor of a size seen before costs no fresh page faults.
-    pub(crate) async fn collect(mut self) -> Result<Bytes, ServiceError> {
-        let mut buffer = crate::filter::pool::take(self.expected);
-        while let Some(piece) = self.next().await? {
-            buffer.extend_from_slice(&piece);
-        }
-        Ok(crate::filter::pool::into_bytes(buffer))
     }
 }

@@ -1,0 +1,190 @@
+//! `GaussianFilterStream` as a pipeline: the answer's header goes out as soon
+//! as the start message is checked, the input is cut into slabs along axis 0
+//! as it arrives (`filter::SlabCutter`), each slab is filtered on the
+//! blocking pool while the next one arrives, and its result is sent while the
+//! client is still sending.
+//!
+//! Three stages joined by bounded channels, so memory stays bounded and a
+//! slow reader slows the whole call down: when the client stops reading its
+//! answer, the answer channel fills, the filtering stage waits to send, the
+//! slab channel fills, the reading stage stops reading, and HTTP/2 flow
+//! control stops the client's upload. The body-idle timeout (a layer around
+//! the request body) still ends a client that stops sending while the server
+//! is reading. The call reserves its working set in the memory budget
+//! (`SlabPlan::working_set_bytes`), not its input and result (except where
+//! the slabs must wait for the whole input: see `filter::SlabPlan`).
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Status, Streaming};
+
+use super::stream::{DataPieces, check_header, off_runtime, read_first};
+use super::{ResponseStream, ServiceError, TensorServiceImpl, params_from_wire};
+use crate::budget::Reservation;
+use crate::filter::{SlabCutter, SlabJob, SlabPlan};
+use crate::proto::{self, pb};
+use crate::tensor::byte_pieces;
+
+/// Slabs gathered and waiting to be filtered (one more is being filtered).
+const QUEUED_SLABS: usize = 1;
+/// Answer messages waiting to be sent (each at most `--stream-chunk-bytes`).
+const QUEUED_PIECES: usize = 4;
+
+type Answer = mpsc::Sender<Result<pb::TensorChunk, Status>>;
+
+impl TensorServiceImpl {
+    /// `GaussianFilterStream`: checks the start message (header, limits,
+    /// parameters, the plan and its working set in the budget) before any
+    /// data is read, answers with the result's header at once, and filters
+    /// the data in slabs as it arrives.
+    pub(super) async fn filter_stream(
+        &self,
+        mut messages: Streaming<pb::GaussianFilterChunk>,
+    ) -> Result<ResponseStream<pb::TensorChunk>, ServiceError> {
+        let start = read_first(&mut messages).await?;
+        let header = start
+            .header
+            .ok_or_else(|| ServiceError::Stream("the start message has no tensor header".into()))?;
+        let (dtype, valid) = check_header(&header, &self.tensor_limits)?;
+        let params = params_from_wire(start.params.unwrap_or_default())?;
+        let plan = crate::filter::plan(dtype, &valid.shape, &params, &self.filter_limits())?;
+        let slab_bytes = usize::try_from(self.limits.stream_slab_bytes).unwrap_or(usize::MAX);
+        let slabs = Arc::new(SlabPlan::new(plan, slab_bytes));
+        // Held by every stage and by each computation (see `compute`): the
+        // bytes are free once the last of them ends.
+        let reservation = Arc::new(self.reserve(slabs.working_set_bytes(QUEUED_SLABS))?);
+        let (answer, answers) = mpsc::channel(QUEUED_PIECES);
+        let head = pb::TensorChunk {
+            part: Some(pb::tensor_chunk::Part::Header(proto::header_to_wire(
+                slabs.plan().output_dtype(),
+                &valid.shape,
+            ))),
+        };
+        answer.try_send(Ok(head)).map_err(|_| {
+            ServiceError::Internal("the answer channel is full at its start".into())
+        })?;
+        let (jobs, queue) = mpsc::channel(QUEUED_SLABS);
+        let pieces = DataPieces::new(messages, dtype, valid.nbytes);
+        tokio::spawn(read_slabs(
+            pieces,
+            SlabCutter::new(Arc::clone(&slabs)),
+            jobs,
+            answer.clone(),
+            Arc::clone(&reservation),
+        ));
+        tokio::spawn(
+            self.clone()
+                .filter_slabs(slabs, queue, answer, Arc::clone(&reservation)),
+        );
+        Ok(Box::pin(futures::StreamExt::map(
+            ReceiverStream::new(answers),
+            move |piece| {
+                let _held = &reservation;
+                piece
+            },
+        )))
+    }
+
+    /// The filtering stage: filters each slab off the runtime (in order) and
+    /// sends its result in pieces; stops when the client is gone.
+    async fn filter_slabs(
+        self,
+        slabs: Arc<SlabPlan>,
+        mut queue: mpsc::Receiver<SlabJob>,
+        answer: Answer,
+        reservation: Arc<Reservation>,
+    ) {
+        let chunk = self.limits.chunk_bytes();
+        while let Some(job) = queue.recv().await {
+            let work = Arc::clone(&slabs);
+            let held = Arc::clone(&reservation);
+            let result = self
+                .compute(move || {
+                    let _held = held;
+                    work.run(&job)
+                })
+                .await;
+            let result = match result {
+                Ok(result) => result,
+                Err(e) => {
+                    let _ = answer.send(Err(e.into())).await;
+                    return;
+                }
+            };
+            for piece in byte_pieces(result, chunk) {
+                let message = pb::TensorChunk {
+                    part: Some(pb::tensor_chunk::Part::Data(piece)),
+                };
+                if answer.send(Ok(message)).await.is_err() {
+                    return; // The client is gone.
+                }
+            }
+        }
+    }
+}
+
+/// The reading stage: gathers the data pieces into slabs and queues each one
+/// as soon as its rows are in; a malformed stream ends the answer with its
+/// error. Stops reading when the filtering stage stops taking slabs.
+async fn read_slabs(
+    mut pieces: DataPieces<pb::GaussianFilterChunk>,
+    mut cutter: SlabCutter,
+    jobs: mpsc::Sender<SlabJob>,
+    answer: Answer,
+    _reservation: Arc<Reservation>,
+) {
+    let part_bytes = cutter.plan().slab_input_bytes().max(1);
+    loop {
+        // Copying rows into a slab is a memcpy of up to a slab: off the
+        // runtime's cooperative path, like the streaming Describe's folds.
+        while let Some(job) = off_runtime(|| cutter.next_job()) {
+            if jobs.send(job).await.is_err() {
+                return;
+            }
+        }
+        if cutter.is_done() {
+            // Every slab is out: what remains must be the end of the stream.
+            if let Err(e) = pieces.next().await.and_then(|rest| match rest {
+                None => Ok(()),
+                Some(_) => Err(ServiceError::Internal(
+                    "data arrived after every slab was cut".into(),
+                )),
+            }) {
+                let _ = answer.send(Err(e.into())).await;
+            }
+            return;
+        }
+        match pieces.next().await {
+            Ok(Some(piece)) => {
+                // A message may be far larger than a slab: taken a slab's
+                // worth at a time, so the input held stays within a slab
+                // window (the message itself is tonic's buffer).
+                for part in piece.chunks(part_bytes) {
+                    off_runtime(|| cutter.push(part));
+                    while let Some(job) = off_runtime(|| cutter.next_job()) {
+                        if jobs.send(job).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+            Ok(None) => {
+                let _ = answer
+                    .send(Err(ServiceError::Internal(
+                        "the input ended with slabs left to cut".into(),
+                    )
+                    .into()))
+                    .await;
+                return;
+            }
+            Err(e) => {
+                // Dropping `jobs` lets the filtering stage finish what it
+                // has; the error follows the results already sent.
+                let _ = answer.send(Err(e.into())).await;
+                return;
+            }
+        }
+    }
+}
