@@ -9,6 +9,8 @@
 //! BENCHMARKS.md).
 
 mod common;
+#[path = "common/gateway.rs"]
+mod gateway;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -272,5 +274,53 @@ async fn a_stream_larger_than_the_budget_is_filtered_exactly_in_bounded_memory()
     assert!(
         peak < bound,
         "the server's peak RSS was {peak} MiB for a {mib} MiB stream (bound {bound} MiB)"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateway_answers_a_large_npy_while_its_body_is_still_arriving() {
+    let gw = gateway::start_with(|c| c.limits.stream_slab_bytes = 256 << 10).await;
+    let shape = [512, 64, 64]; // 8 MiB: above the gateway's 4 MiB stream threshold
+    let input = tensor(&shape, rows_bytes(0..512, 64 * 64));
+    let file = gateway::npy(&input);
+    let pieces: Vec<Bytes> = file.chunks(64 << 10).map(Bytes::copy_from_slice).collect();
+    let (last, most) = pieces.split_last().unwrap();
+    let (send, body) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    let request = gw
+        .http
+        .post(gw.url("/v1/gaussian_filter?sigma=2"))
+        .header("content-type", "application/x-npy")
+        .body(reqwest::Body::wrap_stream(ReceiverStream::new(body)))
+        .send();
+    let answer = tokio::spawn(async move {
+        let mut answer = request.await.expect("the gateway answers");
+        assert_eq!(answer.status(), 200);
+        let first = answer.chunk().await.unwrap().expect("a first piece");
+        (answer, first)
+    });
+    for piece in most {
+        send.send(Ok(piece.clone())).await.unwrap();
+    }
+    // The last piece of the body waits for the answer's first piece.
+    let (mut answer, first) = tokio::time::timeout(Duration::from_secs(30), answer)
+        .await
+        .expect("the answer starts while the last body piece is unsent")
+        .unwrap();
+    send.send(Ok(last.clone())).await.unwrap();
+    drop(send);
+    let mut got = first.to_vec();
+    while let Some(piece) = answer.chunk().await.unwrap() {
+        got.extend_from_slice(&piece);
+    }
+    let want = gaussian_filter(
+        &input,
+        &GaussianParams::with_sigma(2.0),
+        &Default::default(),
+    )
+    .unwrap();
+    let got = gateway::read_npy(&got);
+    assert!(
+        got.data()[..] == want.data()[..],
+        "the gateway's streamed result differs"
     );
 }

@@ -61,6 +61,9 @@ pub struct FilterPlan {
     cval: f64,
     cval_imag: f64,
     output_nbytes: usize,
+    /// Smallest result buffer recycled through `pool` (see
+    /// `pool::SLAB_POOL_MIN_BYTES` for why a slab's plan pools more).
+    pool_min: usize,
 }
 
 /// Checks `params` against an input of `dtype` and `shape` before any data
@@ -129,6 +132,7 @@ pub fn plan(
         cval: params.cval,
         cval_imag: params.cval_imag,
         output_nbytes,
+        pool_min: pool::POOL_MIN_BYTES,
     })
 }
 
@@ -161,6 +165,7 @@ impl FilterPlan {
         FilterPlan {
             shape: shape.to_vec(),
             output_nbytes: len * self.output_dtype.itemsize(),
+            pool_min: pool::SLAB_POOL_MIN_BYTES,
             ..self.clone()
         }
     }
@@ -223,7 +228,7 @@ impl FilterPlan {
         // and zeroing a result that is overwritten whole costs a memset of
         // it whenever the allocator reuses memory (as it does for sizes
         // below glibc's mmap threshold).
-        let mut work = pool::take(nbytes);
+        let mut work = pool::take_from(nbytes, self.pool_min);
         let parts = if self.dtype.is_complex() { 2 } else { 1 };
         for part in 0..parts {
             let write = writer(work_dtype, part).expect("float16/bfloat16 are computed as float32");
@@ -251,14 +256,14 @@ impl FilterPlan {
         // unwritten would show in the golden comparisons.
         unsafe { work.set_len(nbytes) };
         if !narrow {
-            return pool::into_bytes(work);
+            return pool::into_bytes_from(work, self.pool_min);
         }
         let mut out = zeroed_buffer(self.output_nbytes);
         const CHUNK: usize = 1 << 16;
         out.par_chunks_mut(2 * CHUNK)
             .zip(work.par_chunks(4 * CHUNK))
             .for_each(|(o, w)| cast::narrow_f32(w, self.output_dtype, o));
-        pool::give_back(work);
+        pool::give_back_from(work, self.pool_min);
         Bytes::from(out)
     }
 }

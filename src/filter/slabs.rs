@@ -369,7 +369,8 @@ impl SlabCutter {
         } else {
             // Recycled like the engine's results: no fresh page faults for
             // each slab.
-            let mut data = super::pool::take(slab.len() * s.row_in);
+            let mut data =
+                super::pool::take_from(slab.len() * s.row_in, super::pool::SLAB_POOL_MIN_BYTES);
             let held = self.held.make_contiguous();
             for run in &slab.sources {
                 // Rows before `first` are a wrap's first rows, kept aside.
@@ -407,8 +408,12 @@ impl SlabCutter {
         };
         let valid = validate_shape(s.plan.dtype, &shape, &unlimited)
             .expect("a slab is smaller than the checked tensor, or a bounded copy of its rows");
-        let input = Tensor::from_valid(s.plan.dtype, valid, super::pool::into_bytes(data))
-            .expect("a slab holds exactly its rows");
+        let input = Tensor::from_valid(
+            s.plan.dtype,
+            valid,
+            super::pool::into_bytes_from(data, super::pool::SLAB_POOL_MIN_BYTES),
+        )
+        .expect("a slab holds exactly its rows");
         Some(SlabJob {
             index,
             input,
