@@ -205,8 +205,11 @@ impl SlabPlan {
     fn slab_rows(&self, k: usize) -> SlabRows {
         let out = self.output_rows(k);
         if self.whole {
+            // One run: every row (a variable, as a vector of one range
+            // literal reads like a mistaken `(0..n).collect()`).
+            let every_row = 0..self.rows;
             return SlabRows {
-                sources: vec![0..self.rows],
+                sources: vec![every_row],
                 keep: 0..self.rows,
             };
         }
@@ -493,7 +496,8 @@ mod tests {
         assert_eq!(last.sources.last(), Some(&(16..17)));
         assert_eq!(last.keep, 4..8);
         let c = SlabPlan::new(plan_for(&[20], BoundaryMode::Constant, 1.0), 16 * 8);
-        assert_eq!(c.slab_rows(0).sources, [0..12]);
+        let clipped = 0..12;
+        assert_eq!(c.slab_rows(0).sources, [clipped]);
         assert_eq!(c.slab_rows(0).keep, 0..8);
     }
 
