@@ -4,9 +4,9 @@
 //! server's memory, and a stream larger than the memory budget is filtered
 //! exactly while the server's peak memory stays far below input + result.
 //!
-//! The large stream's size is `TENSORWIRE_TEST_STREAM_MIB` (default 512, so
-//! CI on two shared cores takes seconds; the 2 GiB run is quoted in
-//! BENCHMARKS.md).
+//! The large stream's size is `TENSORWIRE_TEST_STREAM_MIB` (default 512:
+//! 45-75 s in the dev build on two shared cores; the 2 GiB run is
+//! quoted in BENCHMARKS.md).
 
 mod common;
 #[path = "common/gateway.rs"]
