@@ -13,6 +13,7 @@ use bytes::Bytes;
 use serde_json::Value;
 
 use super::kernel::gaussian_kernel;
+use super::test_util::first_mismatch;
 use super::*;
 use crate::npy::{read_npy, read_npy_header};
 use crate::tensor::TensorLimits;
@@ -115,41 +116,6 @@ fn load_output(dir: &Path) -> (DType, Vec<u64>, Vec<u8>) {
         header.shape.clone(),
         bytes[header.data_offset..].to_vec(),
     )
-}
-
-/// First element where `got` and `want` differ (NaN equals NaN), with both bit patterns.
-fn first_mismatch(dtype: DType, got: &[u8], want: &[u8]) -> Option<(usize, String, String)> {
-    let (size, float) = match dtype {
-        DType::Float32 | DType::Complex64 => (4, true),
-        DType::Float64 | DType::Complex128 => (8, true),
-        DType::Float16 | DType::BFloat16 => (2, false),
-        d => (d.itemsize(), false),
-    };
-    let per = dtype.itemsize() / size;
-    for (k, (g, w)) in got
-        .chunks_exact(size)
-        .zip(want.chunks_exact(size))
-        .enumerate()
-    {
-        let nan = |b: &[u8]| {
-            float
-                && if size == 4 {
-                    f32::from_le_bytes(b.try_into().unwrap()).is_nan()
-                } else {
-                    f64::from_le_bytes(b.try_into().unwrap()).is_nan()
-                }
-        };
-        if g != w && !(nan(g) && nan(w)) {
-            let hex = |b: &[u8]| {
-                b.iter()
-                    .rev()
-                    .map(|x| format!("{x:02x}"))
-                    .collect::<String>()
-            };
-            return Some((k / per, hex(g), hex(w)));
-        }
-    }
-    None
 }
 
 /// Checks one case; `Err` describes the failure.
