@@ -51,7 +51,18 @@ impl TensorServiceImpl {
         let params = params_from_wire(start.params.unwrap_or_default())?;
         let plan = crate::filter::plan(dtype, &valid.shape, &params, &self.filter_limits())?;
         let slab_bytes = usize::try_from(self.limits.stream_slab_bytes).unwrap_or(usize::MAX);
-        let slabs = Arc::new(SlabPlan::new(plan, slab_bytes));
+        let slabs = SlabPlan::new(plan.clone(), slab_bytes);
+        // Slabs with their halo can hold more than the input and result
+        // themselves (a few tall rows, a wide halo): then the call is
+        // filtered whole, reserving input + result as before the slabs.
+        let whole = SlabPlan::with_height(plan, usize::MAX);
+        let slabs = Arc::new(
+            if slabs.working_set_bytes(QUEUED_SLABS) > whole.working_set_bytes(QUEUED_SLABS) {
+                whole
+            } else {
+                slabs
+            },
+        );
         // Held by every stage and by each computation (see `compute`): the
         // bytes are free once the last of them ends.
         let reservation = Arc::new(self.reserve(slabs.working_set_bytes(QUEUED_SLABS))?);
@@ -67,16 +78,20 @@ impl TensorServiceImpl {
         })?;
         let (jobs, queue) = mpsc::channel(QUEUED_SLABS);
         let pieces = DataPieces::new(messages, dtype, valid.nbytes);
-        tokio::spawn(read_slabs(
-            pieces,
-            SlabCutter::new(Arc::clone(&slabs)),
-            jobs,
-            answer.clone(),
-            Arc::clone(&reservation),
-        ));
-        tokio::spawn(
+        spawn_stage(
+            &answer,
+            read_slabs(
+                pieces,
+                SlabCutter::new(Arc::clone(&slabs)),
+                jobs,
+                answer.clone(),
+                Arc::clone(&reservation),
+            ),
+        );
+        spawn_stage(
+            &answer,
             self.clone()
-                .filter_slabs(slabs, queue, answer, Arc::clone(&reservation)),
+                .filter_slabs(slabs, queue, answer.clone(), Arc::clone(&reservation)),
         );
         Ok(Box::pin(futures::StreamExt::map(
             ReceiverStream::new(answers),
@@ -123,6 +138,21 @@ impl TensorServiceImpl {
             }
         }
     }
+}
+
+/// Runs a stage until it ends or the answer's receiver is gone (the client
+/// reset the call, or its deadline passed and the answer ended): the stage is
+/// dropped at once, with its share of the reservation and the request
+/// stream, instead of when its next read or send would notice (a stage
+/// waiting for a stalled upload would notice only at the body-idle timeout).
+fn spawn_stage(answer: &Answer, stage: impl Future<Output = ()> + Send + 'static) {
+    let answer = answer.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            () = stage => {}
+            () = answer.closed() => {}
+        }
+    });
 }
 
 /// The reading stage: gathers the data pieces into slabs and queues each one
