@@ -13,6 +13,11 @@
 #
 #   bench/clients.sh            RUNS=7 by default (download: RUNS/2, upload: 3)
 #   PROFILE=dev bench/clients.sh   reuses the optimised test build
+#   BASELINE=path/to/tensorwire bench/clients.sh   also times the Python client
+#       against that binary (e.g. main's), in the same run: before/after
+#   BIN=path RUST_CLIENT=path bench/clients.sh   prebuilt binaries, no build
+#   FLOOR=1 bench/clients.sh    also prints bench/python_floor.py's breakdown
+#       of a Python call against each tensorwire server
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -37,27 +42,61 @@ export PYTHONPATH=$PB
 if [[ ! -d examples/node/node_modules/@grpc/grpc-js ]]; then
   (cd examples/node && npm ci --no-audit --no-fund --loglevel=error)
 fi
-cargo build --profile "$PROFILE" --quiet --bin tensorwire --example clients_bench
-
-LOG=$(mktemp)
-REF_LOG=$(mktemp)
-./target/$DIR/tensorwire serve --grpc-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 2>"$LOG" &
-PID=$!
-REF_PORT=$(( 20000 + RANDOM % 20000 ))
-"$PY" bench/reference_server.py "$REF_PORT" >"$REF_LOG" 2>&1 &
-REF_PID=$!
-trap 'kill $PID $REF_PID 2>/dev/null || true' EXIT
-for _ in $(seq 100); do grep -q 'listening' "$LOG" && grep -q listening "$REF_LOG" && break; sleep 0.1; done
-GRPC=$(grep -o 'grpc_addr=[0-9.:]*' "$LOG" | head -1 | cut -d= -f2)
-[[ -n $GRPC ]] || { cat "$LOG"; exit 1; }
+# BIN and RUST_CLIENT may name prebuilt binaries (both given: nothing is built).
+BIN=${BIN:-./target/$DIR/tensorwire}
+RUST_CLIENT=${RUST_CLIENT:-./target/$DIR/examples/clients_bench}
+if [[ $BIN == ./target/$DIR/tensorwire || $RUST_CLIENT == ./target/$DIR/examples/clients_bench ]]; then
+  cargo build --profile "$PROFILE" --quiet --bin tensorwire --example clients_bench
+fi
 
 OUT=$(mktemp -d)
-echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+PIDS=()
+trap 'kill "${PIDS[@]}" 2>/dev/null || true; rm -rf "$OUT"' EXIT
+# Starts a tensorwire binary on free ports; prints its gRPC address.
+start_tensorwire() {
+  local log=$OUT/$2.log
+  "$1" serve --grpc-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 >/dev/null 2>"$log" &
+  echo $! >"$OUT/$2.pid"
+  for _ in $(seq 300); do grep -q 'listening' "$log" && break; sleep 0.1; done
+  grep -o 'grpc_addr=[0-9.:]*' "$log" | head -1 | cut -d= -f2
+}
+GRPC=$(start_tensorwire "$BIN" server)
+PIDS+=("$(cat "$OUT/server.pid")")
+[[ -n $GRPC ]] || { cat "$OUT/server.log"; exit 1; }
+if [[ -n ${BASELINE:-} ]]; then
+  BASE_GRPC=$(start_tensorwire "$BASELINE" baseline)
+  PIDS+=("$(cat "$OUT/baseline.pid")")
+  [[ -n $BASE_GRPC ]] || { cat "$OUT/baseline.log"; exit 1; }
+fi
+REF_PORT=$(( 20000 + RANDOM % 20000 ))
+"$PY" bench/reference_server.py "$REF_PORT" >"$OUT/reference.log" 2>&1 &
+REF_PID=$!
+PIDS+=("$REF_PID")
+for _ in $(seq 300); do grep -q listening "$OUT/reference.log" && break; sleep 0.1; done
+grep -q listening "$OUT/reference.log" || { cat "$OUT/reference.log"; exit 1; }
+
+echo "before: $(uptime)"
 "$PY" bench/clients_python.py "$GRPC" "$RUNS" >"$OUT/python"
 node bench/clients_node.js "$GRPC" "$RUNS" >"$OUT/node"
-./target/$DIR/examples/clients_bench "http://$GRPC" "$RUNS" >"$OUT/rust"
+"$RUST_CLIENT" "http://$GRPC" "$RUNS" >"$OUT/rust"
 "$PY" bench/clients_python.py "127.0.0.1:$REF_PORT" "$RUNS" >"$OUT/reference"
-echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+if [[ -n ${BASELINE:-} ]]; then
+  "$PY" bench/clients_python.py "$BASE_GRPC" "$RUNS" >"$OUT/baseline"
+fi
+if [[ -n ${FLOOR:-} ]]; then
+  echo "Python call breakdown (bench/python_floor.py: name, wall ms, client CPU ms, server CPU ms)"
+  echo "against $BIN:"
+  "$PY" bench/python_floor.py "$GRPC" "$RUNS" "$(cat "$OUT/server.pid")"
+  if [[ -n ${BASELINE:-} ]]; then
+    echo "against $BASELINE:"
+    "$PY" bench/python_floor.py "$BASE_GRPC" "$RUNS" "$(cat "$OUT/baseline.pid")"
+  fi
+  echo "against the reference server:"
+  "$PY" bench/python_floor.py "127.0.0.1:$REF_PORT" "$RUNS" "$REF_PID"
+  echo "Node grpc-js with a 16 MiB receive window (FLOW_WINDOW; stock: 64 KiB):"
+  FLOW_WINDOW=$((16 << 20)) node bench/clients_node.js "$GRPC" "$RUNS"
+fi
+echo "after: $(uptime)"
 
 field() { awk -v w="$2" -v f="$3" '$1 == w { print $f }' "$OUT/$1"; }
 printf '| call | Python grpcio | Node grpc-js | Rust (tonic) | Python + scipy reference server | Python vs reference | Node / Rust |\n'
@@ -72,3 +111,16 @@ for spec in "seed:GaussianFilter 1024×768×3 int32 σ 0.5 (ms)" "big:GaussianFi
 done
 printf '| streamed answer rate (GiB/s) | %s | %s | %s | %s | | |\n' \
   "$(field python download 3)" "$(field node download 3)" "$(field rust download 3)" "$(field reference download 3)"
+cpu() { awk -v w="$2" '$1 == w { for (i = 2; i <= NF; i++) if ($i ~ /^cpu=/) print substr($i, 5) }' "$OUT/$1"; }
+printf '\n| client CPU per call (ms, all its threads) | Python grpcio | Node grpc-js | Python grpcio (to the reference) |\n|---|---:|---:|---:|\n'
+for w in seed big download upload; do
+  printf '| %s | %s | %s | %s |\n' "$w" "$(cpu python "$w")" "$(cpu node "$w")" "$(cpu reference "$w")"
+done
+if [[ -n ${BASELINE:-} ]]; then
+  printf '\n| Python grpcio call | this build | %s | baseline / this build |\n|---|---:|---:|---:|\n' "$BASELINE"
+  for w in seed big download upload; do
+    p=$(field python "$w" 2); b=$(field baseline "$w" 2)
+    printf '| %s (ms) | %s | %s | %s |\n' "$w" "$p" "$b" "$(awk -v a="$b" -v b="$p" 'BEGIN { printf "%.2f", a / b }')"
+  done
+  printf '| download rate (GiB/s) | %s | %s | |\n' "$(field python download 3)" "$(field baseline download 3)"
+fi

@@ -1,9 +1,9 @@
 // The Node grpc-js client of bench/clients.sh: times each workload against
-// one server and prints `workload median_ms [extra]` lines, like
+// one server and prints `workload median_ms [extra] cpu=ms` lines, like
 // bench/clients_python.py. Uses examples/node's packages (npm ci there) and
 // loads the messages from proto/ at run time.
 //
-//   node bench/clients_node.js HOST:PORT RUNS
+//   [FLOW_WINDOW=bytes] node bench/clients_node.js HOST:PORT RUNS
 'use strict';
 
 const path = require('path');
@@ -18,10 +18,14 @@ const definition = protoLoader.loadSync('tensorwire/v1/tensorwire.proto', {
 const { TensorService } = grpc.loadPackageDefinition(definition).tensorwire.v1;
 const [address, runsText] = process.argv.slice(2);
 const runs = Number(runsText || 5);
-const client = new TensorService(address, grpc.credentials.createInsecure(), {
+const options = {
   'grpc.max_receive_message_length': 1 << 30,
   'grpc.max_send_message_length': 1 << 30,
-});
+};
+// FLOW_WINDOW=bytes sets grpc-js's HTTP/2 receive window (its default is
+// 64 KiB): bench/clients.sh's FLOOR mode shows what the stock window costs.
+if (process.env.FLOW_WINDOW) options['grpc-node.flow_control_window'] = Number(process.env.FLOW_WINDOW);
+const client = new TensorService(address, grpc.credentials.createInsecure(), options);
 const PIECE = 1 << 20;
 const deadline = () => ({ deadline: Date.now() + 600_000 });
 
@@ -112,14 +116,18 @@ async function main() {
   for (const [name, call, n] of workloads) {
     await call();
     const times = []; const extras = [];
+    const cpu = process.cpuUsage();
     for (let k = 0; k < n; k += 1) {
       const t = process.hrtime.bigint();
       const extra = await call();
       times.push(Number(process.hrtime.bigint() - t) / 1e6);
       if (extra !== undefined) extras.push(extra);
     }
+    const used = process.cpuUsage(cpu);
     let line = `${name} ${median(times).toFixed(1)}`;
     if (extras.length) line += ` ${median(extras).toFixed(2)}`;
+    // This process's CPU (all threads) per call: what the client itself costs.
+    line += ` cpu=${((used.user + used.system) / 1e3 / n).toFixed(1)}`;
     console.log(line);
   }
   client.close();

@@ -1,10 +1,11 @@
 """The Python grpcio client of bench/clients.sh: times each workload against
-one server and prints `workload median_ms [extra]` lines. Stubs come from
+one server and prints `workload median_ms [extra] cpu=ms` lines. Stubs come from
 proto/ (bench/clients.sh puts them on PYTHONPATH). A stock client: grpcio's
 defaults, message limits raised, nothing else tuned.
 
 usage: python bench/clients_python.py HOST:PORT RUNS
 """
+
 import statistics
 import sys
 import time
@@ -22,20 +23,28 @@ def tensor(a, dtype):
 
 
 def stream_start(a, dtype, sigma):
-    return pb2.GaussianFilterChunk(start=pb2.GaussianFilterStart(
-        header=pb2.TensorHeader(dtype=dtype, shape=a.shape),
-        params=pb2.GaussianParams(sigma=[sigma])))
+    return pb2.GaussianFilterChunk(
+        start=pb2.GaussianFilterStart(
+            header=pb2.TensorHeader(dtype=dtype, shape=a.shape),
+            params=pb2.GaussianParams(sigma=[sigma]),
+        )
+    )
 
 
 def pieces(raw):
     view = memoryview(raw)
     for i in range(0, len(raw), PIECE):
-        yield bytes(view[i:i + PIECE])
+        yield bytes(view[i : i + PIECE])
 
 
 def main(addr, runs):
-    channel = grpc.insecure_channel(addr, options=[
-        ("grpc.max_send_message_length", 1 << 30), ("grpc.max_receive_message_length", 1 << 30)])
+    channel = grpc.insecure_channel(
+        addr,
+        options=[
+            ("grpc.max_send_message_length", 1 << 30),
+            ("grpc.max_receive_message_length", 1 << 30),
+        ],
+    )
     stub = pb2_grpc.TensorServiceStub(channel)
     rng = np.random.default_rng(0)
     seed = rng.integers(0, 256, (1024, 768, 3)).astype(np.int32)
@@ -45,8 +54,9 @@ def main(addr, runs):
     down_raw, up_raw = down.tobytes(), up.data.cast("B")
 
     def unary(a, dtype, sigma):
-        request = pb2.GaussianFilterRequest(tensor=tensor(a, dtype),
-                                            params=pb2.GaussianParams(sigma=[sigma]))
+        request = pb2.GaussianFilterRequest(
+            tensor=tensor(a, dtype), params=pb2.GaussianParams(sigma=[sigma])
+        )
         answer = stub.GaussianFilter(request, timeout=600)
         out = np.frombuffer(answer.data, a.dtype).reshape(a.shape)
         assert out.shape == a.shape
@@ -56,6 +66,7 @@ def main(addr, runs):
             yield stream_start(down, pb2.DTYPE_FLOAT32, 0.0)
             for p in pieces(down_raw):
                 yield pb2.GaussianFilterChunk(data=p)
+
         answer = stub.GaussianFilterStream(requests(), timeout=600)
         next(answer)
         got = [next(answer).data]
@@ -70,6 +81,7 @@ def main(addr, runs):
             yield pb2.TensorChunk(header=pb2.TensorHeader(dtype=pb2.DTYPE_UINT8, shape=up.shape))
             for p in pieces(up_raw):
                 yield pb2.TensorChunk(data=p)
+
         assert stub.DescribeStream(requests(), timeout=600).nbytes == len(up_raw)
 
     workloads = [
@@ -81,6 +93,7 @@ def main(addr, runs):
     for name, call, n in workloads:
         call()  # warm-up
         times, extras = [], []
+        cpu = time.process_time()
         for _ in range(n):
             t = time.perf_counter()
             extra = call()
@@ -90,6 +103,8 @@ def main(addr, runs):
         line = f"{name} {statistics.median(times):.1f}"
         if extras:
             line += f" {statistics.median(extras):.2f}"
+        # This process's CPU (all threads) per call: what the client costs.
+        line += f" cpu={(time.process_time() - cpu) * 1e3 / n:.1f}"
         print(line, flush=True)
 
 

@@ -5,7 +5,9 @@ usage: python filter_vs_scipy.py prepare DIR
        python filter_vs_scipy.py scipy DIR NAME SIGMA RUNS   (prints median ms)
        python filter_vs_scipy.py compare DIR NAME            (exit 1 if outputs differ)
 """
-import sys, time
+
+import sys
+import time
 
 import numpy as np
 from scipy import ndimage

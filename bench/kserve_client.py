@@ -29,11 +29,21 @@ LIMIT = 256 << 20
 
 def native_stubs():
     out = Path(tempfile.mkdtemp(prefix="tensorwire-pb-"))
-    subprocess.run([sys.executable, "-m", "grpc_tools.protoc", f"-I{ROOT / 'proto'}",
-                    f"--python_out={out}", f"--grpc_python_out={out}",
-                    str(ROOT / "proto/tensorwire/v1/tensorwire.proto")], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grpc_tools.protoc",
+            f"-I{ROOT / 'proto'}",
+            f"--python_out={out}",
+            f"--grpc_python_out={out}",
+            str(ROOT / "proto/tensorwire/v1/tensorwire.proto"),
+        ],
+        check=True,
+    )
     sys.path.insert(0, str(out))
     from tensorwire.v1 import tensorwire_pb2, tensorwire_pb2_grpc
+
     return tensorwire_pb2, tensorwire_pb2_grpc
 
 
@@ -52,16 +62,20 @@ def main():
     def native():
         request = pb2.GaussianFilterRequest(
             tensor=pb2.Tensor(dtype=pb2.DTYPE_INT32, shape=list(seed.shape), data=seed.tobytes()),
-            params=pb2.GaussianParams(sigma=[0.5]))
+            params=pb2.GaussianParams(sigma=[0.5]),
+        )
         answer = stub.GaussianFilter(request)
         return np.frombuffer(answer.data, "<i4").reshape(answer.shape)
 
     def kserve():
         infer_input = triton_grpc.InferInput("INPUT", list(seed.shape), "INT32")
         infer_input.set_data_from_numpy(seed)
-        result = triton.infer("gaussian_filter", [infer_input],
-                              outputs=[triton_grpc.InferRequestedOutput("OUTPUT")],
-                              parameters={"sigma": "0.5"})
+        result = triton.infer(
+            "gaussian_filter",
+            [infer_input],
+            outputs=[triton_grpc.InferRequestedOutput("OUTPUT")],
+            parameters={"sigma": "0.5"},
+        )
         return result.as_numpy("OUTPUT")
 
     assert np.array_equal(native(), kserve()), "the two answers differ"
@@ -76,8 +90,13 @@ def main():
             times[name].append((time.perf_counter() - start) * 1e3)
     for name, ms in times.items():
         q = statistics.quantiles(ms, n=4)
-        print(f"{name:>18}: median {statistics.median(ms):7.2f} ms  (q1 {q[0]:.2f}, q3 {q[2]:.2f}, {len(ms)} calls)")
-    ratio = statistics.median(times["tritonclient.grpc"]) / statistics.median(times["native grpcio"])
+        print(
+            f"{name:>18}: median {statistics.median(ms):7.2f} ms  "
+            f"(q1 {q[0]:.2f}, q3 {q[2]:.2f}, {len(ms)} calls)"
+        )
+    ratio = statistics.median(times["tritonclient.grpc"]) / statistics.median(
+        times["native grpcio"]
+    )
     print(f"ratio tritonclient / native: {ratio:.2f}x (target <= 1.3x)")
     print(f"load average: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 

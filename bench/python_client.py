@@ -64,9 +64,7 @@ def raw_unary(stub):
     def run(a, sigma):
         tensor = pb.Tensor(dtype=WIRE[a.dtype], shape=a.shape, data=a.tobytes())
         answer = stub.GaussianFilter(
-            pb.GaussianFilterRequest(
-                tensor=tensor, params=pb.GaussianParams(sigma=[sigma])
-            )
+            pb.GaussianFilterRequest(tensor=tensor, params=pb.GaussianParams(sigma=[sigma]))
         )
         return np.frombuffer(answer.data, dtype=a.dtype).reshape(tuple(answer.shape))
 
@@ -77,9 +75,7 @@ def raw_stream(stub, step=1 << 20):
     def run(a, sigma):
         def pieces():
             header = pb.TensorHeader(dtype=WIRE[a.dtype], shape=a.shape)
-            start = pb.GaussianFilterStart(
-                header=header, params=pb.GaussianParams(sigma=[sigma])
-            )
+            start = pb.GaussianFilterStart(header=header, params=pb.GaussianParams(sigma=[sigma]))
             yield pb.GaussianFilterChunk(start=start)
             raw = a.tobytes()
             for i in range(0, len(raw), step):
@@ -96,9 +92,7 @@ def raw_stream(stub, step=1 << 20):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--grpc", default=os.environ.get("TENSORWIRE_GRPC"))
-    parser.add_argument(
-        "--bin", default=str(ROOT / "target" / "release" / "tensorwire")
-    )
+    parser.add_argument("--bin", default=str(ROOT / "target" / "release" / "tensorwire"))
     parser.add_argument("--runs", type=int, default=int(os.environ.get("RUNS", "15")))
     args = parser.parse_args()
 

@@ -5,6 +5,7 @@ only). Stubs come from proto/ (bench/clients.sh puts them on PYTHONPATH).
 
 usage: python bench/reference_server.py PORT   (prints "listening" when up)
 """
+
 import sys
 from concurrent import futures
 
@@ -14,10 +15,19 @@ from scipy import ndimage
 from tensorwire.v1 import tensorwire_pb2 as pb2
 from tensorwire.v1 import tensorwire_pb2_grpc as pb2_grpc
 
-DTYPES = {pb2.DTYPE_UINT8: np.uint8, pb2.DTYPE_INT32: np.int32,
-          pb2.DTYPE_FLOAT32: np.float32, pb2.DTYPE_FLOAT64: np.float64}
-MODES = {pb2.MODE_REFLECT: "reflect", pb2.MODE_CONSTANT: "constant",
-         pb2.MODE_NEAREST: "nearest", pb2.MODE_MIRROR: "mirror", pb2.MODE_WRAP: "wrap"}
+DTYPES = {
+    pb2.DTYPE_UINT8: np.uint8,
+    pb2.DTYPE_INT32: np.int32,
+    pb2.DTYPE_FLOAT32: np.float32,
+    pb2.DTYPE_FLOAT64: np.float64,
+}
+MODES = {
+    pb2.MODE_REFLECT: "reflect",
+    pb2.MODE_CONSTANT: "constant",
+    pb2.MODE_NEAREST: "nearest",
+    pb2.MODE_MIRROR: "mirror",
+    pb2.MODE_WRAP: "wrap",
+}
 PIECE = 1 << 20
 LIMIT = 1 << 30
 
@@ -27,13 +37,23 @@ def array(dtype, shape, data):
 
 
 def info(a, dtype):
-    return pb2.TensorInfo(dtype=dtype, shape=a.shape, nbytes=a.nbytes, size=a.size,
-                          dtype_name=a.dtype.name, min=a.min(), max=a.max(), mean=a.mean())
+    return pb2.TensorInfo(
+        dtype=dtype,
+        shape=a.shape,
+        nbytes=a.nbytes,
+        size=a.size,
+        dtype_name=a.dtype.name,
+        min=a.min(),
+        max=a.max(),
+        mean=a.mean(),
+    )
 
 
 def gaussian(a, params):
     mode = MODES[params.mode[0]] if params.mode else "reflect"
-    return ndimage.gaussian_filter(a, list(params.sigma), mode=mode, cval=params.cval)
+    # One sigma means the same sigma on every axis, as tensorwire reads it.
+    sigma = params.sigma[0] if len(params.sigma) == 1 else list(params.sigma)
+    return ndimage.gaussian_filter(a, sigma, mode=mode, cval=params.cval)
 
 
 class Service(pb2_grpc.TensorServiceServicer):
@@ -57,12 +77,17 @@ class Service(pb2_grpc.TensorServiceServicer):
         yield pb2.TensorChunk(header=start.header)
         raw = memoryview(out.tobytes())
         for i in range(0, len(raw), PIECE):
-            yield pb2.TensorChunk(data=bytes(raw[i:i + PIECE]))
+            yield pb2.TensorChunk(data=bytes(raw[i : i + PIECE]))
 
 
 if __name__ == "__main__":
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4), options=[
-        ("grpc.max_send_message_length", LIMIT), ("grpc.max_receive_message_length", LIMIT)])
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=4),
+        options=[
+            ("grpc.max_send_message_length", LIMIT),
+            ("grpc.max_receive_message_length", LIMIT),
+        ],
+    )
     pb2_grpc.add_TensorServiceServicer_to_server(Service(), server)
     server.add_insecure_port(f"127.0.0.1:{sys.argv[1]}")
     server.start()

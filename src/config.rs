@@ -1,8 +1,11 @@
-//! Every setting of the server, as one clap struct: each field is a flag with
+//! Every setting of the servers, as clap structs: each field is a flag with
 //! a `TENSORWIRE_*` environment variable and a documented default. There is
-//! no other source of configuration.
+//! no other source of configuration. This module owns every flag struct of
+//! `serve` and `gateway` and imports nothing from the modules they
+//! configure (those import their settings from here).
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::tensor::TensorLimits;
@@ -22,6 +25,34 @@ pub struct ServeConfig {
     #[arg(long, env = "TENSORWIRE_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
     pub shutdown_grace_secs: u64,
 
+    /// API keys clients must send.
+    #[command(flatten)]
+    pub auth: ApiKeyFlags,
+
+    /// Compress every gRPC answer with this encoding (gzip or zstd) when the
+    /// client accepts it. Off by default: an answer is then compressed only
+    /// when the client sent its request compressed, and in every case only
+    /// the messages that shrink (tensor data rarely does, and gzip runs at
+    /// ~10 MB/s per core).
+    #[arg(long, env = "TENSORWIRE_COMPRESS_RESPONSES", value_enum)]
+    pub compress_responses: Option<Encoding>,
+
+    #[command(flatten)]
+    pub limits: Limits,
+
+    #[command(flatten)]
+    pub timeouts: ConnectionTimeouts,
+
+    #[command(flatten)]
+    pub tls: TlsFiles,
+
+    #[command(flatten)]
+    pub gateway: GatewayConfig,
+}
+
+/// The API-key flags, the same for `serve` and `gateway`.
+#[derive(clap::Args, Clone, Debug, Default, PartialEq, Eq)]
+pub struct ApiKeyFlags {
     /// API key clients must send (`authorization: Bearer KEY`); repeat the
     /// flag or separate with commas for several. No key: no authentication.
     #[arg(
@@ -34,27 +65,112 @@ pub struct ServeConfig {
 
     /// File with more API keys, one per line (`#` starts a comment).
     #[arg(long, env = "TENSORWIRE_API_KEY_FILE")]
-    pub api_key_file: Option<std::path::PathBuf>,
+    pub api_key_file: Option<PathBuf>,
+}
 
-    /// Compress every gRPC answer with this encoding (gzip or zstd) when the
-    /// client accepts it. Off by default: an answer is then compressed only
-    /// when the client sent its request compressed, and in every case only
-    /// the messages that shrink (tensor data rarely does, and gzip runs at
-    /// ~10 MB/s per core).
-    #[arg(long, env = "TENSORWIRE_COMPRESS_RESPONSES", value_enum)]
-    pub compress_responses: Option<crate::grpc_layers::compression::Encoding>,
+/// Settings of `tensorwire gateway`.
+#[derive(clap::Args, Debug)]
+pub struct GatewayCommand {
+    /// URL of the gRPC server to call, e.g. http://10.0.0.5:50051.
+    #[arg(long, env = "TENSORWIRE_UPSTREAM")]
+    pub upstream: String,
+
+    /// Address of the HTTP listener; port 0 picks a free port.
+    #[arg(long, env = "TENSORWIRE_HTTP_ADDR", default_value = "127.0.0.1:8080")]
+    pub http_addr: std::net::SocketAddr,
 
     #[command(flatten)]
-    pub limits: Limits,
+    pub gateway: GatewayConfig,
+
+    /// API keys the gateway requires before reading a request (it forwards
+    /// the key upstream either way).
+    #[command(flatten)]
+    pub auth: ApiKeyFlags,
 
     #[command(flatten)]
     pub timeouts: ConnectionTimeouts,
 
     #[command(flatten)]
-    pub tls: crate::listen::TlsFiles,
+    pub tls: TlsFiles,
+}
 
-    #[command(flatten)]
-    pub gateway: crate::gateway::GatewayConfig,
+/// Settings of the HTTP gateway (flags of both `serve` and `gateway`).
+#[derive(clap::Args, Clone, Debug, PartialEq, Eq)]
+pub struct GatewayConfig {
+    /// Largest HTTP request body; larger bodies get 413. Accepts suffixes
+    /// (`64MiB`, `1G`).
+    #[arg(long, env = "TENSORWIRE_MAX_BODY_BYTES", default_value = "1GiB", value_parser = parse_bytes)]
+    pub max_body_bytes: u64,
+
+    /// `.npy`, image and decoded payloads larger than this go to the
+    /// streaming RPCs piece by piece while they arrive; smaller ones are one
+    /// unary call. Keep it under the upstream's message limit.
+    #[arg(long, env = "TENSORWIRE_STREAM_THRESHOLD_BYTES", default_value = "4MiB", value_parser = parse_bytes)]
+    pub stream_threshold_bytes: u64,
+
+    /// Size of the data pieces the gateway sends upstream when streaming
+    /// (small pieces of the HTTP body are gathered up to this size); at most
+    /// the stream threshold.
+    #[arg(long, env = "TENSORWIRE_UPLOAD_CHUNK_BYTES", default_value = "1MiB", value_parser = parse_bytes)]
+    pub upload_chunk_bytes: u64,
+
+    /// Seconds a request may take before the gateway answers 504 (the
+    /// upstream call gets the same deadline); 0 means no limit.
+    #[arg(long, env = "TENSORWIRE_REQUEST_TIMEOUT_SECS", default_value_t = 300)]
+    pub request_timeout_secs: u64,
+
+    /// Limits on decoding image bodies of `/v1/gaussian_filter` (the gateway
+    /// decodes them into tensors). Not a flag of its own: `serve` sets it
+    /// from the service's image limits; `gateway` alone uses the defaults.
+    #[arg(skip)]
+    pub image_limits: crate::image::ImageLimits,
+
+    /// With API keys set, `/metrics` needs a key too (by default it is open,
+    /// like `/healthz`, for scrapers).
+    #[arg(long, env = "TENSORWIRE_METRICS_REQUIRE_KEY")]
+    pub metrics_require_key: bool,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        GatewayConfig {
+            max_body_bytes: 1 << 30,
+            stream_threshold_bytes: 4 << 20,
+            upload_chunk_bytes: 1 << 20,
+            request_timeout_secs: 300,
+            image_limits: crate::image::ImageLimits::default(),
+            metrics_require_key: false,
+        }
+    }
+}
+
+impl GatewayConfig {
+    /// The per-request deadline, if any.
+    pub fn request_timeout(&self) -> Option<Duration> {
+        (self.request_timeout_secs > 0).then(|| Duration::from_secs(self.request_timeout_secs))
+    }
+}
+
+/// Certificate and key of the TLS listeners (both or neither).
+#[derive(clap::Args, Clone, Debug, Default, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// PEM file with the server certificate chain; with `--tls-key`, both
+    /// listeners speak TLS only (gRPC over `https://`, the gateway HTTPS).
+    #[arg(long, env = "TENSORWIRE_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM file with the private key of `--tls-cert`.
+    #[arg(long, env = "TENSORWIRE_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+}
+
+/// A compression encoding of gRPC messages.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    /// gzip (RFC 1952), level 6 as tonic and grpc-core use.
+    Gzip,
+    /// Zstandard at its default level 3: several times faster than gzip.
+    Zstd,
 }
 
 /// Deadlines on slow peers, for both listeners (slowloris defence).
@@ -105,13 +221,12 @@ impl ServeConfig {
             grpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             shutdown_grace_secs: 30,
-            api_keys: Vec::new(),
-            api_key_file: None,
+            auth: ApiKeyFlags::default(),
             compress_responses: None,
             limits: Limits::default(),
             timeouts: ConnectionTimeouts::default(),
-            tls: crate::listen::TlsFiles::default(),
-            gateway: crate::gateway::GatewayConfig::default(),
+            tls: TlsFiles::default(),
+            gateway: GatewayConfig::default(),
         }
     }
 
@@ -258,6 +373,12 @@ impl Limits {
 
 /// Parses a byte size: a number with an optional `K`, `M`, `G`, `T` suffix
 /// (powers of 1024; `KiB`, `KB`, `k` are read the same way).
+///
+/// Hand-written rather than a crate's, because none reads the same inputs
+/// the same way: `bytesize` and `byte-unit` read `KB`, `MB`, `GB` as powers
+/// of 1000 (here they have always meant 1024, so `--max-body-bytes 1GB`
+/// would shrink by 7 %), and they, like `parse-size` (whose binary mode
+/// comes closest), also accept fractions such as `1.5GiB`.
 pub fn parse_bytes(text: &str) -> Result<u64, String> {
     let text = text.trim();
     let split = text
@@ -291,6 +412,21 @@ mod tests {
         assert_eq!(parse_bytes("4096"), Ok(4096));
         assert!(parse_bytes("12 parsecs").is_err());
         assert!(parse_bytes("99999999999T").is_err());
+    }
+
+    /// The syntax the README documents: units of 1024 however spelled,
+    /// any case, an optional space, no fractions.
+    #[test]
+    fn byte_sizes_read_as_the_readme_says() {
+        assert_eq!(parse_bytes("512MiB"), Ok(512 << 20));
+        assert_eq!(parse_bytes("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_bytes("64KiB"), Ok(64 << 10));
+        assert_eq!(parse_bytes("64 kb"), Ok(64 << 10));
+        assert_eq!(parse_bytes("1GB"), Ok(1 << 30));
+        assert_eq!(parse_bytes("2t"), Ok(2 << 40));
+        assert_eq!(parse_bytes("1048576"), Ok(1 << 20));
+        assert!(parse_bytes("1.5GiB").is_err());
+        assert!(parse_bytes("").is_err());
     }
 
     #[test]

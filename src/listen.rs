@@ -12,7 +12,6 @@
 //! layers, as `CANCELLED`).
 
 use std::convert::Infallible;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,18 +28,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
 use tokio_util::sync::CancellationToken;
 
-/// Certificate and key of the TLS listeners (both or neither).
-#[derive(clap::Args, Clone, Debug, Default, PartialEq, Eq)]
-pub struct TlsFiles {
-    /// PEM file with the server certificate chain; with `--tls-key`, both
-    /// listeners speak TLS only (gRPC over `https://`, the gateway HTTPS).
-    #[arg(long, env = "TENSORWIRE_TLS_CERT", requires = "tls_key")]
-    pub tls_cert: Option<PathBuf>,
-
-    /// PEM file with the private key of `--tls-cert`.
-    #[arg(long, env = "TENSORWIRE_TLS_KEY", requires = "tls_cert")]
-    pub tls_key: Option<PathBuf>,
-}
+pub use crate::config::TlsFiles;
 
 impl TlsFiles {
     /// The rustls settings for these files, offering the given ALPN

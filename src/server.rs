@@ -90,7 +90,7 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<RunningServer> {
     let http_addr = http_listener.local_addr()?;
     let shutdown = CancellationToken::new();
 
-    let keys = ApiKeys::load(&config.api_keys, config.api_key_file.as_deref())?;
+    let keys = ApiKeys::load(&config.auth.api_keys, config.auth.api_key_file.as_deref())?;
     let loopback_only = grpc_addr.ip().is_loopback() && http_addr.ip().is_loopback();
     if !(keys.enabled() || loopback_only) {
         tracing::warn!(

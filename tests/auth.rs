@@ -11,7 +11,7 @@ use tonic::metadata::MetadataValue;
 
 async fn keyed_server() -> common::TestServer {
     let mut config = ServeConfig::ephemeral();
-    config.api_keys = vec!["s3cret".into(), "other-key".into()];
+    config.auth.api_keys = vec!["s3cret".into(), "other-key".into()];
     common::start_server_with(config).await
 }
 

@@ -1,6 +1,6 @@
 //! The bad-input battery (issue #7, item 7).
 //!
-//! One server, started once with small limits (2 MiB tensors, rank 8, 3 MiB
+//! A server with small limits (2 MiB tensors, rank 8, 3 MiB
 //! messages, 6 MiB bodies, radius 1000, 1 Mpixel images, 64 KiB image
 //! headers), answers a table of malformed requests over both transports:
 //!
@@ -25,8 +25,10 @@
 //! "code"}`, seed routes `Missing '…'` / `Error decoding …: …`, `POST /`
 //! without a file the `Input-Error` header). After every case a known-good
 //! request (rotating gRPC `Describe`, `/v1/describe`, `/receive_array`) must
-//! still succeed with the right answer. Every failure is collected and
-//! reported at the end in one assertion.
+//! still succeed with the right answer. The table is run as one test per
+//! concern ([`CONCERNS`]: tensors, filter parameters, limits, images,
+//! streams, encodings), each against its own server; every failure of a
+//! concern is collected and reported at the end, by case name.
 //!
 //! Not in the table, because scipy accepts them and the filter is
 //! scipy-exact: a NaN or infinite `cval` (`mode="constant", cval=np.nan` is
@@ -3222,8 +3224,60 @@ async fn valid_but_odd_inputs(env: &mut Env) -> Vec<String> {
     failures
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn every_bad_input_is_refused_by_name_and_the_server_keeps_serving() {
+// ---------------------------------------------------------------------------
+// The tests: one per concern, each running its part of the table against its
+// own server and naming every case that fails.
+
+/// The concerns the battery is split into (one test each), and the
+/// categories of cases each holds. Every category belongs to exactly one
+/// concern ([`the_table_is_whole`] checks it).
+const CONCERNS: &[(&str, &[&str])] = &[
+    (
+        "tensors",
+        &[
+            "npy-header",
+            "dtype",
+            "shape-overflow",
+            "lying-shape",
+            "data-length",
+            "bool",
+        ],
+    ),
+    ("filter-parameters", &["params", "enum"]),
+    ("limits", &["limits"]),
+    ("images", &["image"]),
+    ("streams", &["stream-order", "empty"]),
+    (
+        "encodings",
+        &[
+            "base64",
+            "utf-8",
+            "json",
+            "multipart",
+            "content-type",
+            "missing",
+            "wire",
+        ],
+    ),
+];
+
+/// The concern of a case's category, if it has one.
+fn concern_of(category: &str) -> Option<&'static str> {
+    CONCERNS
+        .iter()
+        .find(|(_, categories)| categories.contains(&category))
+        .map(|(concern, _)| *concern)
+}
+
+/// The whole table: gRPC cases, then HTTP cases.
+fn all_cases() -> Vec<Case> {
+    let mut cases = grpc_cases();
+    cases.extend(http_cases());
+    cases
+}
+
+/// A server with the battery's small limits, and the clients that call it.
+async fn start_env() -> Env {
     let gw = start_with(|c| {
         c.limits.max_tensor_bytes = MAX_TENSOR;
         c.limits.max_rank = MAX_RANK;
@@ -3243,20 +3297,19 @@ async fn every_bad_input_is_refused_by_name_and_the_server_keeps_serving() {
         .await
         .unwrap();
     let raw = tonic::client::Grpc::new(channel);
-    let mut env = Env { client, raw, gw };
+    Env { client, raw, gw }
+}
 
-    let mut cases = grpc_cases();
-    cases.extend(http_cases());
-    assert!(cases.len() >= 100, "only {} cases", cases.len());
-    let mut names = HashSet::new();
-    for case in &cases {
-        assert!(
-            names.insert(case.name.clone()),
-            "duplicate case {}",
-            case.name
-        );
-    }
-
+/// Runs the cases of `concern` against a fresh server: each must be
+/// refused as its row says, and a known-good request must succeed after
+/// it. Fails naming every case that did not.
+async fn battery(concern: &str) {
+    let cases: Vec<Case> = all_cases()
+        .into_iter()
+        .filter(|case| concern_of(case.category) == Some(concern))
+        .collect();
+    assert!(!cases.is_empty(), "no cases for {concern}");
+    let mut env = start_env().await;
     let total = cases.len();
     let mut failures = Vec::new();
     let mut by_category: std::collections::BTreeMap<(&str, &str), usize> = Default::default();
@@ -3290,19 +3343,102 @@ async fn every_bad_input_is_refused_by_name_and_the_server_keeps_serving() {
             Ok(Ok(())) => {}
         }
     }
-
-    failures.extend(valid_but_odd_inputs(&mut env).await);
-
     let summary: Vec<String> = by_category
         .iter()
         .map(|((category, transport), n)| format!("{category}/{transport}: {n}"))
         .collect();
-    println!("{total} cases: {}", summary.join(", "));
+    println!("{concern}: {total} cases: {}", summary.join(", "));
+    env.gw.server.stop().await;
     assert!(
         failures.is_empty(),
-        "{} of {total} cases failed:\n{}",
+        "{} of {total} {concern} cases failed:\n{}",
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// The table has at least 100 cases with distinct names, and every case's
+/// category belongs to one concern, so the tests below run every case.
+#[test]
+fn the_table_is_whole() {
+    let cases = all_cases();
+    assert!(cases.len() >= 100, "only {} cases", cases.len());
+    let mut names = HashSet::new();
+    let mut per_concern: std::collections::BTreeMap<&str, usize> = Default::default();
+    for case in &cases {
+        assert!(
+            names.insert(case.name.clone()),
+            "duplicate case {}",
+            case.name
+        );
+        let concern = concern_of(case.category).unwrap_or_else(|| {
+            panic!(
+                "case {} has category {:?}, which no concern in CONCERNS holds",
+                case.name, case.category
+            )
+        });
+        *per_concern.entry(concern).or_default() += 1;
+    }
+    for (concern, categories) in CONCERNS {
+        for category in *categories {
+            assert_eq!(
+                CONCERNS
+                    .iter()
+                    .filter(|(_, c)| c.contains(category))
+                    .count(),
+                1,
+                "category {category} is in more than one concern"
+            );
+        }
+        assert!(per_concern.contains_key(concern), "no cases for {concern}");
+    }
+    println!("{} cases: {per_concern:?}", cases.len());
+}
+
+/// Broken `.npy` headers, dtype codes, shapes that overflow or lie, data
+/// of the wrong length, bool bytes other than 0 and 1.
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_tensors_are_refused_by_name() {
+    battery("tensors").await;
+}
+
+/// NaN, infinite, negative or huge filter parameters and out-of-range enums.
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_filter_parameters_are_refused_by_name() {
+    battery("filter-parameters").await;
+}
+
+/// Sizes just over a limit: tensor bytes, rank, messages, bodies, radius,
+/// pixels, image headers.
+#[tokio::test(flavor = "multi_thread")]
+async fn inputs_over_a_limit_are_refused_by_name() {
+    battery("limits").await;
+}
+
+/// Truncated, unknown and lying images.
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_images_are_refused_by_name() {
+    battery("images").await;
+}
+
+/// Streams out of order and empty requests.
+#[tokio::test(flavor = "multi_thread")]
+async fn streams_out_of_order_and_empty_requests_are_refused_by_name() {
+    battery("streams").await;
+}
+
+/// Invalid base64, UTF-8, JSON, multipart, content types, missing fields
+/// and undecodable protobuf.
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_encodings_are_refused_by_name() {
+    battery("encodings").await;
+}
+
+/// Inputs that look wrong but are valid succeed with scipy's answer.
+#[tokio::test(flavor = "multi_thread")]
+async fn valid_but_odd_inputs_succeed() {
+    let mut env = start_env().await;
+    let failures = valid_but_odd_inputs(&mut env).await;
     env.gw.server.stop().await;
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -389,7 +389,7 @@ fn endless_body(first: Vec<u8>) -> reqwest::Body {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_gateway_refuses_an_upload_without_a_key_before_reading_it() {
     let mut config = ServeConfig::ephemeral();
-    config.api_keys = vec!["s3cret".into()];
+    config.auth.api_keys = vec!["s3cret".into()];
     let server = common::start_server_with(config).await;
     let http = gateway::client();
     let base = format!("http://{}", server.http_addr);

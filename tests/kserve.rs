@@ -372,7 +372,7 @@ async fn grpc_model_infer_over_the_message_limit_names_the_streaming_rpcs() {
 #[tokio::test]
 async fn grpc_needs_the_api_key_like_the_native_service() {
     let mut config = ServeConfig::ephemeral();
-    config.api_keys = vec!["s3cret".into()];
+    config.auth.api_keys = vec!["s3cret".into()];
     let server = common::start_server_with(config).await;
     let mut client = client(&server).await;
     let status = client

@@ -42,8 +42,9 @@ def features(root):
         found["empty"].add(0 in p["shape"])
         for key in ("sigma", "order", "mode", "radius", "axes"):
             v = p[key]
-            found[f"{key} form"].add("list" if isinstance(v, list) else
-                                     "null" if v is None else "scalar")
+            found[f"{key} form"].add(
+                "list" if isinstance(v, list) else "null" if v is None else "scalar"
+            )
             for x in v if isinstance(v, list) else [v]:
                 found[f"{key} value"].add(_sigma_class(x) if key == "sigma" else json.dumps(x))
         if p["axes"]:
@@ -69,8 +70,10 @@ def main(reference, ours):
     for key in sorted(ref):
         missing = ref[key] - mine[key]
         missing_any |= bool(missing)
-        print(f"{key}: reference {len(ref[key])}, ours {len(mine[key])}, "
-              f"missing {sorted(map(str, missing))}")
+        print(
+            f"{key}: reference {len(ref[key])}, ours {len(mine[key])}, "
+            f"missing {sorted(map(str, missing))}"
+        )
     return 1 if missing_any else 0
 
 

@@ -41,10 +41,31 @@ from scipy.ndimage import _filters
 
 warnings.simplefilter("ignore")
 
-DT = ["bool", "uint8", "int8", "uint16", "int16", "uint32", "int32", "uint64", "int64",
-      "float32", "float64", "complex64", "complex128"]
-MODES = ["reflect", "constant", "nearest", "mirror", "wrap", "grid-constant", "grid-mirror",
-         "grid-wrap"]
+DT = [
+    "bool",
+    "uint8",
+    "int8",
+    "uint16",
+    "int16",
+    "uint32",
+    "int32",
+    "uint64",
+    "int64",
+    "float32",
+    "float64",
+    "complex64",
+    "complex128",
+]
+MODES = [
+    "reflect",
+    "constant",
+    "nearest",
+    "mirror",
+    "wrap",
+    "grid-constant",
+    "grid-mirror",
+    "grid-wrap",
+]
 
 
 def hx(v):
@@ -73,10 +94,27 @@ _original_1d = _filters.gaussian_filter1d
 _original_kernel = _filters._gaussian_kernel1d
 
 
-def _recording_1d(input, sigma, axis=-1, order=0, output=None, mode="reflect", cval=0.0,
-                  truncate=4.0, *, radius=None):
-    _PASSES.append({"axis": int(axis), "sigma": float(sigma), "sigma_bits": hx(sigma),
-                    "order": int(order), "mode": mode})
+def _recording_1d(
+    input,
+    sigma,
+    axis=-1,
+    order=0,
+    output=None,
+    mode="reflect",
+    cval=0.0,
+    truncate=4.0,
+    *,
+    radius=None,
+):
+    _PASSES.append(
+        {
+            "axis": int(axis),
+            "sigma": float(sigma),
+            "sigma_bits": hx(sigma),
+            "order": int(order),
+            "mode": mode,
+        }
+    )
     return _original_1d(input, sigma, axis, order, output, mode, cval, truncate, radius=radius)
 
 
@@ -90,8 +128,9 @@ def _recording_kernel(sigma, order, radius):
         symmetry = -1
     else:
         symmetry = 0
-    _PASSES[-1].update({"radius": int(radius), "symmetry": symmetry,
-                        "kernel_bits": [hx(x) for x in k]})
+    _PASSES[-1].update(
+        {"radius": int(radius), "symmetry": symmetry, "kernel_bits": [hx(x) for x in k]}
+    )
     return k
 
 
@@ -99,8 +138,21 @@ _filters.gaussian_filter1d = _recording_1d
 _filters._gaussian_kernel1d = _recording_kernel
 
 
-def run_case(out, idx, category, x, sigma=1.0, order=0, mode="reflect", cval=0.0,
-             cval_imag=None, truncate=4.0, radius=None, axes=None, output_dtype=None):
+def run_case(
+    out,
+    idx,
+    category,
+    x,
+    sigma=1.0,
+    order=0,
+    mode="reflect",
+    cval=0.0,
+    cval_imag=None,
+    truncate=4.0,
+    radius=None,
+    axes=None,
+    output_dtype=None,
+):
     """Runs scipy on one call and writes case_<idx>; returns its manifest row."""
     dt = x.dtype
     complex_in = dt.kind == "c"
@@ -112,9 +164,17 @@ def run_case(out, idx, category, x, sigma=1.0, order=0, mode="reflect", cval=0.0
     _PASSES.clear()
     err, res = None, None
     try:
-        res = _filters.gaussian_filter(x, sigma, order=order, mode=mode, cval=cv,
-                                       truncate=truncate, radius=radius, axes=axes,
-                                       output=output_dtype)
+        res = _filters.gaussian_filter(
+            x,
+            sigma,
+            order=order,
+            mode=mode,
+            cval=cv,
+            truncate=truncate,
+            radius=radius,
+            axes=axes,
+            output=output_dtype,
+        )
     except Exception as e:  # noqa: BLE001 - scipy's exception is the expected result
         err = f"{type(e).__name__}: {e}"
     cid = f"case_{idx:04d}"
@@ -124,26 +184,45 @@ def run_case(out, idx, category, x, sigma=1.0, order=0, mode="reflect", cval=0.0
     if err is None:
         # C order, native byte order; rank 0 stays rank 0 (np.ascontiguousarray
         # would make it 1-D).
-        np.save(os.path.join(d, "output.npy"),
-                res.astype(res.dtype.newbyteorder("="), order="C"))
-    p = {"id": cid, "category": category, "dtype": dt.name, "shape": list(x.shape),
-         "sigma": plain(sigma), "sigma_bits": bits(sigma), "order": order, "mode": mode,
-         "cval": plain(cval), "cval_bits": hx(cval), "cval_imag": plain(cval_imag),
-         "cval_imag_bits": None if cval_imag is None else hx(cval_imag),
-         "truncate": plain(truncate), "truncate_bits": hx(truncate), "radius": radius,
-         "axes": axes, "output_dtype": output_dtype, "input_byteorder": dt.byteorder,
-         "input_fortran_order": bool(x.flags.f_contiguous and not x.flags.c_contiguous),
-         "expected_error": err,
-         "output_dtype_actual": None if res is None else res.dtype.name}
+        np.save(os.path.join(d, "output.npy"), res.astype(res.dtype.newbyteorder("="), order="C"))
+    p = {
+        "id": cid,
+        "category": category,
+        "dtype": dt.name,
+        "shape": list(x.shape),
+        "sigma": plain(sigma),
+        "sigma_bits": bits(sigma),
+        "order": order,
+        "mode": mode,
+        "cval": plain(cval),
+        "cval_bits": hx(cval),
+        "cval_imag": plain(cval_imag),
+        "cval_imag_bits": None if cval_imag is None else hx(cval_imag),
+        "truncate": plain(truncate),
+        "truncate_bits": hx(truncate),
+        "radius": radius,
+        "axes": axes,
+        "output_dtype": output_dtype,
+        "input_byteorder": dt.byteorder,
+        "input_fortran_order": bool(x.flags.f_contiguous and not x.flags.c_contiguous),
+        "expected_error": err,
+        "output_dtype_actual": None if res is None else res.dtype.name,
+    }
     if err is None:
         p["passes"] = [dict(q) for q in _PASSES]
     with open(os.path.join(d, "params.json"), "w") as f:
         json.dump(p, f, indent=1)
-    return {"id": cid, "category": category, "dtype": dt.name, "shape": list(x.shape),
-            "error": err is not None}
+    return {
+        "id": cid,
+        "category": category,
+        "dtype": dt.name,
+        "shape": list(x.shape),
+        "error": err is not None,
+    }
 
 
 # --- Inputs ---------------------------------------------------------------------------
+
 
 def make_input(rng, dt, shape, edge=False):
     """Random data of dtype dt; edge=True puts the type's extremes in."""
@@ -160,15 +239,29 @@ def make_input(rng, dt, shape, edge=False):
     if dt.kind in "iu":
         info = np.iinfo(dt)
         if edge:
-            a = rng.choice(np.array([info.min, info.max, 0, 1, info.max - 1,
-                                     info.min + 1 if info.min else 2], dtype=dt), shape)
+            a = rng.choice(
+                np.array(
+                    [info.min, info.max, 0, 1, info.max - 1, info.min + 1 if info.min else 2],
+                    dtype=dt,
+                ),
+                shape,
+            )
             return a.astype(dt)
         lo, hi = (info.min, info.max) if rng.random() < 0.5 else (0, 50)
         return rng.integers(lo, hi, shape, dtype=dt, endpoint=True)
     a = rng.normal(0, 10 ** rng.uniform(-3, 6), shape).astype(dt)
     if edge and a.size:
-        specials = [np.nan, np.inf, -np.inf, -0.0, 0.0, np.finfo(dt).max, -np.finfo(dt).max,
-                    np.finfo(dt).tiny, np.finfo(dt).smallest_subnormal]
+        specials = [
+            np.nan,
+            np.inf,
+            -np.inf,
+            -0.0,
+            0.0,
+            np.finfo(dt).max,
+            -np.finfo(dt).max,
+            np.finfo(dt).tiny,
+            np.finfo(dt).smallest_subnormal,
+        ]
         for _ in range(max(1, a.size // 4)):
             a.flat[rng.integers(0, a.size)] = rng.choice(specials)
     return a
@@ -179,6 +272,7 @@ def pick(rng, items):
 
 
 # --- The committed set ----------------------------------------------------------------
+
 
 def curated(out, seed):
     rng = np.random.default_rng(seed)
@@ -194,29 +288,47 @@ def curated(out, seed):
                 shape = (pick(rng, [1, 2, 3, 5, 8, 13, 21]),)
                 cval = 0.0
                 if "constant" in mode and rng.random() < 0.7:
-                    cval = pick(rng, [0.75, 1.0, 1000.0, 300.0, 7.5, -3.25, -1.75, 2.5,
-                                      math.inf, math.nan])
+                    cval = pick(
+                        rng, [0.75, 1.0, 1000.0, 300.0, 7.5, -3.25, -1.75, 2.5, math.inf, math.nan]
+                    )
                 kw = {}
                 if dt.startswith("complex"):
                     kw["cval_imag"] = pick(rng, [0.0, 1.5])
-                case("A_dtype_mode_order", make_input(rng, dt, shape),
-                     sigma=pick(rng, [2.5, 0.7, 1.0, 3.7, 2.0, 1.5, 1.3, 0.5]), order=order,
-                     mode=mode, cval=cval, **kw)
+                case(
+                    "A_dtype_mode_order",
+                    make_input(rng, dt, shape),
+                    sigma=pick(rng, [2.5, 0.7, 1.0, 3.7, 2.0, 1.5, 1.3, 0.5]),
+                    order=order,
+                    mode=mode,
+                    cval=cval,
+                    **kw,
+                )
 
     # B: axes of 1-3 under kernels longer than the axis, every mode.
     for dt in ("float64", "int16", "uint8"):
         for n in (1, 2, 3):
             for mode in MODES:
-                case("B_tiny_axis_large_radius", make_input(rng, dt, (n,)), sigma=1.5,
-                     order=int(rng.integers(0, 3)), mode=mode,
-                     cval=pick(rng, [0.0, 1.25, -2.5]), radius=pick(rng, [None, 4, 5, 9, 17]))
+                case(
+                    "B_tiny_axis_large_radius",
+                    make_input(rng, dt, (n,)),
+                    sigma=1.5,
+                    order=int(rng.integers(0, 3)),
+                    mode=mode,
+                    cval=pick(rng, [0.0, 1.25, -2.5]),
+                    radius=pick(rng, [None, 4, 5, 9, 17]),
+                )
     for shape in ((1, 4), (2, 4), (3, 4), (1, 2, 3), (2, 1), (3, 1, 2, 1), (1, 1)):
         for dt in ("float64", "float32", "int32", "complex128"):
             rank = len(shape)
-            case("B_tiny_axis_large_radius", make_input(rng, dt, shape),
-                 sigma=[pick(rng, [6.0, 0.9, 3.0]) for _ in range(rank)],
-                 order=int(rng.integers(0, 3)), mode=pick(rng, MODES), cval=0.5,
-                 radius=[pick(rng, [3, 6, 11]) for _ in range(rank)])
+            case(
+                "B_tiny_axis_large_radius",
+                make_input(rng, dt, shape),
+                sigma=[pick(rng, [6.0, 0.9, 3.0]) for _ in range(rank)],
+                order=int(rng.integers(0, 3)),
+                mode=pick(rng, MODES),
+                cval=0.5,
+                radius=[pick(rng, [3, 6, 11]) for _ in range(rank)],
+            )
 
     # C: 2-4-D, per-axis lists, axes subsets (negative, unordered), truncate, radius.
     shapes = [(3, 4, 5), (3, 4, 2, 5), (6, 5, 4), (2, 3, 4, 3), (7, 5), (16, 12), (4, 9)]
@@ -228,8 +340,7 @@ def curated(out, seed):
         naxes = rank
         if rng.random() < 0.35:
             k = int(rng.integers(1, rank + 1))
-            axes = [int(a) - (rank if rng.random() < 0.5 else 0)
-                    for a in rng.permutation(rank)[:k]]
+            axes = [int(a) - (rank if rng.random() < 0.5 else 0) for a in rng.permutation(rank)[:k]]
             naxes = k
 
         def per(f, naxes=naxes):
@@ -241,21 +352,33 @@ def curated(out, seed):
         radius = None
         if rng.random() < 0.25:
             radius = per(lambda: int(rng.integers(0, 7)))
-        case("C_multi_dim", make_input(rng, dt, shape),
-             sigma=per(lambda: pick(rng, [0.5, 0.7, 1.0, 1.3, 1.5, 2.0, 2.5, 3.7, 4.5, 0.0])),
-             order=per(lambda: int(rng.integers(0, 4))), mode=per(lambda: pick(rng, MODES)),
-             cval=pick(rng, [0.0, 2.5, -3.25, 7.5, 0.75, -1.75, math.nan, 1.0, 300.0, 1000.0,
-                             math.inf]),
-             truncate=pick(rng, [4.0, 4.0, 2.5, 1.0, 3.0]), radius=radius, axes=axes, **kw)
+        case(
+            "C_multi_dim",
+            make_input(rng, dt, shape),
+            sigma=per(lambda: pick(rng, [0.5, 0.7, 1.0, 1.3, 1.5, 2.0, 2.5, 3.7, 4.5, 0.0])),
+            order=per(lambda: int(rng.integers(0, 4))),
+            mode=per(lambda: pick(rng, MODES)),
+            cval=pick(
+                rng, [0.0, 2.5, -3.25, 7.5, 0.75, -1.75, math.nan, 1.0, 300.0, 1000.0, math.inf]
+            ),
+            truncate=pick(rng, [4.0, 4.0, 2.5, 1.0, 3.0]),
+            radius=radius,
+            axes=axes,
+            **kw,
+        )
 
     # D: edge values: integer extremes (casts that wrap), NaN, inf, -0.0, huge cval.
     for dt in DT:
         for _ in range(7):
             shape = pick(rng, [(12,), (6, 7), (5, 8), (10,), (9, 7), (11,)])
-            case("D_edge_values", make_input(rng, dt, shape, edge=True),
-                 sigma=pick(rng, [1.0, 1.1, 1.2, 0.9, 1.3, 2.5, 0.7]),
-                 order=int(rng.integers(0, 3)), mode=pick(rng, MODES + ["constant"] * 4),
-                 cval=pick(rng, [0.0, 1e30, -1e30, math.nan, math.inf, -1.75, -0.0]))
+            case(
+                "D_edge_values",
+                make_input(rng, dt, shape, edge=True),
+                sigma=pick(rng, [1.0, 1.1, 1.2, 0.9, 1.3, 2.5, 0.7]),
+                order=int(rng.integers(0, 3)),
+                mode=pick(rng, MODES + ["constant"] * 4),
+                cval=pick(rng, [0.0, 1e30, -1e30, math.nan, math.inf, -1.75, -0.0]),
+            )
 
     # E: the kernel itself: tiny, zero, negative and huge sigma, order 3, truncate, radius 0.
     def line(n=40, dt="float64"):
@@ -271,10 +394,10 @@ def curated(out, seed):
     for order in (1, 2, 3):
         for sigma in (1.0, 3.0):
             case("E_kernel", line(), sigma=sigma, order=order, mode=pick(rng, MODES))
-    case("E_kernel", make_input(rng, "float64", (7, 6)), sigma=[1.5, 2.0], order=[3, 1],
-         mode="wrap")
-    case("E_kernel", make_input(rng, "float64", (7, 6)), sigma=1.3, order=[2, 1],
-         mode="grid-wrap")
+    case(
+        "E_kernel", make_input(rng, "float64", (7, 6)), sigma=[1.5, 2.0], order=[3, 1], mode="wrap"
+    )
+    case("E_kernel", make_input(rng, "float64", (7, 6)), sigma=1.3, order=[2, 1], mode="grid-wrap")
     for truncate in (-1.0, 0.1, 1.5, 6.3):  # radius int(truncate * sigma + 0.5) >= 0
         case("E_kernel", line(), sigma=1.0 if truncate < 0 else 2.0, truncate=truncate)
     for radius in (0, 2, 3, 9):
@@ -290,14 +413,26 @@ def curated(out, seed):
         x = np.asfortranarray(make_input(rng, dt, (5, 6, 3)))
         case("F_fortran_order", x, sigma=[1.0, 0.5, 2.0])
     for dt, out_dt, sigma, order in (
-            ("uint8", "float64", 1.3, 0), ("uint8", "float32", 1.3, 0),
-            ("float64", "int16", 1.3, 1), ("int32", "float64", 0.0, 0),
-            ("float32", "float64", 1.3, 0), ("float64", "uint8", 1.3, 0),
-            ("int16", "int32", 2.0, 1), ("float64", "complex128", 1.0, 0),
-            ("uint16", "bool", 1.0, 0), ("float64", "float32", 1.0, 2),
-            ("bool", "float64", 1.0, 0), ("int64", "uint64", 1.0, 1)):
-        case("F_output_dtype", make_input(rng, dt, (8, 9)), sigma=sigma, order=order,
-             output_dtype=out_dt)
+        ("uint8", "float64", 1.3, 0),
+        ("uint8", "float32", 1.3, 0),
+        ("float64", "int16", 1.3, 1),
+        ("int32", "float64", 0.0, 0),
+        ("float32", "float64", 1.3, 0),
+        ("float64", "uint8", 1.3, 0),
+        ("int16", "int32", 2.0, 1),
+        ("float64", "complex128", 1.0, 0),
+        ("uint16", "bool", 1.0, 0),
+        ("float64", "float32", 1.0, 2),
+        ("bool", "float64", 1.0, 0),
+        ("int64", "uint64", 1.0, 1),
+    ):
+        case(
+            "F_output_dtype",
+            make_input(rng, dt, (8, 9)),
+            sigma=sigma,
+            order=order,
+            output_dtype=out_dt,
+        )
     case("F_degenerate", np.zeros((0, 5)), sigma=1.0)
     case("F_degenerate", np.zeros((3, 0), dtype=np.float32), sigma=1.0)
     case("F_degenerate", np.array(2.5), sigma=1.0)
@@ -321,14 +456,16 @@ def curated(out, seed):
 
 # --- Random cases (the tool's first use) ----------------------------------------------
 
+
 def random_cases(out, n, seed):
     rng = np.random.default_rng(seed)
     big = bool(os.environ.get("BIG"))
     rows = []
     while len(rows) < n:
         rank = int(rng.integers(1, 5))
-        dims = [1, 3, 7, 40, 130, 257, 700, 2100, 33000, 70001] if big else \
-            [1, 2, 3, 5, 8, 17, 40, 64]
+        dims = (
+            [1, 3, 7, 40, 130, 257, 700, 2100, 33000, 70001] if big else [1, 2, 3, 5, 8, 17, 40, 64]
+        )
         shape = tuple(int(rng.choice(dims)) for _ in range(rank))
         if np.prod(shape) > (300000 if big else 20000):
             continue
@@ -336,8 +473,7 @@ def random_cases(out, n, seed):
         naxes, axes = rank, None
         if rng.random() < 0.3:
             k = int(rng.integers(1, rank + 1))
-            axes = [int(a) - (rank if rng.random() < 0.5 else 0)
-                    for a in rng.permutation(rank)[:k]]
+            axes = [int(a) - (rank if rng.random() < 0.5 else 0) for a in rng.permutation(rank)[:k]]
             naxes = k
 
         def per(f, naxes=naxes):
@@ -347,38 +483,53 @@ def random_cases(out, n, seed):
         output_dtype = None
         if rng.random() < 0.3:
             output_dtype = str(rng.choice(DT if dt.startswith("complex") else DT[:-2]))
-        rows.append(run_case(
-            out, len(rows), "random", make_input(rng, dt, shape),
-            sigma=per(lambda: float(rng.choice([0.0, 0.3, 0.5, 0.7, 1.0, 1.7, 2.5, 4.0, 9.0,
-                                                1e-16]))),
-            order=per(lambda: int(rng.integers(0, 4))), mode=per(lambda: str(rng.choice(MODES))),
-            cval=float(rng.choice([0.0, 1.5, -3.0, 1e5, np.nan])),
-            cval_imag=float(rng.choice([0.0, 2.5])),
-            truncate=float(rng.choice([4.0, 4.0, 2.0, 1.0, 0.5, 6.3])), radius=radius,
-            axes=axes, output_dtype=output_dtype))
+        rows.append(
+            run_case(
+                out,
+                len(rows),
+                "random",
+                make_input(rng, dt, shape),
+                sigma=per(
+                    lambda: float(rng.choice([0.0, 0.3, 0.5, 0.7, 1.0, 1.7, 2.5, 4.0, 9.0, 1e-16]))
+                ),
+                order=per(lambda: int(rng.integers(0, 4))),
+                mode=per(lambda: str(rng.choice(MODES))),
+                cval=float(rng.choice([0.0, 1.5, -3.0, 1e5, np.nan])),
+                cval_imag=float(rng.choice([0.0, 2.5])),
+                truncate=float(rng.choice([4.0, 4.0, 2.0, 1.0, 0.5, 6.3])),
+                radius=radius,
+                axes=axes,
+                output_dtype=output_dtype,
+            )
+        )
     return rows
 
 
 def environment(seed):
     """The versions and the two numerical facts the cases depend on."""
     xs = np.linspace(-60.0, 0.0, 20001)
-    exp_ok = all(float(a) == math.exp(float(b)) for a, b in zip(np.exp(xs), xs))
+    exp_ok = all(float(a) == math.exp(float(b)) for a, b in zip(np.exp(xs), xs, strict=True))
     got, fused, unfused = [], [], []
     for sigma in (0.7, 1.3, 1.5, 2.5, 3.7):
         radius = int(4 * sigma + 0.5)
         phi = _original_kernel(sigma, 0, radius)
         c = -1.0 / (sigma * sigma)
         got += [float(v) for v in _original_kernel(sigma, 2, radius)]
-        for x, p in zip(range(-radius, radius + 1), phi):
+        for x, p in zip(range(-radius, radius + 1), phi, strict=True):
             fused.append(float(Fraction(float(x * x)) * Fraction(c * c) + Fraction(c)) * p)
             unfused.append((float(x * x) * (c * c) + c) * p)
-    return {"scipy": scipy.__version__, "numpy": np.__version__,
-            "python": platform.python_version(), "machine": platform.machine(), "seed": seed,
-            "NPY_DISABLE_CPU_FEATURES": os.environ.get("NPY_DISABLE_CPU_FEATURES"),
-            "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
-            "numpy_exp_equals_libm_exp": exp_ok,
-            "order2_kernel_uses_fma": got == fused,
-            "order2_kernel_plain": got == unfused}
+    return {
+        "scipy": scipy.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "seed": seed,
+        "NPY_DISABLE_CPU_FEATURES": os.environ.get("NPY_DISABLE_CPU_FEATURES"),
+        "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
+        "numpy_exp_equals_libm_exp": exp_ok,
+        "order2_kernel_uses_fma": got == fused,
+        "order2_kernel_plain": got == unfused,
+    }
 
 
 def main(argv):

@@ -8,6 +8,7 @@ mod client_commands;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+pub use crate::config::GatewayCommand;
 use crate::config::ServeConfig;
 
 /// NumPy-style tensors and images over gRPC, with an HTTP gateway.
@@ -117,41 +118,6 @@ pub struct SizeCommand {
     pub client: ClientArgs,
 }
 
-/// Settings of `tensorwire gateway`.
-#[derive(clap::Args, Debug)]
-pub struct GatewayCommand {
-    /// URL of the gRPC server to call, e.g. http://10.0.0.5:50051.
-    #[arg(long, env = "TENSORWIRE_UPSTREAM")]
-    pub upstream: String,
-
-    /// Address of the HTTP listener; port 0 picks a free port.
-    #[arg(long, env = "TENSORWIRE_HTTP_ADDR", default_value = "127.0.0.1:8080")]
-    pub http_addr: std::net::SocketAddr,
-
-    #[command(flatten)]
-    pub gateway: crate::gateway::GatewayConfig,
-
-    /// API key the gateway requires before reading a request (it forwards
-    /// the key upstream either way); repeat or separate with commas.
-    #[arg(
-        long = "api-key",
-        env = "TENSORWIRE_API_KEYS",
-        value_delimiter = ',',
-        hide_env_values = true
-    )]
-    pub api_keys: Vec<String>,
-
-    /// File with more API keys, one per line.
-    #[arg(long, env = "TENSORWIRE_API_KEY_FILE")]
-    pub api_key_file: Option<std::path::PathBuf>,
-
-    #[command(flatten)]
-    pub timeouts: crate::config::ConnectionTimeouts,
-
-    #[command(flatten)]
-    pub tls: crate::listen::TlsFiles,
-}
-
 /// Runs a parsed command line to completion.
 pub fn run(cli: Cli) -> ExitCode {
     // Client commands print their answers; only the servers log.
@@ -199,7 +165,10 @@ async fn gateway(command: GatewayCommand) -> anyhow::Result<()> {
     let shutdown = tokio_util::sync::CancellationToken::new();
     crate::shutdown::cancel_on_signal(shutdown.clone());
     let extras = crate::gateway::GatewayExtras {
-        api_keys: crate::auth::ApiKeys::load(&command.api_keys, command.api_key_file.as_deref())?,
+        api_keys: crate::auth::ApiKeys::load(
+            &command.auth.api_keys,
+            command.auth.api_key_file.as_deref(),
+        )?,
         service_metrics: None,
         kserve_channel: Some(channel),
     };

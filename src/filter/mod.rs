@@ -48,7 +48,7 @@ pub use params::{BoundaryMode, FilterError, FilterLimits, GaussianParams};
 pub use slabs::{SlabCutter, SlabJob, SlabPlan};
 
 use crate::tensor::{DType, Tensor, TensorLimits, validate_shape};
-use correlate::{Component, SharedOut, filter_component, reader, writer};
+use correlate::{Component, Shared, filter_component, reader, writer};
 use params::{PassPlan, resolve_passes};
 
 /// A checked filter call for one dtype and shape, with its kernels computed.
@@ -238,7 +238,7 @@ impl FilterPlan {
                 Component {
                     input: input.data(),
                     read: reader(self.dtype, part),
-                    output: SharedOut(work.as_mut_ptr()),
+                    output: Shared(work.as_mut_ptr()),
                     write,
                     cval: if part == 0 { self.cval } else { self.cval_imag },
                 },
@@ -298,11 +298,7 @@ pub(crate) fn zeroed_buffer(len: usize) -> Vec<u8> {
 
 #[cfg(target_os = "linux")]
 fn advise_huge_pages(ptr: *mut u8, len: usize) {
-    const MADV_HUGEPAGE: i32 = 14;
     const HUGE: usize = 2 << 20;
-    unsafe extern "C" {
-        fn madvise(addr: *mut std::ffi::c_void, len: usize, advice: i32) -> i32;
-    }
     if len < 4 * HUGE {
         return;
     }
@@ -314,7 +310,13 @@ fn advise_huge_pages(ptr: *mut u8, len: usize) {
         // (a buffer the caller owns, initialised or not); the advice
         // changes how pages are backed, never their contents. Its result is
         // ignored: without huge pages the buffer works the same, only slower.
-        unsafe { madvise(first as *mut std::ffi::c_void, last - first, MADV_HUGEPAGE) };
+        unsafe {
+            libc::madvise(
+                first as *mut libc::c_void,
+                last - first,
+                libc::MADV_HUGEPAGE,
+            )
+        };
     }
 }
 

@@ -3,7 +3,7 @@
 //! `test_extend01`–`04`, `test_multiple_modes_sequentially`), written from
 //! what each checks rather than copied.
 
-use super::correlate::{Component, SharedOut, filter_component, reader, writer};
+use super::correlate::{Component, Shared, filter_component, reader, writer};
 use super::kernel::Taps;
 use super::params::PassPlan;
 use super::test_util::*;
@@ -215,7 +215,7 @@ fn correlate(line: &[f64], c: &[f64], mode: BoundaryMode, cval: f64) -> Vec<f64>
         Component {
             input: input.data(),
             read: reader(DType::Float64, 0),
-            output: SharedOut(out.as_mut_ptr()),
+            output: Shared(out.as_mut_ptr()),
             write: writer(DType::Float64, 0).expect("float64 writer"),
             cval,
         },

@@ -62,64 +62,8 @@ use tracing::Level;
 
 pub use error::GatewayError;
 
-use crate::config::{ConnectionTimeouts, parse_bytes};
-
-/// Settings of the HTTP gateway (flags of both `serve` and `gateway`).
-#[derive(clap::Args, Clone, Debug, PartialEq, Eq)]
-pub struct GatewayConfig {
-    /// Largest HTTP request body; larger bodies get 413. Accepts suffixes
-    /// (`64MiB`, `1G`).
-    #[arg(long, env = "TENSORWIRE_MAX_BODY_BYTES", default_value = "1GiB", value_parser = parse_bytes)]
-    pub max_body_bytes: u64,
-
-    /// `.npy`, image and decoded payloads larger than this go to the
-    /// streaming RPCs piece by piece while they arrive; smaller ones are one
-    /// unary call. Keep it under the upstream's message limit.
-    #[arg(long, env = "TENSORWIRE_STREAM_THRESHOLD_BYTES", default_value = "4MiB", value_parser = parse_bytes)]
-    pub stream_threshold_bytes: u64,
-
-    /// Size of the data pieces the gateway sends upstream when streaming
-    /// (small pieces of the HTTP body are gathered up to this size); at most
-    /// the stream threshold.
-    #[arg(long, env = "TENSORWIRE_UPLOAD_CHUNK_BYTES", default_value = "1MiB", value_parser = parse_bytes)]
-    pub upload_chunk_bytes: u64,
-
-    /// Seconds a request may take before the gateway answers 504 (the
-    /// upstream call gets the same deadline); 0 means no limit.
-    #[arg(long, env = "TENSORWIRE_REQUEST_TIMEOUT_SECS", default_value_t = 300)]
-    pub request_timeout_secs: u64,
-
-    /// Limits on decoding image bodies of `/v1/gaussian_filter` (the gateway
-    /// decodes them into tensors). Not a flag of its own: `serve` sets it
-    /// from the service's image limits; `gateway` alone uses the defaults.
-    #[arg(skip)]
-    pub image_limits: crate::image::ImageLimits,
-
-    /// With API keys set, `/metrics` needs a key too (by default it is open,
-    /// like `/healthz`, for scrapers).
-    #[arg(long, env = "TENSORWIRE_METRICS_REQUIRE_KEY")]
-    pub metrics_require_key: bool,
-}
-
-impl Default for GatewayConfig {
-    fn default() -> Self {
-        GatewayConfig {
-            max_body_bytes: 1 << 30,
-            stream_threshold_bytes: 4 << 20,
-            upload_chunk_bytes: 1 << 20,
-            request_timeout_secs: 300,
-            image_limits: crate::image::ImageLimits::default(),
-            metrics_require_key: false,
-        }
-    }
-}
-
-impl GatewayConfig {
-    /// The per-request deadline, if any.
-    pub fn request_timeout(&self) -> Option<Duration> {
-        (self.request_timeout_secs > 0).then(|| Duration::from_secs(self.request_timeout_secs))
-    }
-}
+use crate::config::ConnectionTimeouts;
+pub use crate::config::GatewayConfig;
 
 /// What the gateway shares with the process around it, beyond its flags.
 #[derive(Clone, Debug, Default)]

@@ -24,8 +24,6 @@
 //! compresses each message itself, with the same `flate2`/`zstd` crates tonic
 //! uses, off the async runtime for all but small messages.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -35,6 +33,8 @@ use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
 use tower::{Layer, Service};
 
+use super::ResponseFuture;
+
 /// Size of the gRPC message prefix: compressed flag, big-endian length.
 const PREFIX: usize = 5;
 
@@ -42,14 +42,7 @@ const PREFIX: usize = 5;
 /// microseconds); larger ones on the blocking pool.
 const INLINE_BYTES: usize = 4 << 10;
 
-/// A compression encoding of gRPC messages.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Encoding {
-    /// gzip (RFC 1952), level 6 as tonic and grpc-core use.
-    Gzip,
-    /// Zstandard at its default level 3: several times faster than gzip.
-    Zstd,
-}
+pub use crate::config::Encoding;
 
 impl Encoding {
     /// The encoding's name in `grpc-encoding` headers.
@@ -132,9 +125,6 @@ pub struct CompressAnswers<S> {
     inner: S,
     operator: Option<Encoding>,
 }
-
-type ResponseFuture<E> =
-    Pin<Box<dyn Future<Output = Result<Response<tonic::body::Body>, E>> + Send>>;
 
 impl<S, B> Service<Request<B>> for CompressAnswers<S>
 where

@@ -21,7 +21,7 @@ use hyper::body::{Body, Frame, SizeHint};
 use tokio::time::{Instant, Sleep};
 use tower::{Layer, Service};
 
-use super::BoxError;
+use super::{BoxError, ResponseFuture};
 
 /// Adds [`Deadline`] around a service.
 #[derive(Clone, Copy, Debug)]
@@ -58,9 +58,6 @@ pub struct Deadline<S> {
     inner: S,
     settings: DeadlineLayer,
 }
-
-type ResponseFuture<E> =
-    Pin<Box<dyn Future<Output = Result<Response<tonic::body::Body>, E>> + Send>>;
 
 impl<S, B> Service<Request<B>> for Deadline<S>
 where

@@ -6,7 +6,6 @@
 //! gateway serves at `/metrics` (in `tensorwire serve` both listeners share
 //! one page).
 
-use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -24,7 +23,7 @@ use prometheus_client::registry::Registry;
 use tonic::Code;
 use tower::{Layer, Service};
 
-use super::{BoxError, method_label};
+use super::{BoxError, ResponseFuture, method_label};
 use crate::budget::MemoryBudget;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -187,9 +186,6 @@ pub struct RecordMetrics<S> {
     inner: S,
     metrics: Arc<ServiceMetrics>,
 }
-
-type ResponseFuture<E> =
-    Pin<Box<dyn Future<Output = Result<Response<tonic::body::Body>, E>> + Send>>;
 
 impl<S, B> Service<Request<B>> for RecordMetrics<S>
 where

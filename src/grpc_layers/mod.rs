@@ -17,6 +17,11 @@ pub mod reservation;
 /// The boxed error type of bodies and services.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// The future of a layer's `call`: the boxed answer of the inner service.
+pub type ResponseFuture<E> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<http::Response<tonic::body::Body>, E>> + Send>,
+>;
+
 /// The path prefix of the tensorwire service's methods.
 pub const SERVICE_PATH: &str = "/tensorwire.v1.TensorService/";
 

@@ -490,7 +490,9 @@ mod tests {
     }
 
     fn service() -> KServeService {
-        KServeService::new(TensorServiceImpl::new(Limits::default()))
+        let limits = Limits::default();
+        let budget = crate::budget::MemoryBudget::new(limits.memory_budget);
+        KServeService::new(TensorServiceImpl::with_budget(limits, budget))
     }
 
     #[tokio::test]

@@ -41,12 +41,6 @@ pub struct TensorServiceImpl {
 }
 
 impl TensorServiceImpl {
-    /// A service enforcing `limits`, with a budget of its own.
-    pub fn new(limits: Limits) -> TensorServiceImpl {
-        let budget = MemoryBudget::new(limits.memory_budget);
-        TensorServiceImpl::with_budget(limits, budget)
-    }
-
     /// A service enforcing `limits` that reserves from `budget` (shared with
     /// the server's layers, which reserve unary messages before they are
     /// read, and with the metrics).

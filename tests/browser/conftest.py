@@ -4,7 +4,10 @@ by Selenium with its network and console logs on, and where screenshots go."""
 
 import json
 import os
+import re
+import subprocess
 import tempfile
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -15,6 +18,8 @@ from selenium.webdriver.chrome.service import Service
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("TENSORWIRE_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("TENSORWIRE_CHROMEDRIVER", "/usr/bin/chromedriver")
+# The API key of the `keyed_base` server.
+KEY = "browser-test-key"
 
 
 @pytest.fixture(scope="session")
@@ -58,9 +63,7 @@ def driver():
         f"--user-data-dir={profile.name}",
     ]:
         options.add_argument(arg)
-    options.set_capability(
-        "goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"}
-    )
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
     chrome = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
     chrome.set_page_load_timeout(30)
     try:
@@ -68,6 +71,11 @@ def driver():
     finally:
         chrome.quit()
         profile.cleanup()
+
+
+# Schemes that leave the browser. Chromium's own pages (chrome://,
+# chrome-extension://) and data:/blob: URLs never reach the network.
+NETWORK_SCHEMES = ("http", "https", "ws", "wss", "ftp")
 
 
 class Network:
@@ -89,8 +97,7 @@ class Network:
         return [
             url
             for url in self.drain()
-            if urlsplit(url).scheme not in ("data", "blob")
-            and urlsplit(url)[:2] != origin
+            if urlsplit(url).scheme in NETWORK_SCHEMES and urlsplit(url)[:2] != origin
         ]
 
 
@@ -108,8 +115,47 @@ def console(driver):
     driver.get_log("browser")
 
     def errors():
-        return [
-            e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"
-        ]
+        return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
 
     return errors
+
+
+@pytest.fixture(scope="session")
+def keyed_base():
+    """A second server of the binary named by TENSORWIRE_BIN, with one API
+    key (its value is the fixture's KEY), for the playground's key field."""
+    binary = os.environ.get("TENSORWIRE_BIN")
+    if not binary:
+        pytest.fail("TENSORWIRE_BIN (the tensorwire binary) is not set")
+    with tempfile.TemporaryDirectory(prefix="tensorwire-keyed-") as tmp:
+        log_path = Path(tmp) / "server.log"
+        with open(log_path, "w") as log:
+            server = subprocess.Popen(
+                [
+                    binary,
+                    "serve",
+                    "--grpc-addr",
+                    "127.0.0.1:0",
+                    "--http-addr",
+                    "127.0.0.1:0",
+                    "--api-key",
+                    KEY,
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            deadline = time.monotonic() + 30
+            address = None
+            while address is None and time.monotonic() < deadline:
+                found = re.search(r"http_addr=([0-9.:]+)", log_path.read_text())
+                address = found and found.group(1)
+                if server.poll() is not None:
+                    pytest.fail(f"the keyed server exited: {log_path.read_text()}")
+                time.sleep(0.1)
+            if address is None:
+                pytest.fail(f"the keyed server did not start: {log_path.read_text()}")
+            yield f"http://{address}"
+        finally:
+            server.terminate()
+            server.wait(timeout=30)

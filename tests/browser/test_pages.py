@@ -9,6 +9,7 @@ import io
 import numpy as np
 import pytest
 import requests
+from conftest import KEY
 from PIL import Image
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -25,9 +26,7 @@ def wait(driver, seconds=WAIT):
 def operations(base):
     doc = requests.get(f"{base}/openapi.json", timeout=10).json()
     return [
-        (method, path, op)
-        for path, item in doc["paths"].items()
-        for method, op in item.items()
+        (method, path, op) for path, item in doc["paths"].items() for method, op in item.items()
     ]
 
 
@@ -58,9 +57,7 @@ def assert_clean(network, console, base):
 def open_docs(driver, base, count):
     driver.get(f"{base}/docs")
     wait(driver).until(
-        lambda d: (
-            len(d.find_elements(By.CSS_SELECTOR, ".opblock-summary-path")) >= count
-        )
+        lambda d: len(d.find_elements(By.CSS_SELECTOR, ".opblock-summary-path")) >= count
     )
 
 
@@ -85,7 +82,9 @@ def test_docs_render_every_operation(driver, base, network, console, shots):
 
 def expand(driver, op):
     block = driver.find_element(
-        By.ID, f"operations-{op['tags'][0]}-{op['operationId']}"
+        # Swagger UI's deep-link ids spell spaces in tag names as "_".
+        By.ID,
+        f"operations-{op['tags'][0].replace(' ', '_')}-{op['operationId']}",
     )
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", block)
     if "is-open" not in block.get_attribute("class"):
@@ -96,13 +95,14 @@ def expand(driver, op):
 
 
 def execute(driver, block):
+    """Presses Execute; the status and body shown for the live answer."""
     block.find_element(By.CSS_SELECTOR, ".btn.execute").click()
-    status = wait(driver).until(
-        lambda d: block.find_elements(
-            By.CSS_SELECTOR, ".live-responses-table .response-col_status"
-        )
-    )
-    return status[0].text.strip()
+    row = wait(driver).until(
+        lambda d: block.find_elements(By.CSS_SELECTOR, ".live-responses-table tr.response")
+    )[0]
+    status = row.find_element(By.CSS_SELECTOR, ".response-col_status").text.strip()
+    body = row.find_element(By.CSS_SELECTOR, ".response-col_description").text
+    return status, body
 
 
 def test_try_it_out_of_describe_shows_200(driver, base, files, network, console, shots):
@@ -113,10 +113,8 @@ def test_try_it_out_of_describe_shows_200(driver, base, files, network, console,
     op = next(op for _, path, op in ops if path == "/v1/describe")
     block = expand(driver, op)
     block.find_element(By.CSS_SELECTOR, "input[type=file]").send_keys(str(npy))
-    assert execute(driver, block) == "200"
-    body = block.find_element(
-        By.CSS_SELECTOR, ".live-responses-table .response-col_description"
-    ).text
+    status, body = execute(driver, block)
+    assert status == "200", body
     assert '"dtype": "float32"' in body
     assert '"shape": [\n    3,\n    4\n  ]' in body or "3," in body
     driver.save_screenshot(str(shots / "docs-describe.png"))
@@ -137,9 +135,7 @@ def fill(driver, block, op, files):
         add.click()
     for field in block.find_elements(By.CSS_SELECTOR, "input[type=file]"):
         field.send_keys(str(png if wants_image else npy))
-    for row in block.find_elements(
-        By.CSS_SELECTOR, "tr[data-param-name='sigma'] input[type=text]"
-    ):
+    for row in block.find_elements(By.CSS_SELECTOR, "tr[data-param-name='sigma'] input[type=text]"):
         row.send_keys("1")
 
 
@@ -156,6 +152,15 @@ ROUTES = [
     ("get", "/healthz"),
     ("get", "/metrics"),
     ("get", "/openapi.json"),
+    ("get", "/v2"),
+    ("get", "/v2/health/live"),
+    ("get", "/v2/health/ready"),
+    ("get", "/v2/models/{name}"),
+    ("get", "/v2/models/{name}/versions/{version}"),
+    ("get", "/v2/models/{name}/ready"),
+    ("get", "/v2/models/{name}/versions/{version}/ready"),
+    ("post", "/v2/models/{name}/infer"),
+    ("post", "/v2/models/{name}/versions/{version}/infer"),
 ]
 
 
@@ -164,16 +169,15 @@ def test_every_documented_route_is_tried(base):
 
 
 @pytest.mark.parametrize("method,path", ROUTES)
-def test_try_it_out_calls_every_route(
-    driver, base, files, network, console, path, method
-):
+def test_try_it_out_calls_every_route(driver, base, files, network, console, path, method):
     ops = operations(base)
     op = next((op for m, p, op in ops if (m, p) == (method, path)), None)
     assert op is not None, f"{method} {path} is not documented"
     open_docs(driver, base, len(ops))
     block = expand(driver, op)
     fill(driver, block, op, files)
-    assert execute(driver, block) == "200"
+    status, body = execute(driver, block)
+    assert status == "200", body
     assert_clean(network, console, base)
 
 
@@ -188,7 +192,8 @@ def open_playground(driver, base):
 def blurred_state(driver):
     return driver.execute_script(
         "const i = document.getElementById('image-blurred');"
-        "return [i.complete, i.naturalWidth, i.naturalHeight, i.dataset.sigma || '', i.dataset.mode || ''];"
+        "return [i.complete, i.naturalWidth, i.naturalHeight,"
+        " i.dataset.sigma || '', i.dataset.mode || ''];"
     )
 
 
@@ -209,9 +214,7 @@ def test_playground_sizes_and_blurs_an_image(driver, base, files, network, conso
     png = gradient_png(files / "picture.png", 64, 48)
     open_playground(driver, base)
     driver.find_element(By.ID, "image-file").send_keys(str(png))
-    wait(driver).until(
-        ec.text_to_be_present_in_element((By.ID, "image-size"), "64 × 48 px")
-    )
+    wait(driver).until(ec.text_to_be_present_in_element((By.ID, "image-size"), "64 × 48 px"))
     assert driver.find_element(By.ID, "image-size").text == "64 × 48 px"
     wait(driver).until(lambda d: blurred_state(d) == [True, 64, 48, "2.0", "reflect"])
 
@@ -238,9 +241,7 @@ def test_playground_sizes_and_blurs_an_image(driver, base, files, network, conso
         timeout=30,
     )
     assert answer.status_code == 200
-    expected = np.asarray(
-        Image.open(io.BytesIO(answer.content)).convert("RGBA")
-    ).ravel()
+    expected = np.asarray(Image.open(io.BytesIO(answer.content)).convert("RGBA")).ravel()
     assert np.array_equal(shown_pixels(driver, "image-blurred"), expected)
     original = np.asarray(Image.open(png).convert("RGBA")).ravel()
     assert not np.array_equal(expected, original)
@@ -248,18 +249,14 @@ def test_playground_sizes_and_blurs_an_image(driver, base, files, network, conso
     assert_clean(network, console, base)
 
 
-def test_playground_describes_and_filters_a_npy(
-    driver, base, files, network, console, shots
-):
+def test_playground_describes_and_filters_a_npy(driver, base, files, network, console, shots):
     array = np.arange(12, dtype=np.float64).reshape(3, 4)
     npy = files / "array.npy"
     np.save(npy, array)
     png = gradient_png(files / "shot.png", 320, 200)
     open_playground(driver, base)
     driver.find_element(By.ID, "npy-file").send_keys(str(npy))
-    wait(driver).until(
-        ec.text_to_be_present_in_element((By.ID, "npy-dtype"), "float64")
-    )
+    wait(driver).until(ec.text_to_be_present_in_element((By.ID, "npy-dtype"), "float64"))
     summary = {
         name: driver.find_element(By.ID, f"npy-{name}").text
         for name in ("dtype", "shape", "min", "max", "mean")
@@ -287,9 +284,7 @@ def test_playground_describes_and_filters_a_npy(
     # Both cards filled in, for the screenshot.
     driver.find_element(By.ID, "image-file").send_keys(str(png))
     wait(driver).until(lambda d: blurred_state(d)[:3] == [True, 320, 200])
-    driver.set_window_size(
-        1280, driver.execute_script("return document.body.scrollHeight") + 40
-    )
+    driver.set_window_size(1280, driver.execute_script("return document.body.scrollHeight") + 40)
     driver.save_screenshot(str(shots / "playground.png"))
     driver.set_window_size(1280, 1000)
     assert_clean(network, console, base)
@@ -312,3 +307,32 @@ def test_playground_shows_the_servers_message(driver, base, files, network, cons
     # The browser logs the failed call itself; nothing else may be wrong.
     assert network.other_origins(base) == []
     assert all("image_size" in e for e in console()), console()
+
+
+def test_playground_with_api_keys_asks_for_the_key(driver, keyed_base, files, network, console):
+    npy = files / "keyed.npy"
+    np.save(npy, np.arange(4, dtype=np.int32))
+    open_playground(driver, keyed_base)
+    field = driver.find_element(By.ID, "api-key")
+    assert field.is_displayed()
+
+    # Without the key: the server's refusal, as its message.
+    driver.find_element(By.ID, "npy-file").send_keys(str(npy))
+    refusal = requests.post(
+        f"{keyed_base}/v1/describe",
+        data=npy.read_bytes(),
+        headers={"Content-Type": "application/x-npy"},
+        timeout=10,
+    )
+    assert refusal.status_code == 401
+    error = wait(driver).until(ec.visibility_of_element_located((By.ID, "npy-error")))
+    assert refusal.json()["message"] in error.text
+
+    # With it (sent as X-API-Key once the field changes): the summary.
+    field.send_keys(KEY, Keys.TAB)
+    wait(driver).until(ec.text_to_be_present_in_element((By.ID, "npy-dtype"), "int32"))
+    assert driver.find_element(By.ID, "npy-shape").text == "(4,)"
+    assert not driver.find_element(By.ID, "npy-error").is_displayed()
+    assert network.other_origins(keyed_base) == []
+    # The browser logs the refused call itself; nothing else may be wrong.
+    assert all("401" in e for e in console()), console()

@@ -20,20 +20,43 @@ from test_grpc_interop import CASES, assert_bit_equal, sample, scipy_reference
 GRPC = os.environ.get("TENSORWIRE_GRPC", "")
 HTTP = os.environ.get("TENSORWIRE_HTTP", "")
 
-DTYPES = ["bool", "uint8", "int8", "uint16", "int16", "uint32", "int32",
-          "uint64", "int64", "float16", "float32", "float64"]
+DTYPES = [
+    "bool",
+    "uint8",
+    "int8",
+    "uint16",
+    "int16",
+    "uint32",
+    "int32",
+    "uint64",
+    "int64",
+    "float16",
+    "float32",
+    "float64",
+]
 
-__all__ = ["CASES", "DTYPES", "GRPC", "HTTP", "as_parameters", "assert_bit_equal",
-           "encoded", "sample", "scipy_reference"]
+__all__ = [
+    "CASES",
+    "DTYPES",
+    "GRPC",
+    "HTTP",
+    "as_parameters",
+    "assert_bit_equal",
+    "encoded",
+    "sample",
+    "scipy_reference",
+]
 
 
 def as_parameters(kwargs):
     """scipy keyword arguments as protocol parameters: strings, lists
     comma-separated (tritonclient.grpc refuses float parameters)."""
+
     def text(value):
         if isinstance(value, (list, tuple)):
             return ",".join(str(v) for v in value)
         return str(value)
+
     return {name: text(value) for name, value in kwargs.items()}
 
 

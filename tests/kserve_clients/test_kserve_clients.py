@@ -13,6 +13,8 @@ import grpc
 import httpx
 import numpy as np
 import pytest
+from oip_cases import GRPC, HTTP, assert_bit_equal, sample, scipy_reference
+
 from kserve import (
     InferenceGRPCClient,
     InferenceRESTClient,
@@ -20,8 +22,6 @@ from kserve import (
     InferRequest,
     RESTConfig,
 )
-
-from oip_cases import GRPC, HTTP, assert_bit_equal, sample, scipy_reference
 
 
 def test_kserve_grpc_client_raw_and_typed_contents():
@@ -32,18 +32,24 @@ def test_kserve_grpc_client_raw_and_typed_contents():
         array = sample("float32", shape=(8, 9))
         raw_input = InferInput("INPUT", [8, 9], "FP32")
         raw_input.set_data_from_numpy(array)
-        answer = await client.infer(InferRequest("gaussian_filter", [raw_input],
-                                                 parameters={"sigma": "0.7,1.3", "mode": "wrap"}))
-        assert_bit_equal(answer.outputs[0].as_numpy(),
-                         scipy_reference(array, sigma=[0.7, 1.3], mode="wrap"))
+        answer = await client.infer(
+            InferRequest(
+                "gaussian_filter", [raw_input], parameters={"sigma": "0.7,1.3", "mode": "wrap"}
+            )
+        )
+        assert_bit_equal(
+            answer.outputs[0].as_numpy(), scipy_reference(array, sigma=[0.7, 1.3], mode="wrap")
+        )
         # Typed contents in (a list, not numpy): typed contents back.
         ints = [1, 2, 3, 40, 50, 60]
         typed_input = InferInput("INPUT", [2, 3], "INT32", data=ints)
-        answer = await client.infer(InferRequest("gaussian_filter", [typed_input],
-                                                 parameters={"sigma": "1", "order": 0}))
+        answer = await client.infer(
+            InferRequest("gaussian_filter", [typed_input], parameters={"sigma": "1", "order": 0})
+        )
         want = scipy_reference(np.array(ints, np.int32).reshape(2, 3), sigma=1.0)
         np.testing.assert_array_equal(answer.outputs[0].as_numpy(), want)
         await client.close()
+
     asyncio.run(run())
 
 
@@ -56,12 +62,16 @@ def test_kserve_rest_client_binary_and_json():
         for binary in (True, False):
             infer_input = InferInput("INPUT", [5, 6], "INT16")
             infer_input.set_data_from_numpy(array, binary_data=binary)
-            answer = await client.infer(HTTP, InferRequest("gaussian_filter", [infer_input],
-                                                           parameters={"sigma": "1.5"}),
-                                        model_name="gaussian_filter")
-            np.testing.assert_array_equal(answer.outputs[0].as_numpy().reshape(5, 6),
-                                          scipy_reference(array, sigma=1.5))
+            answer = await client.infer(
+                HTTP,
+                InferRequest("gaussian_filter", [infer_input], parameters={"sigma": "1.5"}),
+                model_name="gaussian_filter",
+            )
+            np.testing.assert_array_equal(
+                answer.outputs[0].as_numpy().reshape(5, 6), scipy_reference(array, sigma=1.5)
+            )
         await client.close()
+
     asyncio.run(run())
 
 
@@ -71,10 +81,13 @@ def test_complex_and_unknown_datatypes_are_refused_naming_tensorwire_v1():
         infer_input = InferInput("INPUT", [2], "COMPLEX64")
         infer_input._raw_data = np.zeros(2, np.complex64).tobytes()
         with pytest.raises(grpc.RpcError) as caught:
-            await client.infer(InferRequest("gaussian_filter", [infer_input], parameters={"sigma": "1"}))
+            await client.infer(
+                InferRequest("gaussian_filter", [infer_input], parameters={"sigma": "1"})
+            )
         assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert "tensorwire.v1" in caught.value.details()
         await client.close()
+
     asyncio.run(run())
 
 
@@ -88,4 +101,5 @@ def test_kserve_rest_errors_are_httpx_errors_with_our_message():
         assert caught.value.response.status_code == 404
         assert 'unknown model "nope"' in str(caught.value)
         await client.close()
+
     asyncio.run(run())

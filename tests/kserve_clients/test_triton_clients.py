@@ -13,8 +13,6 @@ import numpy as np
 import pytest
 import tritonclient.grpc as triton_grpc
 import tritonclient.http as triton_http
-from tritonclient.utils import InferenceServerException, np_to_triton_dtype
-
 from oip_cases import (
     CASES,
     DTYPES,
@@ -26,6 +24,7 @@ from oip_cases import (
     sample,
     scipy_reference,
 )
+from tritonclient.utils import InferenceServerException, np_to_triton_dtype
 
 HTTP_HOSTPORT = HTTP.removeprefix("http://")
 
@@ -48,9 +47,12 @@ def triton_filter(module, client, array, datatype=None, **kwargs):
     datatype = datatype or np_to_triton_dtype(array.dtype)
     infer_input = module.InferInput("INPUT", list(array.shape), datatype)
     infer_input.set_data_from_numpy(array)
-    result = client.infer("gaussian_filter", [infer_input],
-                          outputs=[module.InferRequestedOutput("OUTPUT")],
-                          parameters=as_parameters(kwargs))
+    result = client.infer(
+        "gaussian_filter",
+        [infer_input],
+        outputs=[module.InferRequestedOutput("OUTPUT")],
+        parameters=as_parameters(kwargs),
+    )
     return result.as_numpy("OUTPUT")
 
 
@@ -90,7 +92,9 @@ def test_bfloat16_over_triton_grpc_is_filtered_in_float32_and_rounded(tg):
 
 
 @pytest.mark.parametrize("dtype", ["uint8", "int16", "float32", "float64", "bool"])
-@pytest.mark.parametrize("case", ["per_axis_sigma_and_mode", "first_derivative", "radius_overrides_truncate"])
+@pytest.mark.parametrize(
+    "case", ["per_axis_sigma_and_mode", "first_derivative", "radius_overrides_truncate"]
+)
 def test_gaussian_filter_over_triton_http_binary_equals_scipy(th, dtype, case):
     array = sample(dtype)
     got = triton_filter(triton_http, th, array, **CASES[case])
@@ -103,8 +107,14 @@ def test_gaussian_filter_over_rest_json_flat_and_nested(th):
     want = scipy_reference(array, sigma=1.1, mode="nearest")
     for nested in (False, True):
         body = {
-            "inputs": [{"name": "INPUT", "shape": [4, 5], "datatype": "INT32",
-                        "data": array.tolist() if nested else array.ravel().tolist()}],
+            "inputs": [
+                {
+                    "name": "INPUT",
+                    "shape": [4, 5],
+                    "datatype": "INT32",
+                    "data": array.tolist() if nested else array.ravel().tolist(),
+                }
+            ],
             "parameters": {"sigma": 1.1, "mode": "nearest"},
             "outputs": [{"name": "OUTPUT", "parameters": {"binary_data": False}}],
         }
@@ -131,7 +141,9 @@ def test_describe_over_triton_grpc_and_http(tg, th):
         assert list(result.as_numpy("SHAPE")) == [6, 7]
         assert result.as_numpy("MIN")[0] == array.min()
         assert result.as_numpy("MAX")[0] == array.max()
-        assert result.as_numpy("MEAN")[0] == pytest.approx(array.astype(np.float64).mean(), rel=1e-12)
+        assert result.as_numpy("MEAN")[0] == pytest.approx(
+            array.astype(np.float64).mean(), rel=1e-12
+        )
 
 
 @pytest.mark.parametrize("fmt,size", [("PNG", (37, 21)), ("JPEG", (64, 48))])
@@ -153,14 +165,27 @@ def triton_error(call):
 def test_errors_are_the_triton_clients_exceptions_with_our_message(tg, th):
     array = sample("float32", shape=(3, 4))
     for module, client in ((triton_grpc, tg), (triton_http, th)):
-        def infer(model="gaussian_filter", parameters=None, datatype="FP32", data=array, client=client, module=module):
+
+        def infer(
+            model="gaussian_filter",
+            parameters=None,
+            datatype="FP32",
+            data=array,
+            client=client,
+            module=module,
+        ):
             infer_input = module.InferInput("INPUT", list(data.shape), datatype)
             infer_input.set_data_from_numpy(data)
             return client.infer(model, [infer_input], parameters=parameters or {"sigma": "1"})
-        assert "unknown model \"resnet\"" in triton_error(lambda: infer(model="resnet"))
-        assert "\"sigmas\"" in triton_error(lambda: infer(parameters={"sigmas": "1"}))
-        assert "unknown mode \"bogus\"" in triton_error(lambda: infer(parameters={"sigma": "1", "mode": "bogus"}))
-        assert "tensorwire.v1" in triton_error(lambda: infer(parameters={"sigma": "1", "output_dtype": "complex64"}))
+
+        assert 'unknown model "resnet"' in triton_error(lambda: infer(model="resnet"))
+        assert '"sigmas"' in triton_error(lambda: infer(parameters={"sigmas": "1"}))
+        assert 'unknown mode "bogus"' in triton_error(
+            lambda: infer(parameters={"sigma": "1", "mode": "bogus"})
+        )
+        assert "tensorwire.v1" in triton_error(
+            lambda: infer(parameters={"sigma": "1", "output_dtype": "complex64"})
+        )
     # A datatype the data does not match: the server names the byte counts.
     message = triton_error(lambda: tg.infer("describe", [_raw_input(array, "FP64")]))
     assert "raw contents have 48 bytes" in message

@@ -33,7 +33,11 @@ def manifests():
 
 
 def one(manifests, kind, name=None):
-    found = [d for d in manifests if d["kind"] == kind and (name is None or d["metadata"]["name"] == name)]
+    found = [
+        d
+        for d in manifests
+        if d["kind"] == kind and (name is None or d["metadata"]["name"] == name)
+    ]
     assert len(found) == 1, f"expected one {kind} {name or ''}, found {len(found)}"
     return found[0]
 
@@ -60,10 +64,15 @@ def matches(selector, labels):
 
 def test_kinds_and_api_versions(manifests):
     kinds = sorted((d["apiVersion"], d["kind"]) for d in manifests)
-    assert kinds == sorted([
-        ("apps/v1", "Deployment"), ("v1", "Service"), ("v1", "Service"),
-        ("autoscaling/v2", "HorizontalPodAutoscaler"), ("policy/v1", "PodDisruptionBudget"),
-    ])
+    assert kinds == sorted(
+        [
+            ("apps/v1", "Deployment"),
+            ("v1", "Service"),
+            ("v1", "Service"),
+            ("autoscaling/v2", "HorizontalPodAutoscaler"),
+            ("policy/v1", "PodDisruptionBudget"),
+        ]
+    )
     for d in manifests:
         assert d["metadata"]["name"].startswith("tensorwire")
 
@@ -88,7 +97,10 @@ def test_services_select_the_pods_and_target_declared_ports(manifests, deploymen
         assert matches(service["spec"]["selector"], labels), service["metadata"]["name"]
         for port in service["spec"]["ports"]:
             target = port.get("targetPort", port["port"])
-            assert target in ports or target in ports.values(), (service["metadata"]["name"], target)
+            assert target in ports or target in ports.values(), (
+                service["metadata"]["name"],
+                target,
+            )
     headless = [s for s in services if s["spec"].get("clusterIP") == "None"]
     assert len(headless) == 1, "one headless Service for client-side balancing"
     assert [p["port"] for p in headless[0]["spec"]["ports"]] == [50051]
@@ -102,7 +114,11 @@ def test_probes_are_grpc_health_checks_on_the_grpc_port(container):
         assert grpc_probe, f"{probe} must use the grpc: probe type"
         assert grpc_probe["port"] == 50051 and grpc_probe["port"] in ports
     # The service name the server registers with grpc.health.v1.Health.
-    assert container["readinessProbe"]["grpc"].get("service") in (None, "", "tensorwire.v1.TensorService")
+    assert container["readinessProbe"]["grpc"].get("service") in (
+        None,
+        "",
+        "tensorwire.v1.TensorService",
+    )
 
 
 def test_resources_and_memory_budget_agree(container):
@@ -140,7 +156,10 @@ def test_hpa_targets_the_deployment(manifests, deployment):
     hpa = one(manifests, "HorizontalPodAutoscaler")["spec"]
     target = hpa["scaleTargetRef"]
     assert (target["apiVersion"], target["kind"], target["name"]) == (
-        "apps/v1", "Deployment", deployment["metadata"]["name"])
+        "apps/v1",
+        "Deployment",
+        deployment["metadata"]["name"],
+    )
     assert 2 <= hpa["minReplicas"] <= hpa["maxReplicas"]
     assert hpa["metrics"], "the HPA needs a metric"
     # CPU utilisation is relative to the request, which must exist.
@@ -169,7 +188,9 @@ def test_nginx_balances_grpc_per_request_over_http2():
     assert len(re.findall(r"^\s*server\s", upstream.group(2), re.M)) >= 2
     assert re.search(r"^\s*keepalive\s+\d+\s*;", upstream.group(2), re.M)
     assert re.search(rf"grpc_pass\s+grpc://{upstream.group(1)}\s*;", code)
-    assert "# replicas begin" in conf and "# replicas end" in conf  # deploy/loadtest.sh rewrites these
+    assert (
+        "# replicas begin" in conf and "# replicas end" in conf
+    )  # deploy/loadtest.sh rewrites these
 
 
 def test_dockerfile_matches_the_manifests(container):

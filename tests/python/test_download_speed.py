@@ -23,15 +23,17 @@ def test_streamed_answer_reaches_python_above_the_floor(pb, stub):
     raw = data.tobytes()
 
     def requests():
-        yield pb2.GaussianFilterChunk(start=pb2.GaussianFilterStart(
-            header=pb2.TensorHeader(dtype=pb2.DTYPE_FLOAT32, shape=list(data.shape)),
-            # sigma 0 is the identity: the answer is the input, so the time
-            # is the transfer's, not the filter's.
-            params=pb2.GaussianParams(sigma=[0.0]),
-        ))
+        yield pb2.GaussianFilterChunk(
+            start=pb2.GaussianFilterStart(
+                header=pb2.TensorHeader(dtype=pb2.DTYPE_FLOAT32, shape=list(data.shape)),
+                # sigma 0 is the identity: the answer is the input, so the time
+                # is the transfer's, not the filter's.
+                params=pb2.GaussianParams(sigma=[0.0]),
+            )
+        )
         view = memoryview(raw)
         for start in range(0, len(raw), PIECE):
-            yield pb2.GaussianFilterChunk(data=bytes(view[start:start + PIECE]))
+            yield pb2.GaussianFilterChunk(data=bytes(view[start : start + PIECE]))
 
     answer = stub.GaussianFilterStream(requests(), timeout=120)
     first = next(answer)

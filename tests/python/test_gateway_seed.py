@@ -40,10 +40,14 @@ def b64_npy(array, **kw):
 
 def png_bytes(width, height):
     """A valid RGB PNG, written with zlib alone (no Pillow needed)."""
+
     def chunk(kind, data):
         body = kind + data
         return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-    rows = b"".join(b"\x00" + bytes((x * 7 + y) % 256 for x in range(width * 3)) for y in range(height))
+
+    rows = b"".join(
+        b"\x00" + bytes((x * 7 + y) % 256 for x in range(width * 3)) for y in range(height)
+    )
     return (
         b"\x89PNG\r\n\x1a\n"
         + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
@@ -77,7 +81,9 @@ def test_receive_array_answers_the_shape(http, name):
 @pytest.mark.parametrize("version", [(1, 0), (2, 0), (3, 0)])
 def test_receive_tensor_reads_every_npy_version(http, version):
     array = np.arange(10, dtype=np.int16).reshape(2, 5)
-    r = requests.post(f"{http}/receive_tensor", json={"tensor_data": b64_npy(array, version=version)})
+    r = requests.post(
+        f"{http}/receive_tensor", json={"tensor_data": b64_npy(array, version=version)}
+    )
     assert r.status_code == 200, r.text
     assert r.json() == {"message": "Tensor received successfully", "shape": [2, 5]}
 
@@ -91,7 +97,11 @@ def test_receive_array_of_a_large_array(http):
 
 @pytest.mark.parametrize(
     "route, field",
-    [("/receive_array", "array_data"), ("/receive_tensor", "tensor_data"), ("/receive_list", "array_list")],
+    [
+        ("/receive_array", "array_data"),
+        ("/receive_tensor", "tensor_data"),
+        ("/receive_list", "array_list"),
+    ],
 )
 def test_missing_field_is_400(http, route, field):
     r = requests.post(f"{http}{route}", json={"something_else": 1})
@@ -120,7 +130,9 @@ def test_undecodable_array_is_400_error_decoding(http, payload):
 def test_object_arrays_are_refused(http):
     buf = io.BytesIO()
     np.save(buf, np.array([{"a": 1}, None], dtype=object), allow_pickle=True)
-    r = requests.post(f"{http}/receive_array", json={"array_data": base64.b64encode(buf.getvalue()).decode()})
+    r = requests.post(
+        f"{http}/receive_array", json={"array_data": base64.b64encode(buf.getvalue()).decode()}
+    )
     assert r.status_code == 400
     assert "object" in r.json()["message"] or "dtype" in r.json()["message"]
 
@@ -138,7 +150,10 @@ def test_object_arrays_are_refused(http):
 def test_receive_list_answers_numpys_shape(http, array):
     r = requests.post(f"{http}/receive_list", json={"array_list": array.tolist()})
     assert r.status_code == 200, r.text
-    assert r.json() == {"message": "Array received successfully", "shape": list(np.array(array.tolist()).shape)}
+    assert r.json() == {
+        "message": "Array received successfully",
+        "shape": list(np.array(array.tolist()).shape),
+    }
 
 
 @pytest.mark.parametrize("bad", [[[1, 2], [3]], [1, [2]], ["a", "b"], [1, None], "text"])
@@ -185,7 +200,9 @@ def test_im_size_without_an_image_is_400(http):
     [
         np.random.default_rng(3).integers(0, 1000, (64, 48, 3), dtype=np.int32),
         np.random.default_rng(4).normal(size=(50, 40)).astype(np.float32),
-        np.random.default_rng(5).integers(0, 255, (1024, 768, 3), dtype=np.int32),  # the seed workload
+        np.random.default_rng(5).integers(
+            0, 255, (1024, 768, 3), dtype=np.int32
+        ),  # the seed workload
     ],
     ids=["int32", "float32", "seed-1024x768x3"],
 )
@@ -208,7 +225,9 @@ def test_root_without_a_file_is_400_with_input_error(http):
 
 
 def test_errors_have_message_and_code(http):
-    r = requests.post(f"{http}/v1/gaussian_filter?sigma=1&mode=sideways", data=npy_bytes(np.zeros(3)))
+    r = requests.post(
+        f"{http}/v1/gaussian_filter?sigma=1&mode=sideways", data=npy_bytes(np.zeros(3))
+    )
     assert r.status_code == 400
     body = r.json()
     assert set(body) == {"message", "code"}

@@ -4,16 +4,7 @@ DescribeStream with a numpy array of each dtype and checks the answers."""
 import grpc
 import numpy as np
 import pytest
-
-# numpy dtype -> proto enum name. bfloat16 has no numpy dtype; it is sent as
-# raw bits (the upper half of float32).
-DTYPES = {
-    "bool": "DTYPE_BOOL", "uint8": "DTYPE_UINT8", "int8": "DTYPE_INT8",
-    "uint16": "DTYPE_UINT16", "int16": "DTYPE_INT16", "uint32": "DTYPE_UINT32",
-    "int32": "DTYPE_INT32", "uint64": "DTYPE_UINT64", "int64": "DTYPE_INT64",
-    "float16": "DTYPE_FLOAT16", "float32": "DTYPE_FLOAT32", "float64": "DTYPE_FLOAT64",
-    "complex64": "DTYPE_COMPLEX64", "complex128": "DTYPE_COMPLEX128",
-}
+from conftest import DTYPES
 
 
 def sample(dtype, shape=(3, 5, 2)):
@@ -85,7 +76,7 @@ def test_describe_stream_matches_numpy(pb, stub):
     def chunks():
         yield pb2.TensorChunk(header=pb2.TensorHeader(dtype=pb2.DTYPE_FLOAT32, shape=[1000, 1000]))
         for i in range(0, len(raw), 300_007):
-            yield pb2.TensorChunk(data=raw[i:i + 300_007])
+            yield pb2.TensorChunk(data=raw[i : i + 300_007])
 
     info = stub.DescribeStream(chunks())
     assert info.nbytes == array.nbytes

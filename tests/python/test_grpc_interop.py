@@ -18,21 +18,22 @@ from unittest import mock
 import grpc
 import numpy as np
 import pytest
+from conftest import DTYPES
 from scipy import ndimage
 from scipy.ndimage import _filters as scipy_filters
 
 ROOT_DIR = Path(__file__).resolve().parents[2]
 
-# numpy dtype -> proto enum name (bfloat16 has no numpy dtype: tested apart).
-DTYPES = {
-    "bool": "DTYPE_BOOL", "uint8": "DTYPE_UINT8", "int8": "DTYPE_INT8",
-    "uint16": "DTYPE_UINT16", "int16": "DTYPE_INT16", "uint32": "DTYPE_UINT32",
-    "int32": "DTYPE_INT32", "uint64": "DTYPE_UINT64", "int64": "DTYPE_INT64",
-    "float16": "DTYPE_FLOAT16", "float32": "DTYPE_FLOAT32", "float64": "DTYPE_FLOAT64",
-    "complex64": "DTYPE_COMPLEX64", "complex128": "DTYPE_COMPLEX128",
-}
-MODES = ["reflect", "constant", "nearest", "mirror", "wrap",
-         "grid-constant", "grid-mirror", "grid-wrap"]
+MODES = [
+    "reflect",
+    "constant",
+    "nearest",
+    "mirror",
+    "wrap",
+    "grid-constant",
+    "grid-mirror",
+    "grid-wrap",
+]
 
 # Parameter sets, as scipy keyword arguments. Each is run for every dtype.
 CASES = {
@@ -77,15 +78,27 @@ def from_tensor(pb2, tensor):
     return np.frombuffer(tensor.data, dtype=dtype).reshape(tuple(tensor.shape))
 
 
-def to_params(pb2, sigma, order=0, mode="reflect", cval=0.0, truncate=None,
-              radius=None, axes=None, output=None):
+def to_params(
+    pb2,
+    sigma,
+    order=0,
+    mode="reflect",
+    cval=0.0,
+    truncate=None,
+    radius=None,
+    axes=None,
+    output=None,
+):
     def many(value):
         return list(value) if isinstance(value, (list, tuple)) else [value]
 
     mode_enum = [pb2.Mode.Value("MODE_" + m.upper().replace("-", "_")) for m in many(mode)]
     params = pb2.GaussianParams(
-        sigma=many(sigma), order=many(order), mode=mode_enum,
-        cval=complex(cval).real, cval_imag=complex(cval).imag,
+        sigma=many(sigma),
+        order=many(order),
+        mode=mode_enum,
+        cval=complex(cval).real,
+        cval_imag=complex(cval).imag,
     )
     if truncate is not None:
         params.truncate = truncate
@@ -158,11 +171,14 @@ def assert_bit_equal(got, want):
         first = int(np.flatnonzero(differ)[0])
         raise AssertionError(
             f"{int(differ.sum())} elements differ from scipy; first at flat index "
-            f"{first}: got {g[first]!r}, scipy {w[first]!r}")
+            f"{first}: got {g[first]!r}, scipy {w[first]!r}"
+        )
 
 
 def filter_unary(pb2, stub, array, **kwargs):
-    request = pb2.GaussianFilterRequest(tensor=to_tensor(pb2, array), params=to_params(pb2, **kwargs))
+    request = pb2.GaussianFilterRequest(
+        tensor=to_tensor(pb2, array), params=to_params(pb2, **kwargs)
+    )
     return from_tensor(pb2, stub.GaussianFilter(request))
 
 
@@ -173,11 +189,12 @@ def filter_stream(pb2, stub, array, piece=65_537, **kwargs):
 
     def requests():
         header = pb2.TensorHeader(dtype=tensor.dtype, shape=tensor.shape)
-        yield pb2.GaussianFilterChunk(start=pb2.GaussianFilterStart(
-            header=header, params=to_params(pb2, **kwargs)))
+        yield pb2.GaussianFilterChunk(
+            start=pb2.GaussianFilterStart(header=header, params=to_params(pb2, **kwargs))
+        )
         raw = tensor.data
         for i in range(0, len(raw), piece):
-            yield pb2.GaussianFilterChunk(data=raw[i:i + piece])
+            yield pb2.GaussianFilterChunk(data=raw[i : i + piece])
 
     answer = stub.GaussianFilterStream(requests())
     first = next(answer)
@@ -186,24 +203,32 @@ def filter_stream(pb2, stub, array, piece=65_537, **kwargs):
     for message in answer:
         assert message.WhichOneof("part") == "data", "only data follows the header"
         pieces.append(message.data)
-    return from_tensor(pb2, pb2.Tensor(dtype=first.header.dtype, shape=first.header.shape,
-                                       data=b"".join(pieces)))
+    return from_tensor(
+        pb2, pb2.Tensor(dtype=first.header.dtype, shape=first.header.shape, data=b"".join(pieces))
+    )
 
 
 # --- Every RPC exists as the contract names it ---------------------------------
 
+
 def test_service_has_the_six_rpcs_of_the_contract(pb):
     pb2, _ = pb
-    methods = {m.name: (m.client_streaming, m.server_streaming)
-               for m in pb2.DESCRIPTOR.services_by_name["TensorService"].methods}
+    methods = {
+        m.name: (m.client_streaming, m.server_streaming)
+        for m in pb2.DESCRIPTOR.services_by_name["TensorService"].methods
+    }
     assert methods == {
-        "Describe": (False, False), "DescribeStream": (True, False),
-        "GaussianFilter": (False, False), "GaussianFilterStream": (True, True),
-        "ImageSize": (False, False), "ImageSizeStream": (True, False),
+        "Describe": (False, False),
+        "DescribeStream": (True, False),
+        "GaussianFilter": (False, False),
+        "GaussianFilterStream": (True, True),
+        "ImageSize": (False, False),
+        "ImageSizeStream": (True, False),
     }
 
 
 # --- GaussianFilter / GaussianFilterStream against scipy -----------------------
+
 
 @pytest.mark.parametrize("case", sorted(CASES))
 @pytest.mark.parametrize("dtype", sorted(DTYPES))
@@ -220,9 +245,12 @@ def test_gaussian_filter_equals_scipy_bit_for_bit(pb, stub, dtype, case):
 def test_gaussian_filter_stream_equals_scipy_bit_for_bit(pb, stub, dtype):
     pb2, _ = pb
     array = sample(dtype, shape=(40, 33, 5), seed=11)
-    kwargs = dict(sigma=[1.3, 0.7, 2.2], order=[0, 1, 0], mode=["reflect", "constant", "wrap"], cval=2.0)
-    assert_bit_equal(filter_stream(pb2, stub, array, piece=1_001, **kwargs),
-                     scipy_reference(array, **kwargs))
+    kwargs = dict(
+        sigma=[1.3, 0.7, 2.2], order=[0, 1, 0], mode=["reflect", "constant", "wrap"], cval=2.0
+    )
+    assert_bit_equal(
+        filter_stream(pb2, stub, array, piece=1_001, **kwargs), scipy_reference(array, **kwargs)
+    )
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -235,10 +263,16 @@ def test_every_mode_on_a_short_axis(pb, stub, mode):
         assert_bit_equal(filter_unary(pb2, stub, array, **kwargs), scipy_reference(array, **kwargs))
 
 
-@pytest.mark.parametrize("dtype,output", [
-    ("uint8", "float64"), ("float64", "float32"), ("int16", "uint8"),
-    ("float32", "int32"), ("complex64", "complex128"),
-])
+@pytest.mark.parametrize(
+    "dtype,output",
+    [
+        ("uint8", "float64"),
+        ("float64", "float32"),
+        ("int16", "uint8"),
+        ("float32", "int32"),
+        ("complex64", "complex128"),
+    ],
+)
 def test_output_dtype_like_scipy_output_argument(pb, stub, dtype, output):
     pb2, _ = pb
     array = sample(dtype)
@@ -255,11 +289,17 @@ def test_special_values_nan_inf_and_signed_zero(pb, stub):
     array[4, 4] = np.inf
     array[0, 6] = -0.0
     array[5, 0] = -np.inf
-    for kwargs in (dict(sigma=0.9), dict(sigma=[1.0, 0.0]), dict(sigma=1.1, order=1, mode="nearest")):
+    for kwargs in (
+        dict(sigma=0.9),
+        dict(sigma=[1.0, 0.0]),
+        dict(sigma=1.1, order=1, mode="nearest"),
+    ):
         assert_bit_equal(filter_unary(pb2, stub, array, **kwargs), scipy_reference(array, **kwargs))
     negative_zeros = np.full((5,), -0.0)
-    assert_bit_equal(filter_unary(pb2, stub, negative_zeros, sigma=1.0),
-                     scipy_reference(negative_zeros, sigma=1.0))
+    assert_bit_equal(
+        filter_unary(pb2, stub, negative_zeros, sigma=1.0),
+        scipy_reference(negative_zeros, sigma=1.0),
+    )
 
 
 def test_integer_results_truncate_and_wrap_like_scipy(pb, stub):
@@ -268,7 +308,9 @@ def test_integer_results_truncate_and_wrap_like_scipy(pb, stub):
     pb2, _ = pb
     for dtype in ("uint8", "int8", "uint16", "uint32", "int32", "uint64", "int64"):
         info = np.iinfo(dtype)
-        array = np.tile(np.array([info.min, info.max, info.max, info.min, 0, info.max], dtype), (3, 1))
+        array = np.tile(
+            np.array([info.min, info.max, info.max, info.min, 0, info.max], dtype), (3, 1)
+        )
         kwargs = dict(sigma=0.7, order=[0, 1], mode="wrap")
         assert_bit_equal(filter_unary(pb2, stub, array, **kwargs), scipy_reference(array, **kwargs))
 
@@ -287,11 +329,12 @@ def test_bfloat16_is_filtered_in_float32_and_rounded_back(pb, stub):
     float32 rounded to bfloat16 (round to nearest, ties to even)."""
     pb2, _ = pb
     values = (np.random.default_rng(3).normal(size=(12, 10)) * 10).astype(np.float32)
-    bits = (values.view(np.uint32) >> 16).astype("<u2")          # truncate to bfloat16
-    exact = (bits.astype(np.uint32) << 16).view(np.float32)        # its float32 value
+    bits = (values.view(np.uint32) >> 16).astype("<u2")  # truncate to bfloat16
+    exact = (bits.astype(np.uint32) << 16).view(np.float32)  # its float32 value
     request = pb2.GaussianFilterRequest(
         tensor=pb2.Tensor(dtype=pb2.DTYPE_BFLOAT16, shape=[12, 10], data=bits.tobytes()),
-        params=to_params(pb2, sigma=1.4))
+        params=to_params(pb2, sigma=1.4),
+    )
     answer = stub.GaussianFilter(request)
     assert answer.dtype == pb2.DTYPE_BFLOAT16 and list(answer.shape) == [12, 10]
     got = np.frombuffer(answer.data, "<u2").reshape(12, 10)
@@ -302,7 +345,7 @@ def test_bfloat16_is_filtered_in_float32_and_rounded_back(pb, stub):
 
 def test_streamed_64_mib_float32_filter_equals_scipy(pb, stub):
     pb2, _ = pb
-    array = (np.random.default_rng(64).random((4096, 4096), dtype=np.float32) * 255)
+    array = np.random.default_rng(64).random((4096, 4096), dtype=np.float32) * 255
     assert array.nbytes == 64 << 20
     kwargs = dict(sigma=[2.0, 3.5], mode=["reflect", "nearest"])
     got = filter_stream(pb2, stub, array, piece=(1 << 20) + 3, **kwargs)
@@ -319,6 +362,7 @@ def test_stream_and_unary_agree_for_any_piece_size(pb, stub):
 
 # --- Describe / DescribeStream (the rest is in test_grpc_describe.py) -----------
 
+
 def test_describe_stream_in_one_byte_pieces(pb, stub):
     pb2, _ = pb
     array = sample("complex64", shape=(3, 4))
@@ -327,7 +371,7 @@ def test_describe_stream_in_one_byte_pieces(pb, stub):
     def pieces():
         yield pb2.TensorChunk(header=pb2.TensorHeader(dtype=pb2.DTYPE_COMPLEX64, shape=[3, 4]))
         for i in range(len(raw)):
-            yield pb2.TensorChunk(data=raw[i:i + 1])
+            yield pb2.TensorChunk(data=raw[i : i + 1])
 
     info = stub.DescribeStream(pieces())
     assert (info.dtype_name, list(info.shape), info.nbytes) == ("complex64", [3, 4], 96)
@@ -335,16 +379,23 @@ def test_describe_stream_in_one_byte_pieces(pb, stub):
 
 # --- ImageSize / ImageSizeStream -------------------------------------------------
 
+
 def tiny_png(width, height):
     """A valid PNG written by hand (no Pillow needed): 8-bit grey, zero pixels."""
     import zlib
 
     def chunk(kind, body):
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
 
     raw = b"".join(b"\0" + b"\0" * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 def pillow_images():
@@ -352,10 +403,14 @@ def pillow_images():
     PIL = pytest.importorskip("PIL.Image")
     made = []
     for fmt, pil_fmt, mode, size in [
-        ("png", "PNG", "RGB", (37, 21)), ("png", "PNG", "RGBA", (1, 300)),
-        ("png", "PNG", "I;16", (640, 3)), ("jpeg", "JPEG", "RGB", (123, 45)),
-        ("jpeg", "JPEG", "L", (8, 1000)), ("gif", "GIF", "P", (19, 7)),
-        ("bmp", "BMP", "RGB", (33, 17)), ("tiff", "TIFF", "RGB", (65, 66)),
+        ("png", "PNG", "RGB", (37, 21)),
+        ("png", "PNG", "RGBA", (1, 300)),
+        ("png", "PNG", "I;16", (640, 3)),
+        ("jpeg", "JPEG", "RGB", (123, 45)),
+        ("jpeg", "JPEG", "L", (8, 1000)),
+        ("gif", "GIF", "P", (19, 7)),
+        ("bmp", "BMP", "RGB", (33, 17)),
+        ("tiff", "TIFF", "RGB", (65, 66)),
         ("webp", "WEBP", "RGB", (70, 30)),
     ]:
         out = io.BytesIO()
@@ -385,9 +440,11 @@ def test_image_size_stream_of_pillow_images(pb, stub):
     pb2, _ = pb
     for fmt, data, width, height in pillow_images():
         for piece in (1, 100, len(data)):
-            def pieces():
+
+            def pieces(data=data, piece=piece):
                 for i in range(0, len(data), piece):
-                    yield pb2.ImageChunk(data=data[i:i + piece])
+                    yield pb2.ImageChunk(data=data[i : i + piece])
+
             info = stub.ImageSizeStream(pieces())
             assert (info.format, info.width, info.height) == (fmt, width, height), (fmt, piece)
 
@@ -401,6 +458,7 @@ def test_image_size_stream_answers_from_the_header_alone(pb, stub):
 
 
 # --- Errors: INVALID_ARGUMENT with a message that names the problem ----------------
+
 
 def expect_invalid(call, *words):
     with pytest.raises(grpc.RpcError) as err:
@@ -418,8 +476,9 @@ def test_filter_errors_are_invalid_argument_with_a_readable_message(pb, stub):
     a = sample("float32", shape=(4, 5))
 
     def call(params, tensor=None):
-        return lambda: stub.GaussianFilter(pb2.GaussianFilterRequest(
-            tensor=tensor or to_tensor(pb2, a), params=params))
+        return lambda: stub.GaussianFilter(
+            pb2.GaussianFilterRequest(tensor=tensor or to_tensor(pb2, a), params=params)
+        )
 
     # The contract (proto) has derivative orders 0..3; scipy would go on.
     expect_invalid(call(to_params(pb2, sigma=1.0, order=4)), "order")
@@ -427,14 +486,28 @@ def test_filter_errors_are_invalid_argument_with_a_readable_message(pb, stub):
     expect_invalid(call(to_params(pb2, sigma=1e300)), "radius", "limit")
     expect_invalid(call(to_params(pb2, sigma=[1.0, 1.0, 1.0])), "sigma")
     expect_invalid(call(to_params(pb2, sigma=1.0, axes=[2])), "axis", "axes")
-    expect_invalid(call(to_params(pb2, sigma=1.0, axes=[0, -2])), "axis", "axes", "duplicate", "twice")
+    expect_invalid(
+        call(to_params(pb2, sigma=1.0, axes=[0, -2])), "axis", "axes", "duplicate", "twice"
+    )
     expect_invalid(call(to_params(pb2, sigma=1.0, mode=["reflect"] * 3)), "mode")
     expect_invalid(call(pb2.GaussianParams()), "sigma")
-    expect_invalid(call(to_params(pb2, sigma=1.0),
-                        pb2.Tensor(dtype=pb2.DTYPE_FLOAT32, shape=[4, 5], data=b"\0" * 7)),
-                   "79", "80", "byte", "data")
-    expect_invalid(call(to_params(pb2, sigma=1.0),
-                        pb2.Tensor(dtype=pb2.DTYPE_UNSPECIFIED, shape=[2], data=b"\0\0")), "dtype")
+    expect_invalid(
+        call(
+            to_params(pb2, sigma=1.0),
+            pb2.Tensor(dtype=pb2.DTYPE_FLOAT32, shape=[4, 5], data=b"\0" * 7),
+        ),
+        "79",
+        "80",
+        "byte",
+        "data",
+    )
+    expect_invalid(
+        call(
+            to_params(pb2, sigma=1.0),
+            pb2.Tensor(dtype=pb2.DTYPE_UNSPECIFIED, shape=[2], data=b"\0\0"),
+        ),
+        "dtype",
+    )
 
 
 def test_malformed_streams_are_invalid_argument(pb, stub):
@@ -443,31 +516,51 @@ def test_malformed_streams_are_invalid_argument(pb, stub):
     def run(messages):
         return lambda: list(stub.GaussianFilterStream(iter(messages)))
 
-    start = pb2.GaussianFilterChunk(start=pb2.GaussianFilterStart(
-        header=pb2.TensorHeader(dtype=pb2.DTYPE_FLOAT64, shape=[4]), params=to_params(pb2, sigma=1.0)))
+    start = pb2.GaussianFilterChunk(
+        start=pb2.GaussianFilterStart(
+            header=pb2.TensorHeader(dtype=pb2.DTYPE_FLOAT64, shape=[4]),
+            params=to_params(pb2, sigma=1.0),
+        )
+    )
     expect_invalid(run([pb2.GaussianFilterChunk(data=b"\0" * 32)]), "start", "first", "header")
-    expect_invalid(run([start, pb2.GaussianFilterChunk(data=b"\0" * 31)]), "31", "32", "byte", "short", "end")
-    expect_invalid(run([start, pb2.GaussianFilterChunk(data=b"\0" * 33)]), "33", "32", "byte", "more", "long")
+    expect_invalid(
+        run([start, pb2.GaussianFilterChunk(data=b"\0" * 31)]), "31", "32", "byte", "short", "end"
+    )
+    expect_invalid(
+        run([start, pb2.GaussianFilterChunk(data=b"\0" * 33)]), "33", "32", "byte", "more", "long"
+    )
     expect_invalid(run([]), "start", "empty", "header", "first")
-    expect_invalid(lambda: stub.DescribeStream(iter([pb2.TensorChunk(data=b"\0")])), "header", "first")
+    expect_invalid(
+        lambda: stub.DescribeStream(iter([pb2.TensorChunk(data=b"\0")])), "header", "first"
+    )
 
 
 def test_image_errors_are_invalid_argument(pb, stub):
     pb2, _ = pb
-    expect_invalid(lambda: stub.ImageSize(pb2.ImageRequest(data=b"definitely not an image")),
-                   "image", "format")
+    expect_invalid(
+        lambda: stub.ImageSize(pb2.ImageRequest(data=b"definitely not an image")), "image", "format"
+    )
     expect_invalid(lambda: stub.ImageSize(pb2.ImageRequest(data=b"")), "image", "empty", "format")
     truncated = tiny_png(5, 3)[:12]
-    expect_invalid(lambda: stub.ImageSizeStream(iter([pb2.ImageChunk(data=truncated)])),
-                   "image", "header", "end", "short", "truncated", "format")
+    expect_invalid(
+        lambda: stub.ImageSizeStream(iter([pb2.ImageChunk(data=truncated)])),
+        "image",
+        "header",
+        "end",
+        "short",
+        "truncated",
+        "format",
+    )
 
 
 # --- The copyable example runs as documented --------------------------------------
 
+
 def test_python_example_client_runs(grpc_addr):
     script = ROOT_DIR / "examples/python/client.py"
-    done = subprocess.run([sys.executable, str(script), grpc_addr],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, str(script), grpc_addr], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     assert "ImageSize: png 1x1" in done.stdout
 
@@ -494,9 +587,16 @@ def golden_call(case_dir):
     cval = exact("cval")
     if p.get("cval_imag") is not None:
         cval = complex(cval, exact("cval_imag"))
-    kwargs = dict(sigma=exact("sigma"), order=p["order"], mode=p["mode"], cval=cval,
-                  truncate=exact("truncate"), radius=p["radius"], axes=p["axes"],
-                  output=p["output_dtype"])
+    kwargs = dict(
+        sigma=exact("sigma"),
+        order=p["order"],
+        mode=p["mode"],
+        cval=cval,
+        truncate=exact("truncate"),
+        radius=p["radius"],
+        axes=p["axes"],
+        output=p["output_dtype"],
+    )
     return p, np.load(case_dir / "input.npy"), kwargs
 
 

@@ -41,8 +41,12 @@ def _saved(mode, fmt, **options):
 
 
 def _chunk(kind, payload):
-    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(
-        ">I", zlib.crc32(kind + payload))
+    return (
+        struct.pack(">I", len(payload))
+        + kind
+        + payload
+        + struct.pack(">I", zlib.crc32(kind + payload))
+    )
 
 
 def _png_without_idat(width, height):
@@ -106,18 +110,21 @@ class _Sizer:
 
     def stream(self, data):
         third = max(1, len(data) // 3)
-        pieces = [data[:third], data[third:2 * third], data[2 * third:]]
+        pieces = [data[:third], data[third : 2 * third], data[2 * third :]]
         try:
             info = self.stub.ImageSizeStream(
-                iter([self.pb2.ImageChunk(data=p) for p in pieces]), timeout=10)
+                iter([self.pb2.ImageChunk(data=p) for p in pieces]), timeout=10
+            )
             return (info.width, info.height)
         except grpc.RpcError as err:
             return err.code()
 
     def gateway(self, data):
-        r = self.session.post(f"{self.http}/im_size",
-                              files={"image": ("blob", data, "application/octet-stream")},
-                              timeout=10)
+        r = self.session.post(
+            f"{self.http}/im_size",
+            files={"image": ("blob", data, "application/octet-stream")},
+            timeout=10,
+        )
         if r.status_code == 200:
             return tuple(r.json()["size"])
         return r.status_code

@@ -64,11 +64,7 @@ class AsyncClient:
             address, api_key, timeout, tls, compression, max_message_bytes, piece_bytes, options
         )
         self._progress = progress
-        s = self._settings
-        if s.credentials is None:
-            channel = grpc.aio.insecure_channel(s.target, s.options, s.compression)
-        else:
-            channel = grpc.aio.secure_channel(s.target, s.credentials, s.options, s.compression)
+        channel = self._settings.open_channel(grpc.aio)
         self._channel = channel
         self._stub = pb_grpc.TensorServiceStub(channel)
         self._filter_stream = channel.stream_stream(

@@ -166,6 +166,13 @@ class ChannelSettings:
             piece_bytes,
         )
 
+    def open_channel(self, api: Any) -> Any:
+        """A channel of ``api`` (the ``grpc`` module, or ``grpc.aio``) with
+        these settings."""
+        if self.credentials is None:
+            return api.insecure_channel(self.target, self.options, self.compression)
+        return api.secure_channel(self.target, self.credentials, self.options, self.compression)
+
     def call_options(self, timeout: float | None) -> dict[str, Any]:
         """Keyword arguments of every call."""
         return {

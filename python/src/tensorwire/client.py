@@ -92,11 +92,7 @@ class Client:
             address, api_key, timeout, tls, compression, max_message_bytes, piece_bytes, options
         )
         self._progress = progress
-        s = self._settings
-        if s.credentials is None:
-            channel = grpc.insecure_channel(s.target, s.options, s.compression)
-        else:
-            channel = grpc.secure_channel(s.target, s.credentials, s.options, s.compression)
+        channel = self._settings.open_channel(grpc)
         self._channel = channel
         self._stub = pb_grpc.TensorServiceStub(channel)
         self._filter_stream = channel.stream_stream(

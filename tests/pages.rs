@@ -30,7 +30,10 @@ async fn pages_are_html_with_a_self_only_policy() {
         assert_eq!(page.status(), 200, "{path}");
         assert_eq!(header(&page, "content-type"), "text/html; charset=utf-8");
         let csp = header(&page, "content-security-policy").to_owned();
-        assert!(csp.starts_with("default-src 'self'; img-src 'self'"), "{csp}");
+        assert!(
+            csp.starts_with("default-src 'self'; img-src 'self'"),
+            "{csp}"
+        );
         assert!(!csp.contains("unsafe"), "{csp}");
         let html = page.text().await.unwrap();
         assert!(html.contains(&format!("<script src=\"{script}\"></script>")));
@@ -54,7 +57,10 @@ async fn the_scripts_and_styles_the_pages_name_are_served() {
     ] {
         let html = get(&gw, page).await.text().await.unwrap();
         for asset in assets {
-            assert!(html.contains(&format!("\"{asset}\"")), "{page} names {asset}");
+            assert!(
+                html.contains(&format!("\"{asset}\"")),
+                "{page} names {asset}"
+            );
             let answer = get(&gw, &format!("/{asset}")).await;
             assert_eq!(answer.status(), 200, "{asset}");
             let expected = if asset.ends_with(".js") {
@@ -107,7 +113,7 @@ async fn pages_and_assets_are_counted_in_metrics() {
 
 #[tokio::test]
 async fn with_api_keys_the_pages_are_open_and_the_routes_they_call_are_not() {
-    let gw = start_with(|config| config.api_keys = vec!["s3cret".into()]).await;
+    let gw = start_with(|config| config.auth.api_keys = vec!["s3cret".into()]).await;
     for path in [
         "/",
         "/docs",
@@ -138,7 +144,10 @@ async fn with_api_keys_the_pages_are_open_and_the_routes_they_call_are_not() {
         .send()
         .await
         .unwrap();
-    assert_eq!(json(answered, 200).await["shape"], serde_json::json!([2, 2]));
+    assert_eq!(
+        json(answered, 200).await["shape"],
+        serde_json::json!([2, 2])
+    );
     let seed = gw.http.post(gw.url("/")).send().await.unwrap();
     json(seed, 401).await;
     let no_key = start().await;
@@ -160,7 +169,13 @@ async fn every_json_example_in_the_document_is_accepted() {
                 continue;
             }
             assert_eq!(method, "post");
-            let answer = gw.http.post(gw.url(path)).json(example).send().await.unwrap();
+            let answer = gw
+                .http
+                .post(gw.url(path))
+                .json(example)
+                .send()
+                .await
+                .unwrap();
             let reply = json(answer, 200).await;
             assert!(reply["shape"].is_array(), "{path}: {reply}");
             sent += 1;
