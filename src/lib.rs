@@ -19,3 +19,4 @@ pub mod server;
 pub mod service;
 pub mod shutdown;
 pub mod tensor;
+pub(crate) mod wire;

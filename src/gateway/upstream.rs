@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use axum::http::HeaderMap;
 use bytes::Bytes;
+use futures::{Stream, StreamExt};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::metadata::{AsciiMetadataValue, MetadataValue};
@@ -20,11 +21,10 @@ use super::upload::{
 };
 use super::{GatewayConfig, GatewayError, Upstream};
 use crate::npy::write_npy_header;
-use crate::proto::pb::{
-    self, gaussian_filter_chunk::Part as FilterPart, tensor_chunk::Part as TensorPart,
-};
+use crate::proto::pb;
 use crate::proto::{dtype_from_wire, header_to_wire, tensor_from_wire, tensor_to_wire};
-use crate::tensor::{DType, Tensor, validate_shape};
+use crate::tensor::{DType, Tensor, ValidShape, validate_shape};
+use crate::wire::{self, DecodeError};
 
 /// Pieces in flight between the pump and the call.
 const PIPELINE_DEPTH: usize = 4;
@@ -91,7 +91,7 @@ pub(crate) struct FilteredStream {
 /// HTTP/1 client that sends its whole body before it reads the answer (as
 /// most do) gets an answer the service computed meanwhile, held here.
 enum AnswerEvent {
-    Header(pb::TensorHeader),
+    Header(DType, ValidShape),
     Data(Bytes),
     End,
     Failed(GatewayError),
@@ -102,8 +102,8 @@ impl FilteredStream {
     /// end of an empty answer, or a refusal, whichever comes first: a
     /// refused body is answered with its error, not with a broken answer.
     async fn wait_for_data(&mut self) -> Result<(), GatewayError> {
-        let header = match self.queue.recv().await {
-            Some(AnswerEvent::Header(header)) => header,
+        let (dtype, valid) = match self.queue.recv().await {
+            Some(AnswerEvent::Header(dtype, valid)) => (dtype, valid),
             Some(AnswerEvent::Failed(e)) => return Err(e),
             _ => {
                 return Err(GatewayError::Internal(
@@ -111,12 +111,6 @@ impl FilteredStream {
                 ));
             }
         };
-        let bad = |e: String| {
-            GatewayError::Internal(format!("the upstream answered an invalid header: {e}"))
-        };
-        let dtype = dtype_from_wire(header.dtype).map_err(|e| bad(e.to_string()))?;
-        let valid =
-            validate_shape(dtype, &header.shape, &PARSE_LIMITS).map_err(|e| bad(e.to_string()))?;
         self.dtype = dtype;
         self.shape = valid.shape;
         self.nbytes = valid.nbytes;
@@ -139,7 +133,7 @@ impl FilteredStream {
                 Ok(None)
             }
             Some(AnswerEvent::Failed(e)) => Err(e),
-            Some(AnswerEvent::Header(_)) => Err(GatewayError::Internal(
+            Some(AnswerEvent::Header(..)) => Err(GatewayError::Internal(
                 "the upstream's answer has a second header".into(),
             )),
             None => Err(GatewayError::Internal(
@@ -236,16 +230,11 @@ impl Calls {
         refuse: NpyRefusal,
     ) -> Result<pb::TensorInfo, GatewayError> {
         let (sender, receiver) = mpsc::channel(PIPELINE_DEPTH);
-        let header = pb::TensorChunk {
-            part: Some(TensorPart::Header(header_to_wire(
-                upload.dtype,
-                &upload.shape,
-            ))),
-        };
-        // The channel is empty: the header always fits.
-        let _ = sender.try_send(header);
+        let header = header_to_wire(upload.dtype, &upload.shape);
+        let messages =
+            wire::encode::<pb::TensorChunk>(header, ReceiverStream::new(receiver), self.chunk);
         let mut client = self.client.clone();
-        let request = self.request(ReceiverStream::new(receiver));
+        let request = self.request(messages);
         let call = async move {
             Ok::<_, GatewayError>(client.describe_stream(request).await?.into_inner())
         };
@@ -254,9 +243,6 @@ impl Calls {
             upload.rest,
             Some(upload.nbytes),
             sender,
-            |data| pb::TensorChunk {
-                part: Some(TensorPart::Data(data)),
-            },
             self.chunk,
             refuse,
         );
@@ -360,20 +346,22 @@ impl Calls {
         upload: &StreamingTensor<P>,
         params: pb::GaussianParams,
     ) -> (
-        mpsc::Sender<pb::GaussianFilterChunk>,
+        mpsc::Sender<Bytes>,
         mpsc::UnboundedSender<AnswerEvent>,
         FilteredStream,
     ) {
         let (sender, receiver) = mpsc::channel(PIPELINE_DEPTH);
-        let start = pb::GaussianFilterChunk {
-            part: Some(FilterPart::Start(pb::GaussianFilterStart {
-                header: Some(header_to_wire(upload.dtype, &upload.shape)),
-                params: Some(params),
-            })),
+        let start = pb::GaussianFilterStart {
+            header: Some(header_to_wire(upload.dtype, &upload.shape)),
+            params: Some(params),
         };
-        let _ = sender.try_send(start);
+        let messages = wire::encode::<pb::GaussianFilterChunk>(
+            start,
+            ReceiverStream::new(receiver),
+            self.chunk,
+        );
         let mut client = self.client.clone();
-        let request = self.request(ReceiverStream::new(receiver));
+        let request = self.request(messages);
         let (events, queue) = mpsc::unbounded_channel();
         let into = events.clone();
         let reader = tokio::spawn(async move {
@@ -446,24 +434,17 @@ impl Calls {
         filename: String,
     ) -> Result<pb::ImageInfo, GatewayError> {
         let (sender, receiver) = mpsc::channel(PIPELINE_DEPTH);
+        let mut filename = Some(filename);
+        let messages = ReceiverStream::new(receiver).map(move |data| pb::ImageChunk {
+            data,
+            filename: filename.take().unwrap_or_default(),
+        });
         let mut client = self.client.clone();
-        let request = self.request(ReceiverStream::new(receiver));
+        let request = self.request(messages);
         let call = async move {
             Ok::<_, GatewayError>(client.image_size_stream(request).await?.into_inner())
         };
-        let mut filename = Some(filename);
-        let pump = pump(
-            first,
-            rest,
-            None,
-            sender,
-            move |data| pb::ImageChunk {
-                data,
-                filename: filename.take().unwrap_or_default(),
-            },
-            self.chunk,
-            reject_stream_data,
-        );
+        let pump = pump(first, rest, None, sender, self.chunk, reject_stream_data);
         // The service may answer before the whole image has been sent: then
         // stop pumping and answer.
         tokio::pin!(pump, call);
@@ -498,16 +479,15 @@ fn in_memory(tensor: Tensor, chunk: usize) -> StreamingTensor<MemoryPieces> {
 }
 
 /// Sends the payload's pieces (gathered to about `chunk` bytes) up the
-/// channel. With `expected`, the data must be exactly that long: a longer
+/// channel, to the message stream of the call. With `expected`, the data must be exactly that long: a longer
 /// payload is refused before its extra bytes are sent, so the service never
 /// sees a tensor the client did not describe. Stops quietly when the call
 /// has ended (its error, if any, is the call's to report).
-async fn pump<P: Pieces, M>(
+async fn pump<P: Pieces>(
     first: Vec<Bytes>,
     mut rest: P,
     expected: Option<usize>,
-    sender: mpsc::Sender<M>,
-    mut wrap: impl FnMut(Bytes) -> M + Send,
+    sender: mpsc::Sender<Bytes>,
     chunk: usize,
     refuse: NpyRefusal,
 ) -> Result<(), GatewayError> {
@@ -531,13 +511,13 @@ async fn pump<P: Pieces, M>(
             )));
         }
         for ready in coalescer.push(piece) {
-            if sender.send(wrap(ready)).await.is_err() {
+            if sender.send(ready).await.is_err() {
                 return Ok(());
             }
         }
     }
     if let Some(last) = coalescer.finish()
-        && sender.send(wrap(last)).await.is_err()
+        && sender.send(last).await.is_err()
     {
         return Ok(());
     }
@@ -557,11 +537,9 @@ impl Filtered {
         match self {
             Filtered::Whole(tensor) => Ok(tensor),
             Filtered::Streamed(mut s) => {
+                // The reader checked the data's length against the header.
                 let mut data = bytes::BytesMut::with_capacity(s.nbytes);
                 while let Some(piece) = s.next_data().await? {
-                    if data.len() + piece.len() > s.nbytes {
-                        return Err(overrun(s.nbytes));
-                    }
                     data.extend_from_slice(&piece);
                 }
                 let shape: Vec<u64> = s.shape.iter().map(|&d| d as u64).collect();
@@ -601,22 +579,13 @@ impl Filtered {
                 axum::body::Body::from_stream(futures::stream::iter(pieces))
             }
             Filtered::Streamed(mut s) => {
+                // The reader checked the data's length against the header: a
+                // short or long answer ends the body with its error.
                 let stream = async_stream::try_stream! {
                     yield header;
                     let mut carry = None;
-                    let mut received = 0usize;
                     while let Some(piece) = s.next_data().await? {
-                        received += piece.len();
-                        if received > s.nbytes {
-                            Err(overrun(s.nbytes))?;
-                        }
                         yield if widen { widen_bf16(&mut carry, &piece) } else { piece };
-                    }
-                    if received < s.nbytes {
-                        Err(GatewayError::Internal(format!(
-                            "the upstream's answer ended after {received} of {} bytes",
-                            s.nbytes
-                        )))?;
                     }
                 };
                 let stream: std::pin::Pin<
@@ -632,7 +601,7 @@ impl Filtered {
 /// Sends the data pieces of `upload` up `sender`, in pieces of `chunk`.
 async fn pump_filter<P: Pieces>(
     upload: StreamingTensor<P>,
-    sender: mpsc::Sender<pb::GaussianFilterChunk>,
+    sender: mpsc::Sender<Bytes>,
     chunk: usize,
     refuse: NpyRefusal,
 ) -> Result<(), GatewayError> {
@@ -641,9 +610,6 @@ async fn pump_filter<P: Pieces>(
         upload.rest,
         Some(upload.nbytes),
         sender,
-        |data| pb::GaussianFilterChunk {
-            part: Some(FilterPart::Data(data)),
-        },
         chunk,
         refuse,
     )
@@ -651,27 +617,27 @@ async fn pump_filter<P: Pieces>(
 }
 
 /// Makes the filter call and reports its answer's header and pieces into
-/// `into` as they arrive; stops when nobody listens.
+/// `into` as they arrive (`wire::read_header`, `wire::Pieces`: the data must
+/// be exactly as long as the header declares); stops when nobody listens.
 async fn read_answer(
     client: &mut Upstream,
-    request: tonic::Request<ReceiverStream<pb::GaussianFilterChunk>>,
+    request: tonic::Request<impl Stream<Item = pb::GaussianFilterChunk> + Send + 'static>,
     into: &mpsc::UnboundedSender<AnswerEvent>,
 ) -> Result<(), GatewayError> {
     let mut messages = client.gaussian_filter_stream(request).await?.into_inner();
-    let header = match messages.message().await? {
-        Some(pb::TensorChunk {
-            part: Some(TensorPart::Header(header)),
-        }) => header,
-        _ => {
-            return Err(GatewayError::Internal(
-                "the upstream's filter stream did not start with a header".into(),
-            ));
-        }
-    };
-    if into.send(AnswerEvent::Header(header)).is_err() {
+    let header = wire::read_header(&mut messages)
+        .await
+        .map_err(upstream_stream)?;
+    let bad =
+        |e: String| GatewayError::Internal(format!("the upstream answered an invalid header: {e}"));
+    let dtype = dtype_from_wire(header.dtype).map_err(|e| bad(e.to_string()))?;
+    let valid =
+        validate_shape(dtype, &header.shape, &PARSE_LIMITS).map_err(|e| bad(e.to_string()))?;
+    let mut pieces = wire::Pieces::new(messages, valid.nbytes);
+    if into.send(AnswerEvent::Header(dtype, valid)).is_err() {
         return Ok(());
     }
-    while let Some(piece) = next_data(&mut messages).await? {
+    while let Some(piece) = pieces.next().await.map_err(upstream_stream)? {
         if into.send(AnswerEvent::Data(piece)).is_err() {
             return Ok(());
         }
@@ -680,31 +646,13 @@ async fn read_answer(
     Ok(())
 }
 
-fn overrun(nbytes: usize) -> GatewayError {
-    GatewayError::Internal(format!(
-        "the upstream sent more data than its header declares ({nbytes} bytes)"
-    ))
-}
-
-/// The next data piece of a streamed answer.
-async fn next_data(
-    messages: &mut tonic::Streaming<pb::TensorChunk>,
-) -> Result<Option<Bytes>, GatewayError> {
-    loop {
-        match messages.message().await? {
-            None => return Ok(None),
-            Some(pb::TensorChunk {
-                part: Some(TensorPart::Data(data)),
-            }) => {
-                if !data.is_empty() {
-                    return Ok(Some(data));
-                }
-            }
-            Some(_) => {
-                return Err(GatewayError::Internal(
-                    "the upstream's answer has a second header or an empty message".into(),
-                ));
-            }
+/// An answer of the upstream that cannot be read: its status as the
+/// upstream's error, a malformed stream as the gateway's own error.
+fn upstream_stream(e: DecodeError) -> GatewayError {
+    match e {
+        DecodeError::Status(status) => status.into(),
+        DecodeError::Malformed(malformed) => {
+            GatewayError::Internal(format!("the upstream's answer is malformed: {malformed}"))
         }
     }
 }

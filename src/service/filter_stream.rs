@@ -16,6 +16,7 @@
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Status, Streaming};
@@ -26,13 +27,15 @@ use crate::budget::Reservation;
 use crate::filter::{SlabCutter, SlabJob, SlabPlan};
 use crate::proto::{self, pb};
 use crate::tensor::byte_pieces;
+use crate::wire;
 
 /// Slabs gathered and waiting to be filtered (one more is being filtered).
 const QUEUED_SLABS: usize = 1;
 /// Answer messages waiting to be sent (each at most `--stream-chunk-bytes`).
 const QUEUED_PIECES: usize = 4;
 
-type Answer = mpsc::Sender<Result<pb::TensorChunk, Status>>;
+/// The answer's data pieces (the header goes ahead of them: `wire::try_encode`).
+type Answer = mpsc::Sender<Result<Bytes, Status>>;
 
 impl TensorServiceImpl {
     /// `GaussianFilterStream`: checks the start message (header, limits,
@@ -67,15 +70,8 @@ impl TensorServiceImpl {
         // bytes are free once the last of them ends.
         let reservation = Arc::new(self.reserve(slabs.working_set_bytes(QUEUED_SLABS))?);
         let (answer, answers) = mpsc::channel(QUEUED_PIECES);
-        let head = pb::TensorChunk {
-            part: Some(pb::tensor_chunk::Part::Header(proto::header_to_wire(
-                slabs.plan().output_dtype(),
-                &valid.shape,
-            ))),
-        };
-        answer.try_send(Ok(head)).map_err(|_| {
-            ServiceError::Internal("the answer channel is full at its start".into())
-        })?;
+        // The answer's header goes out at once, ahead of the data.
+        let head = proto::header_to_wire(slabs.plan().output_dtype(), &valid.shape);
         let (jobs, queue) = mpsc::channel(QUEUED_SLABS);
         let pieces = DataPieces::new(messages, dtype, valid.nbytes);
         spawn_stage(
@@ -93,8 +89,9 @@ impl TensorServiceImpl {
             self.clone()
                 .filter_slabs(slabs, queue, answer.clone(), Arc::clone(&reservation)),
         );
+        let chunk = self.limits.chunk_bytes();
         Ok(Box::pin(futures::StreamExt::map(
-            ReceiverStream::new(answers),
+            wire::try_encode::<pb::TensorChunk, _>(head, ReceiverStream::new(answers), chunk),
             move |piece| {
                 let _held = &reservation;
                 piece
@@ -129,10 +126,7 @@ impl TensorServiceImpl {
                 }
             };
             for piece in byte_pieces(result, chunk) {
-                let message = pb::TensorChunk {
-                    part: Some(pb::tensor_chunk::Part::Data(piece)),
-                };
-                if answer.send(Ok(message)).await.is_err() {
+                if answer.send(Ok(piece)).await.is_err() {
                     return; // The client is gone.
                 }
             }

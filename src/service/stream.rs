@@ -10,63 +10,22 @@ use super::ServiceError;
 use crate::describe::{Stats, StatsAccumulator};
 use crate::proto::{self, pb};
 use crate::tensor::{DType, TensorLimits, ValidShape, check_bool_bytes, validate_shape};
+use crate::wire::{self, DecodeError, Framed};
 
-/// What one message of a tensor stream carries.
-pub(crate) enum StreamPart<H> {
-    /// The header (first message only).
-    Header(H),
-    /// A piece of data.
-    Data(Bytes),
-    /// A message with no part set.
-    Empty,
-}
-
-/// A message type that carries either a header or data.
-pub(crate) trait StreamMessage: Send + 'static {
-    /// What the first message carries.
-    type Header;
-    /// Splits the message into its part.
-    fn into_part(self) -> StreamPart<Self::Header>;
-}
-
-impl StreamMessage for pb::TensorChunk {
-    type Header = pb::TensorHeader;
-    fn into_part(self) -> StreamPart<pb::TensorHeader> {
-        match self.part {
-            Some(pb::tensor_chunk::Part::Header(h)) => StreamPart::Header(h),
-            Some(pb::tensor_chunk::Part::Data(d)) => StreamPart::Data(d),
-            None => StreamPart::Empty,
-        }
-    }
-}
-
-impl StreamMessage for pb::GaussianFilterChunk {
-    type Header = pb::GaussianFilterStart;
-    fn into_part(self) -> StreamPart<pb::GaussianFilterStart> {
-        match self.part {
-            Some(pb::gaussian_filter_chunk::Part::Start(s)) => StreamPart::Header(s),
-            Some(pb::gaussian_filter_chunk::Part::Data(d)) => StreamPart::Data(d),
-            None => StreamPart::Empty,
-        }
+/// A stream that cannot be read: the transport's status as it is, a
+/// malformed stream as `INVALID_ARGUMENT`.
+fn refusal(e: DecodeError) -> ServiceError {
+    match e {
+        DecodeError::Status(status) => status.into(),
+        DecodeError::Malformed(malformed) => ServiceError::Stream(malformed.to_string()),
     }
 }
 
 /// Reads the first message, which must be the header.
-pub(crate) async fn read_first<M: StreamMessage>(
+pub(crate) async fn read_first<M: Framed>(
     messages: &mut Streaming<M>,
 ) -> Result<M::Header, ServiceError> {
-    match messages.message().await?.map(M::into_part) {
-        Some(StreamPart::Header(h)) => Ok(h),
-        Some(StreamPart::Data(_)) => Err(ServiceError::Stream(
-            "the first message must be the header, but it carries data".into(),
-        )),
-        Some(StreamPart::Empty) => Err(ServiceError::Stream(
-            "the first message must be the header, but it is empty".into(),
-        )),
-        None => Err(ServiceError::Stream(
-            "the stream ended before its header".into(),
-        )),
-    }
+    wire::read_header(messages).await.map_err(refusal)
 }
 
 /// Checks a header's dtype and shape against the limits.
@@ -101,66 +60,32 @@ pub(crate) fn off_runtime<T>(work: impl FnOnce() -> T) -> T {
     }
 }
 
-/// The data pieces after the header, checked against the declared size.
+/// The data pieces after the header, checked against the declared size
+/// (`wire::Pieces`) and, for bool tensors, for bytes other than 0 and 1.
 pub(crate) struct DataPieces<M> {
-    messages: Streaming<M>,
+    pieces: wire::Pieces<Streaming<M>>,
     dtype: DType,
-    expected: usize,
-    received: usize,
 }
 
-impl<M: StreamMessage> DataPieces<M> {
+impl<M: Framed> DataPieces<M> {
     /// Reads data pieces that must add up to `expected` bytes of `dtype`.
     pub(crate) fn new(messages: Streaming<M>, dtype: DType, expected: usize) -> DataPieces<M> {
         DataPieces {
-            messages,
+            pieces: wire::Pieces::new(messages, expected),
             dtype,
-            expected,
-            received: 0,
         }
     }
 
     /// The next non-empty piece, or `None` once the stream ended with exactly
     /// the declared number of bytes.
     pub(crate) async fn next(&mut self) -> Result<Option<Bytes>, ServiceError> {
-        loop {
-            let Some(message) = self.messages.message().await? else {
-                if self.received < self.expected {
-                    return Err(ServiceError::Stream(format!(
-                        "the stream ended after {} data bytes, but the header declares {}",
-                        self.received, self.expected
-                    )));
-                }
-                return Ok(None);
-            };
-            let piece = match message.into_part() {
-                StreamPart::Data(piece) => piece,
-                StreamPart::Header(_) => {
-                    return Err(ServiceError::Stream(
-                        "a second header arrived; only the first message may carry one".into(),
-                    ));
-                }
-                StreamPart::Empty => {
-                    return Err(ServiceError::Stream(
-                        "a message carries neither header nor data".into(),
-                    ));
-                }
-            };
-            let end = self.received.saturating_add(piece.len());
-            if end > self.expected {
-                return Err(ServiceError::Stream(format!(
-                    "data overruns the header: {end} bytes or more arrived, but the header declares {}",
-                    self.expected
-                )));
-            }
-            if self.dtype == DType::Bool {
-                check_bool_bytes(&piece, self.received)?;
-            }
-            self.received = end;
-            if !piece.is_empty() {
-                return Ok(Some(piece));
-            }
+        let piece = self.pieces.next().await.map_err(refusal)?;
+        if let Some(piece) = &piece
+            && self.dtype == DType::Bool
+        {
+            check_bool_bytes(piece, self.pieces.received() - piece.len())?;
         }
+        Ok(piece)
     }
 
     /// The statistics of the data, summarised piece by piece as it arrives,
