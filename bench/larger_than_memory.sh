@@ -40,9 +40,19 @@ trap 'kill $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
 for _ in $(seq 100); do grep -q 'listening' "$LOG" && break; sleep 0.1; done
 GRPC=$(grep -o 'grpc_addr=[0-9.:]*' "$LOG" | head -1 | cut -d= -f2)
 RUN=./target/$DIR/examples/larger_than_memory
+# The server's user + system CPU seconds so far (/proc/PID/stat fields 14
+# and 15, in clock ticks): printed after each mode, so each mode's server
+# CPU is the difference. With the client's own CPU (printed by the example)
+# it gives the floor two cores set: (client + server CPU) / 2.
+TICKS=$(getconf CLK_TCK)
+server_cpu() {
+    awk -v t="$TICKS" '{printf "%.2f", ($14 + $15) / t}' /proc/$PID/stat
+}
 echo "load: $(uptime)"
 echo "server RSS at start: $(awk '/VmRSS/ {print $2/1024 " MiB"}' /proc/$PID/status)"
+echo "server CPU at start: $(server_cpu) s"
 "$RUN" "http://$GRPC" filter --gib "$GIB" --check-every "$CHECK_EVERY" --dump "$WORK/dump"
+echo "server CPU after filter: $(server_cpu) s"
 echo "server peak RSS (VmHWM) after the filter: $(awk '/VmHWM/ {print $2/1024 " MiB"}' /proc/$PID/status)"
 "$py" - "$WORK/dump" <<'PY'
 import pathlib, sys
@@ -59,7 +69,9 @@ for txt in sorted(d.glob("*.txt")):
     assert same
 PY
 "$RUN" "http://$GRPC" upload --gib "$GIB"
+echo "server CPU after upload: $(server_cpu) s"
 "$RUN" "http://$GRPC" identity --gib "$GIB"
+echo "server CPU after identity: $(server_cpu) s"
 "$RUN" "http://$GRPC" engine --gib "$GIB"
 echo "server peak RSS (VmHWM) at the end: $(awk '/VmHWM/ {print $2/1024 " MiB"}' /proc/$PID/status)"
 echo "load: $(uptime)"

@@ -223,7 +223,8 @@ async fn grpc_service(
     let reflection_v1alpha = reflection().build_v1alpha()?;
     // One native service: the Open Inference Protocol front door calls it,
     // sharing its computation slots and budget.
-    let native = TensorServiceImpl::with_budget(limits.clone(), budget.clone());
+    let native = TensorServiceImpl::with_budget(limits.clone(), budget.clone())
+        .with_answer_idle(timeouts.body_read());
     // Health stays open; everything else needs a key when keys are set.
     let routes = Routes::new(health_service)
         .add_service(InterceptedService::new(reflection_v1, keys.clone()))

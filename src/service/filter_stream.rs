@@ -8,17 +8,30 @@
 //! slow reader slows the whole call down: when the client stops reading its
 //! answer, the answer channel fills, the filtering stage waits to send, the
 //! slab channel fills, the reading stage stops reading, and HTTP/2 flow
-//! control stops the client's upload. The body-idle timeout (a layer around
-//! the request body) still ends a client that stops sending while the server
-//! is reading. The call reserves its working set in the memory budget
+//! control stops the client's upload. The body-idle timeout
+//! (`--body-read-timeout-secs`) applies both ways: a layer around the
+//! request body ends a client that stops sending while the server is
+//! reading, and each answer send waits at most that long for the client to
+//! read, so a client that stops reading is ended too (`DEADLINE_EXCEEDED`),
+//! instead of holding its reservation for as long as its connection lives.
+//!
+//! The call reserves its working set in the memory budget
 //! (`SlabPlan::working_set_bytes`), not its input and result (except where
-//! the slabs must wait for the whole input: see `filter::SlabPlan`).
+//! the slabs must wait for the whole input: see `filter::SlabPlan`). The
+//! stages and the computations hold the reservation, the response stream
+//! does not: a client that stops reading leaves its stream unpolled (HTTP/2
+//! polls a body only when the client's window has room), so whatever the
+//! stream held would be held until the connection closes. What the answer
+//! channel still holds when the stages are gone, unreserved, is at most its
+//! few queued messages: slices of the last slab results.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
 use tonic::{Status, Streaming};
 
 use super::stream::{DataPieces, check_header, off_runtime, read_first};
@@ -31,11 +44,78 @@ use crate::wire;
 
 /// Slabs gathered and waiting to be filtered (one more is being filtered).
 const QUEUED_SLABS: usize = 1;
-/// Answer messages waiting to be sent (each at most `--stream-chunk-bytes`).
+/// Answer messages waiting to be sent (each at most `--stream-chunk-bytes`),
+/// besides the slot kept for the call's error.
 const QUEUED_PIECES: usize = 4;
 
-/// The answer's data pieces (the header goes ahead of them: `wire::try_encode`).
-type Answer = mpsc::Sender<Result<Bytes, Status>>;
+/// One message of the answer's channel: a piece of the result's data, or
+/// the error that ends the call (the header goes ahead of them:
+/// `wire::try_encode`).
+type Message = Result<Bytes, Status>;
+
+/// The answer's sending side, shared by the stages.
+#[derive(Clone)]
+struct Answer {
+    pieces: mpsc::Sender<Message>,
+    /// The slot of the message that ends the call with an error, reserved
+    /// at the start so an error never waits behind a full channel (a client
+    /// that stops reading would otherwise keep the stage that fails
+    /// waiting). Taken by the first error; later ones are not sent.
+    last: Arc<Mutex<Option<mpsc::OwnedPermit<Message>>>>,
+    /// Cancelled when the call has failed: every stage stops at once.
+    failed: CancellationToken,
+    /// How long one send may wait for the client to read
+    /// (`--body-read-timeout-secs`).
+    idle: Duration,
+}
+
+impl Answer {
+    /// A channel for the answer's data, and its receiving end.
+    fn open(idle: Duration) -> Result<(Answer, mpsc::Receiver<Message>), ServiceError> {
+        // The pieces, and the error's slot.
+        let (pieces, answers) = mpsc::channel(QUEUED_PIECES + 1);
+        let full = || ServiceError::Internal("the answer channel is full at its start".into());
+        let last = pieces.clone().try_reserve_owned().map_err(|_| full())?;
+        let answer = Answer {
+            pieces,
+            last: Arc::new(Mutex::new(Some(last))),
+            failed: CancellationToken::new(),
+            idle,
+        };
+        Ok((answer, answers))
+    }
+
+    /// Sends one result message, waiting while the client reads slower than
+    /// the server answers. False when the call is over: the client is gone,
+    /// or it read nothing for the idle timeout (then the call ends with
+    /// `DEADLINE_EXCEEDED`).
+    async fn send(&self, piece: Bytes) -> bool {
+        match tokio::time::timeout(self.idle, self.pieces.send(Ok(piece))).await {
+            Ok(sent) => sent.is_ok(),
+            Err(_) => {
+                self.fail(Status::deadline_exceeded(format!(
+                    "the client read nothing of its answer for {} s (--body-read-timeout-secs)",
+                    self.idle.as_secs_f64()
+                )));
+                false
+            }
+        }
+    }
+
+    /// Ends the answer with `status` after the messages already queued,
+    /// without waiting, and stops every stage.
+    fn fail(&self, status: Status) {
+        let permit = self
+            .last
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(permit) = permit {
+            permit.send(Err(status));
+        }
+        self.failed.cancel();
+    }
+}
 
 impl TensorServiceImpl {
     /// `GaussianFilterStream`: checks the start message (header, limits,
@@ -69,9 +149,9 @@ impl TensorServiceImpl {
         // Held by every stage and by each computation (see `compute`): the
         // bytes are free once the last of them ends.
         let reservation = Arc::new(self.reserve(slabs.working_set_bytes(QUEUED_SLABS))?);
-        let (answer, answers) = mpsc::channel(QUEUED_PIECES);
         // The answer's header goes out at once, ahead of the data.
         let head = proto::header_to_wire(slabs.plan().output_dtype(), &valid.shape);
+        let (answer, answers) = Answer::open(self.answer_idle)?;
         let (jobs, queue) = mpsc::channel(QUEUED_SLABS);
         let pieces = DataPieces::new(messages, dtype, valid.nbytes);
         spawn_stage(
@@ -87,15 +167,15 @@ impl TensorServiceImpl {
         spawn_stage(
             &answer,
             self.clone()
-                .filter_slabs(slabs, queue, answer.clone(), Arc::clone(&reservation)),
+                .filter_slabs(slabs, queue, answer.clone(), reservation),
         );
+        // The stream holds no share of the reservation (see the module's
+        // notes): the stages and computations do.
         let chunk = self.limits.chunk_bytes();
-        Ok(Box::pin(futures::StreamExt::map(
-            wire::try_encode::<pb::TensorChunk, _>(head, ReceiverStream::new(answers), chunk),
-            move |piece| {
-                let _held = &reservation;
-                piece
-            },
+        Ok(Box::pin(wire::try_encode::<pb::TensorChunk, _>(
+            head,
+            ReceiverStream::new(answers),
+            chunk,
         )))
     }
 
@@ -121,30 +201,33 @@ impl TensorServiceImpl {
             let result = match result {
                 Ok(result) => result,
                 Err(e) => {
-                    let _ = answer.send(Err(e.into())).await;
+                    answer.fail(e.into());
                     return;
                 }
             };
             for piece in byte_pieces(result, chunk) {
-                if answer.send(Ok(piece)).await.is_err() {
-                    return; // The client is gone.
+                if !answer.send(piece).await {
+                    return; // The client is gone, or read nothing for too long.
                 }
             }
         }
     }
 }
 
-/// Runs a stage until it ends or the answer's receiver is gone (the client
-/// reset the call, or its deadline passed and the answer ended): the stage is
-/// dropped at once, with its share of the reservation and the request
-/// stream, instead of when its next read or send would notice (a stage
-/// waiting for a stalled upload would notice only at the body-idle timeout).
+/// Runs a stage until it ends, the call has failed (in any stage), or the
+/// answer's receiver is gone (the client reset the call, or its deadline
+/// passed and the answer ended): the stage is dropped at once, with its
+/// share of the reservation and the request stream, instead of when its
+/// next read or send would notice (a stage waiting for a stalled upload
+/// would notice only at the body-idle timeout).
 fn spawn_stage(answer: &Answer, stage: impl Future<Output = ()> + Send + 'static) {
-    let answer = answer.clone();
+    let pieces = answer.pieces.clone();
+    let failed = answer.failed.clone();
     tokio::spawn(async move {
         tokio::select! {
             () = stage => {}
-            () = answer.closed() => {}
+            () = failed.cancelled() => {}
+            () = pieces.closed() => {}
         }
     });
 }
@@ -176,7 +259,7 @@ async fn read_slabs(
                     "data arrived after every slab was cut".into(),
                 )),
             }) {
-                let _ = answer.send(Err(e.into())).await;
+                answer.fail(e.into());
             }
             return;
         }
@@ -195,18 +278,15 @@ async fn read_slabs(
                 }
             }
             Ok(None) => {
-                let _ = answer
-                    .send(Err(ServiceError::Internal(
-                        "the input ended with slabs left to cut".into(),
-                    )
-                    .into()))
-                    .await;
+                answer.fail(
+                    ServiceError::Internal("the input ended with slabs left to cut".into()).into(),
+                );
                 return;
             }
             Err(e) => {
-                // Dropping `jobs` lets the filtering stage finish what it
-                // has; the error follows the results already sent.
-                let _ = answer.send(Err(e.into())).await;
+                // The error follows the results already queued; the
+                // filtering stage stops with this one.
+                answer.fail(e.into());
                 return;
             }
         }

@@ -47,59 +47,50 @@ pub(crate) trait Framed: Sized + Send + 'static {
     fn data_len(&self) -> usize;
 }
 
-impl Framed for pb::TensorChunk {
-    type Header = pb::TensorHeader;
-    fn header(header: pb::TensorHeader) -> Self {
-        pb::TensorChunk {
-            part: Some(pb::tensor_chunk::Part::Header(header)),
+/// `Framed` for a message whose `part` oneof holds the header or the data.
+macro_rules! framed {
+    ($message:ty, $header:ty, $($part:ident)::+, $header_part:ident) => {
+        impl Framed for $message {
+            type Header = $header;
+            fn header(header: $header) -> Self {
+                Self {
+                    part: Some($($part)::+::$header_part(header)),
+                }
+            }
+            fn data(piece: Bytes) -> Self {
+                Self {
+                    part: Some($($part)::+::Data(piece)),
+                }
+            }
+            fn into_part(self) -> Part<$header> {
+                match self.part {
+                    Some($($part)::+::$header_part(h)) => Part::Header(h),
+                    Some($($part)::+::Data(d)) => Part::Data(d),
+                    None => Part::Empty,
+                }
+            }
+            fn data_len(&self) -> usize {
+                match &self.part {
+                    Some($($part)::+::Data(d)) => d.len(),
+                    _ => 0,
+                }
+            }
         }
-    }
-    fn data(piece: Bytes) -> Self {
-        pb::TensorChunk {
-            part: Some(pb::tensor_chunk::Part::Data(piece)),
-        }
-    }
-    fn into_part(self) -> Part<pb::TensorHeader> {
-        match self.part {
-            Some(pb::tensor_chunk::Part::Header(h)) => Part::Header(h),
-            Some(pb::tensor_chunk::Part::Data(d)) => Part::Data(d),
-            None => Part::Empty,
-        }
-    }
-    fn data_len(&self) -> usize {
-        match &self.part {
-            Some(pb::tensor_chunk::Part::Data(d)) => d.len(),
-            _ => 0,
-        }
-    }
+    };
 }
 
-impl Framed for pb::GaussianFilterChunk {
-    type Header = pb::GaussianFilterStart;
-    fn header(start: pb::GaussianFilterStart) -> Self {
-        pb::GaussianFilterChunk {
-            part: Some(pb::gaussian_filter_chunk::Part::Start(start)),
-        }
-    }
-    fn data(piece: Bytes) -> Self {
-        pb::GaussianFilterChunk {
-            part: Some(pb::gaussian_filter_chunk::Part::Data(piece)),
-        }
-    }
-    fn into_part(self) -> Part<pb::GaussianFilterStart> {
-        match self.part {
-            Some(pb::gaussian_filter_chunk::Part::Start(s)) => Part::Header(s),
-            Some(pb::gaussian_filter_chunk::Part::Data(d)) => Part::Data(d),
-            None => Part::Empty,
-        }
-    }
-    fn data_len(&self) -> usize {
-        match &self.part {
-            Some(pb::gaussian_filter_chunk::Part::Data(d)) => d.len(),
-            _ => 0,
-        }
-    }
-}
+framed!(
+    pb::TensorChunk,
+    pb::TensorHeader,
+    pb::tensor_chunk::Part,
+    Header
+);
+framed!(
+    pb::GaussianFilterChunk,
+    pb::GaussianFilterStart,
+    pb::gaussian_filter_chunk::Part,
+    Start
+);
 
 /// The message sequence of `header` and `data`: the header first, then one
 /// message per piece of at most `piece_bytes` (at least 1). Larger pieces

@@ -75,26 +75,12 @@ proptest! {
         let head = header(dtype, shape);
         let received = if filter {
             let start = pb::GaussianFilterStart {
-                header: Some(head.clone()),
+                header: Some(head),
                 params: None,
             };
-            let messages: Vec<pb::GaussianFilterChunk> = block_on(
-                encode::<pb::GaussianFilterChunk>(start.clone(), futures::stream::iter(source), piece_bytes)
-                    .collect(),
-            );
-            check_pieces(&messages, piece_bytes);
-            let (got, pieces) = decode(messages.into_iter().map(Ok).collect(), data.len()).unwrap();
-            prop_assert_eq!(got, start);
-            pieces
+            round_trip::<pb::GaussianFilterChunk>(start, source, piece_bytes, data.len())
         } else {
-            let messages: Vec<pb::TensorChunk> = block_on(
-                encode::<pb::TensorChunk>(head.clone(), futures::stream::iter(source), piece_bytes)
-                    .collect(),
-            );
-            check_pieces(&messages, piece_bytes);
-            let (got, pieces) = decode(messages.into_iter().map(Ok).collect(), data.len()).unwrap();
-            prop_assert_eq!(got, head);
-            pieces
+            round_trip::<pb::TensorChunk>(head, source, piece_bytes, data.len())
         };
         prop_assert_eq!(received.concat(), data);
     }
@@ -117,6 +103,25 @@ proptest! {
             prop_assert_eq!(refusal, Malformed::Short { received: len, expected });
         }
     }
+}
+
+/// Encodes `header` and `source`, checks the messages' pieces, decodes
+/// them, checks the header came back, and returns the data pieces.
+fn round_trip<M: Framed + Clone>(
+    header: M::Header,
+    source: Vec<Bytes>,
+    piece_bytes: usize,
+    len: usize,
+) -> Vec<Bytes>
+where
+    M::Header: Clone + PartialEq + std::fmt::Debug,
+{
+    let messages: Vec<M> =
+        block_on(encode::<M>(header.clone(), futures::stream::iter(source), piece_bytes).collect());
+    check_pieces(&messages, piece_bytes);
+    let (got, pieces) = decode(messages.into_iter().map(Ok).collect(), len).unwrap();
+    assert_eq!(got, header);
+    pieces
 }
 
 /// Every message but the first is data, non-empty, of at most `piece_bytes`.

@@ -26,12 +26,22 @@ def big(dtype, seed):
     return (rng.normal(size=SHAPE) * 100).astype(dtype)
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"sigma": 2.0, "mode": ["mirror", "reflect", "nearest"]},
-    {"sigma": [3.0, 1.0], "order": [1, 0], "mode": ["constant", "grid-wrap"], "cval": 2.5, "axes": [0, 2]},
-    {"sigma": 1.5, "mode": "wrap", "axes": [2, 0, 1]},
-    {"sigma": [0.0, 2.0, 1.0], "mode": "grid-mirror", "order": [0, 2, 0]},
-], ids=["mirror-reflect-nearest", "constant-derivative", "wrap-axes-order", "axis0-skipped"])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"sigma": 2.0, "mode": ["mirror", "reflect", "nearest"]},
+        {
+            "sigma": [3.0, 1.0],
+            "order": [1, 0],
+            "mode": ["constant", "grid-wrap"],
+            "cval": 2.5,
+            "axes": [0, 2],
+        },
+        {"sigma": 1.5, "mode": "wrap", "axes": [2, 0, 1]},
+        {"sigma": [0.0, 2.0, 1.0], "mode": "grid-mirror", "order": [0, 2, 0]},
+    ],
+    ids=["mirror-reflect-nearest", "constant-derivative", "wrap-axes-order", "axis0-skipped"],
+)
 def test_slabbed_stream_equals_scipy(pb, stub, kwargs):
     pb2, _ = pb
     array = big(np.float64, 11)
@@ -48,15 +58,16 @@ def test_first_result_piece_arrives_before_the_last_input_piece(pb, stub):
 
     def requests():
         header = pb2.TensorHeader(dtype=tensor.dtype, shape=tensor.shape)
-        yield pb2.GaussianFilterChunk(start=pb2.GaussianFilterStart(
-            header=header, params=to_params(pb2, sigma=2.0)))
+        yield pb2.GaussianFilterChunk(
+            start=pb2.GaussianFilterStart(header=header, params=to_params(pb2, sigma=2.0))
+        )
         raw, piece = tensor.data, 1 << 20
         starts = range(0, len(raw), piece)
         for i in starts[:-1]:
-            yield pb2.GaussianFilterChunk(data=raw[i:i + piece])
+            yield pb2.GaussianFilterChunk(data=raw[i : i + piece])
         # The last piece waits until a result piece has come back.
         held_back["first_came_first"] = first_result.wait(timeout=60)
-        yield pb2.GaussianFilterChunk(data=raw[starts[-1]:])
+        yield pb2.GaussianFilterChunk(data=raw[starts[-1] :])
 
     answer = stub.GaussianFilterStream(requests())
     head = next(answer)
@@ -66,6 +77,7 @@ def test_first_result_piece_arrives_before_the_last_input_piece(pb, stub):
         pieces.append(message.data)
         first_result.set()
     assert held_back["first_came_first"], "no result piece before the last input piece"
-    got = from_tensor(pb2, pb2.Tensor(dtype=head.header.dtype, shape=head.header.shape,
-                                      data=b"".join(pieces)))
+    got = from_tensor(
+        pb2, pb2.Tensor(dtype=head.header.dtype, shape=head.header.shape, data=b"".join(pieces))
+    )
     assert_bit_equal(got, scipy_reference(array, sigma=2.0))
