@@ -17,13 +17,17 @@ from test_grpc_interop import (
     to_tensor,
 )
 
-# 400 rows of 128 KiB: 50 MiB, four slabs at the default slab size.
-SHAPE = (400, 128, 128)
+# Rows of 128 x 128 elements. The server filters a stream whole when its
+# slabs' working set (about 112 MiB at the default 16 MiB slab, radius 8)
+# would exceed input + result, so the tensors here are over 56 MiB: 512 rows
+# of float64 (64 MiB, five slabs) and 1024 rows of float32 (64 MiB, five
+# slabs). Smaller ones are filtered whole and would not test the slabs.
+ROW = (128, 128)
 
 
-def big(dtype, seed):
+def big(dtype, seed, rows):
     rng = np.random.default_rng(seed)
-    return (rng.normal(size=SHAPE) * 100).astype(dtype)
+    return (rng.normal(size=(rows, *ROW)) * 100).astype(dtype)
 
 
 @pytest.mark.parametrize(
@@ -44,14 +48,14 @@ def big(dtype, seed):
 )
 def test_slabbed_stream_equals_scipy(pb, stub, kwargs):
     pb2, _ = pb
-    array = big(np.float64, 11)
+    array = big(np.float64, 11, 512)
     got = filter_stream(pb2, stub, array, piece=1 << 20, **kwargs)
     assert_bit_equal(got, scipy_reference(array, **kwargs))
 
 
 def test_first_result_piece_arrives_before_the_last_input_piece(pb, stub):
     pb2, _ = pb
-    array = big(np.float32, 12)
+    array = big(np.float32, 12, 1024)
     tensor = to_tensor(pb2, array)
     first_result = threading.Event()
     held_back = {}
