@@ -125,10 +125,7 @@ where
 }
 
 /// Every message but the first is data, non-empty, of at most `piece_bytes`.
-fn check_pieces<M: Framed>(messages: &[M], piece_bytes: usize)
-where
-    M: Clone,
-{
+fn check_pieces<M: Framed + Clone>(messages: &[M], piece_bytes: usize) {
     assert!(matches!(messages[0].clone().into_part(), Part::Header(_)));
     for message in &messages[1..] {
         match message.clone().into_part() {
