@@ -23,6 +23,7 @@ use tonic::{Request, Status};
 use crate::proto::pb::tensor_service_client::TensorServiceClient;
 use crate::proto::{self, pb};
 use crate::tensor::{Tensor, TensorError, TensorLimits, byte_pieces, validate_shape};
+use crate::wire::{self, DecodeError, Framed};
 
 /// Why a client call failed.
 #[derive(Debug, Error)]
@@ -226,17 +227,29 @@ impl Client {
         }
     }
 
-    /// The data of `tensor` as a stream of pieces, reporting progress.
-    fn pieces(&self, data: Bytes) -> impl Stream<Item = Bytes> + Send + 'static {
+    /// Counts the payload bytes sent and reports the total so far.
+    fn sent_counter(&self) -> impl FnMut(usize) + Send + 'static {
         let progress = self.options.progress.clone();
         let mut sent = 0u64;
-        futures::stream::iter(byte_pieces(data, self.options.chunk_bytes)).map(move |piece| {
-            sent += piece.len() as u64;
+        move |bytes| {
+            sent += bytes as u64;
             if let Some(progress) = &progress {
                 progress(sent);
             }
-            piece
-        })
+        }
+    }
+
+    /// The messages of a streamed upload (`wire::encode`): `header`, then
+    /// `data` in pieces of at most [`ClientOptions::chunk_bytes`], reporting
+    /// the bytes sent so far as each piece goes.
+    fn upload<M: Framed>(
+        &self,
+        header: M::Header,
+        data: impl Stream<Item = Bytes> + Send + 'static,
+    ) -> impl Stream<Item = M> + Send + 'static {
+        let mut count = self.sent_counter();
+        wire::encode(header, data, self.options.chunk_bytes)
+            .inspect(move |m: &M| count(m.data_len()))
     }
 
     /// Validates and describes a tensor on the server.
@@ -249,19 +262,9 @@ impl Client {
             self.report(tensor.nbytes() as u64);
             return Ok(answer.into_inner());
         }
-        let header = pb::TensorChunk {
-            part: Some(pb::tensor_chunk::Part::Header(proto::header_to_wire(
-                tensor.dtype(),
-                tensor.shape(),
-            ))),
-        };
-        let data = self
-            .pieces(tensor.data().clone())
-            .map(|piece| pb::TensorChunk {
-                part: Some(pb::tensor_chunk::Part::Data(piece)),
-            });
-        let messages = futures::stream::iter([header]).chain(data);
-        Ok(self.inner.describe_stream(messages).await?.into_inner())
+        let data = futures::stream::iter([tensor.data().clone()]);
+        self.describe_pieces(tensor.dtype(), tensor.shape(), data)
+            .await
     }
 
     /// `scipy.ndimage.gaussian_filter` of `tensor` on the server.
@@ -283,20 +286,14 @@ impl Client {
             self.report(tensor.nbytes() as u64);
             return Ok(proto::tensor_from_wire(answer, &limits)?);
         }
-        let start = pb::GaussianFilterChunk {
-            part: Some(pb::gaussian_filter_chunk::Part::Start(
-                pb::GaussianFilterStart {
-                    header: Some(proto::header_to_wire(tensor.dtype(), tensor.shape())),
-                    params: Some(params.clone()),
-                },
-            )),
+        let start = pb::GaussianFilterStart {
+            header: Some(proto::header_to_wire(tensor.dtype(), tensor.shape())),
+            params: Some(params.clone()),
         };
-        let data = self
-            .pieces(tensor.data().clone())
-            .map(|piece| pb::GaussianFilterChunk {
-                part: Some(pb::gaussian_filter_chunk::Part::Data(piece)),
-            });
-        let messages = futures::stream::iter([start]).chain(data);
+        let messages = self.upload::<pb::GaussianFilterChunk>(
+            start,
+            futures::stream::iter([tensor.data().clone()]),
+        );
         let answer = self
             .inner
             .gaussian_filter_stream(messages)
@@ -305,41 +302,70 @@ impl Client {
         self.collect_tensor(answer, &limits).await
     }
 
+    /// Describes a tensor of `dtype` and `shape` whose data arrives as
+    /// `data` (pieces of any size, e.g. read from a file), in O(piece)
+    /// client memory.
+    pub async fn describe_pieces(
+        &mut self,
+        dtype: crate::tensor::DType,
+        shape: &[usize],
+        data: impl Stream<Item = Bytes> + Send + 'static,
+    ) -> Result<pb::TensorInfo, ClientError> {
+        let messages = self.upload::<pb::TensorChunk>(proto::header_to_wire(dtype, shape), data);
+        Ok(self.inner.describe_stream(messages).await?.into_inner())
+    }
+
+    /// `scipy.ndimage.gaussian_filter` of a tensor of `dtype` and `shape`
+    /// whose data arrives as `data` (pieces of any size, e.g. read from a
+    /// file), streamed both ways: the server filters it in slabs as it
+    /// arrives, and the returned [`FilterAnswer`] yields the result's pieces
+    /// while the upload is still going. Client memory is O(piece), so a
+    /// tensor larger than memory can go from file to file.
+    ///
+    /// A `data` stream that ends early (e.g. on a read error) makes the
+    /// server refuse the call with `INVALID_ARGUMENT`.
+    pub async fn gaussian_filter_pieces(
+        &mut self,
+        dtype: crate::tensor::DType,
+        shape: &[usize],
+        params: &pb::GaussianParams,
+        data: impl Stream<Item = Bytes> + Send + 'static,
+    ) -> Result<FilterAnswer, ClientError> {
+        let start = pb::GaussianFilterStart {
+            header: Some(proto::header_to_wire(dtype, shape)),
+            params: Some(params.clone()),
+        };
+        let messages = self.upload::<pb::GaussianFilterChunk>(start, data);
+        let answer = self
+            .inner
+            .gaussian_filter_stream(messages)
+            .await?
+            .into_inner();
+        let limits = TensorLimits {
+            max_rank: usize::MAX,
+            max_bytes: self.options.max_answer_bytes,
+        };
+        let (dtype, valid, pieces) = read_answer_header(answer, &limits).await?;
+        Ok(FilterAnswer {
+            dtype,
+            shape: valid.shape,
+            nbytes: valid.nbytes,
+            pieces,
+        })
+    }
+
     /// Gathers a streamed tensor answer: the header, then data pieces, into
     /// one buffer allocated once after the header is checked.
     async fn collect_tensor(
         &self,
-        mut answer: tonic::Streaming<pb::TensorChunk>,
+        answer: tonic::Streaming<pb::TensorChunk>,
         limits: &TensorLimits,
     ) -> Result<Tensor, ClientError> {
-        let header = match answer.message().await?.and_then(|m| m.part) {
-            Some(pb::tensor_chunk::Part::Header(h)) => h,
-            _ => {
-                return Err(ClientError::BadStream(
-                    "the answer does not start with a header".into(),
-                ));
-            }
-        };
-        let dtype = proto::dtype_from_wire(header.dtype)?;
-        let valid = validate_shape(dtype, &header.shape, limits)?;
+        let (dtype, valid, mut pieces) = read_answer_header(answer, limits).await?;
         let mut buffer = BytesMut::with_capacity(valid.nbytes);
-        while let Some(message) = answer.message().await? {
-            match message.part {
-                Some(pb::tensor_chunk::Part::Data(piece)) => {
-                    if buffer.len() + piece.len() > valid.nbytes {
-                        return Err(ClientError::BadStream(
-                            "more data than the header declares".into(),
-                        ));
-                    }
-                    buffer.extend_from_slice(&piece);
-                    self.report(buffer.len() as u64);
-                }
-                _ => {
-                    return Err(ClientError::BadStream(
-                        "a second header or an empty message".into(),
-                    ));
-                }
-            }
+        while let Some(piece) = pieces.next().await.map_err(bad_stream)? {
+            buffer.extend_from_slice(&piece);
+            self.report(buffer.len() as u64);
         }
         Ok(Tensor::from_valid(dtype, valid, buffer.freeze())?)
     }
@@ -359,7 +385,10 @@ impl Client {
         }
         let filename = filename.to_owned();
         let mut first = true;
-        let messages = self.pieces(image).map(move |piece| {
+        let mut count = self.sent_counter();
+        let pieces = futures::stream::iter(byte_pieces(image, self.options.chunk_bytes));
+        let messages = pieces.map(move |piece| {
+            count(piece.len());
             let hint = if std::mem::take(&mut first) {
                 filename.clone()
             } else {
@@ -371,5 +400,54 @@ impl Client {
             }
         });
         Ok(self.inner.image_size_stream(messages).await?.into_inner())
+    }
+}
+
+/// The answer of [`Client::gaussian_filter_pieces`]: the result's dtype and
+/// shape, then its data in pieces as the server sends them.
+pub struct FilterAnswer {
+    /// Element type of the result.
+    pub dtype: crate::tensor::DType,
+    /// Shape of the result.
+    pub shape: Vec<usize>,
+    /// Bytes of the result's data.
+    pub nbytes: usize,
+    pieces: wire::Pieces<tonic::Streaming<pb::TensorChunk>>,
+}
+
+impl FilterAnswer {
+    /// The next piece of the result's data, or `None` once exactly
+    /// [`FilterAnswer::nbytes`] have arrived and the answer has ended.
+    pub async fn next_piece(&mut self) -> Result<Option<Bytes>, ClientError> {
+        self.pieces.next().await.map_err(bad_stream)
+    }
+}
+
+/// Reads and checks the header of a streamed answer: its dtype, its shape
+/// (within `limits`) and the reader of its data.
+async fn read_answer_header(
+    mut answer: tonic::Streaming<pb::TensorChunk>,
+    limits: &TensorLimits,
+) -> Result<
+    (
+        crate::tensor::DType,
+        crate::tensor::ValidShape,
+        wire::Pieces<tonic::Streaming<pb::TensorChunk>>,
+    ),
+    ClientError,
+> {
+    let header = wire::read_header(&mut answer).await.map_err(bad_stream)?;
+    let dtype = proto::dtype_from_wire(header.dtype)?;
+    let valid = validate_shape(dtype, &header.shape, limits)?;
+    let pieces = wire::Pieces::new(answer, valid.nbytes);
+    Ok((dtype, valid, pieces))
+}
+
+/// An answer stream that cannot be read: the server's status as it is, a
+/// malformed stream as [`ClientError::BadStream`].
+fn bad_stream(e: DecodeError) -> ClientError {
+    match e {
+        DecodeError::Status(status) => ClientError::Status(status),
+        DecodeError::Malformed(malformed) => ClientError::BadStream(malformed.to_string()),
     }
 }

@@ -263,6 +263,13 @@ pub struct Limits {
     #[arg(long, env = "TENSORWIRE_STREAM_CHUNK_BYTES", default_value = "1MiB", value_parser = parse_bytes)]
     pub stream_chunk_bytes: u64,
 
+    /// Input bytes (halo included) of one slab of a streamed filter: the
+    /// server filters a `GaussianFilterStream` in slabs along axis 0 as its
+    /// data arrives and sends each slab's result at once. Larger slabs
+    /// recompute less halo; smaller ones hold less memory and answer sooner.
+    #[arg(long, env = "TENSORWIRE_STREAM_SLAB_BYTES", default_value = "16MiB", value_parser = parse_bytes)]
+    pub stream_slab_bytes: u64,
+
     /// Largest Gaussian kernel radius (taps on each side of the centre).
     #[arg(long, env = "TENSORWIRE_MAX_RADIUS", default_value_t = 100_000)]
     pub max_radius: usize,
@@ -318,6 +325,7 @@ impl Default for Limits {
             max_rank: 32,
             max_message_bytes: 64 << 20,
             stream_chunk_bytes: 1 << 20,
+            stream_slab_bytes: 16 << 20,
             max_radius: 100_000,
             max_filter_taps: 1_000_000_000_000,
             max_concurrent: 0,

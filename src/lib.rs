@@ -32,3 +32,4 @@ pub mod server;
 pub(crate) mod service;
 pub(crate) mod shutdown;
 pub mod tensor;
+pub(crate) mod wire;

@@ -20,7 +20,7 @@ use tonic::service::Routes;
 use crate::auth::ApiKeys;
 use crate::budget::MemoryBudget;
 use crate::config::{ConnectionTimeouts, Limits, ServeConfig};
-use crate::gateway::GatewayExtras;
+use crate::gateway::GatewayStart;
 use crate::grpc_layers::compression::{CompressAnswersLayer, Encoding};
 use crate::grpc_layers::deadline::DeadlineLayer;
 use crate::grpc_layers::metrics::{MetricsLayer, ServiceMetrics};
@@ -141,24 +141,21 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<RunningServer> {
     } else {
         grpc_addr
     };
-    let channel = crate::gateway::connect_channel(&format!("http://{internal}"))?;
-    let upstream = crate::gateway::Upstream::new(channel.clone());
     let mut gateway = config.gateway.clone();
     gateway.image_limits = config.limits.image();
-    let extras = GatewayExtras {
+    let start = GatewayStart {
+        upstream: format!("http://{internal}"),
+        config: gateway,
+        timeouts: config.timeouts,
         api_keys: keys,
         service_metrics: Some(metrics),
-        kserve_channel: Some(channel),
+        tls: http_tls,
     };
-    let mut http_settings = listen::ConnectionSettings::new(false, config.timeouts.header_read());
-    http_settings.tls = http_tls;
-    let app = crate::gateway::router_with(upstream, gateway, extras, config.timeouts);
-    tasks.push(tokio::spawn(listen::serve(
+    tasks.push(tokio::spawn(crate::gateway::start(
         http_listener,
-        app,
-        http_settings,
+        start,
         shutdown.clone(),
-    )));
+    )?));
     let scheme = if config.tls.tls_cert.is_some() {
         "https"
     } else {
@@ -226,7 +223,8 @@ async fn grpc_service(
     let reflection_v1alpha = reflection().build_v1alpha()?;
     // One native service: the Open Inference Protocol front door calls it,
     // sharing its computation slots and budget.
-    let native = TensorServiceImpl::with_budget(limits.clone(), budget.clone());
+    let native = TensorServiceImpl::with_budget(limits.clone(), budget.clone())
+        .with_answer_idle(timeouts.body_read());
     // Health stays open; everything else needs a key when keys are set.
     let routes = Routes::new(health_service)
         .add_service(InterceptedService::new(reflection_v1, keys.clone()))

@@ -194,3 +194,79 @@ async fn errors_are_one_line_and_a_failing_exit_code() {
         text(&out.stderr)
     );
 }
+
+/// Waits for `child` and returns whether it succeeded and its peak resident
+/// memory in MiB (`wait4`'s `ru_maxrss`: exact, where sampling
+/// `/proc/PID/status` could miss the peak just before the exit).
+fn wait_with_peak_rss(child: &std::process::Child) -> (bool, u64) {
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: wait4 writes one status and one `rusage` into the values it is
+    // given; `pid` is our own child, not yet waited for.
+    let (waited, usage) = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        let waited = libc::wait4(pid, &mut status, 0, &mut usage);
+        (waited, usage)
+    };
+    assert_eq!(waited, pid, "wait4 failed");
+    let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    (ok, usage.ru_maxrss as u64 / 1024)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filter_of_a_large_npy_file_is_exact() {
+    let server = common::start_server().await;
+    let url = format!("http://{}", server.grpc_addr);
+    let dir = tempfile::tempdir().unwrap();
+    // 128 MiB of float32, filtered along axis 0 only (cheap, so the test
+    // is about the file I/O).
+    let (rows, cols) = (2048, 16384);
+    let values: Vec<f32> = (0..rows * cols)
+        .map(|i| (i * 7919 % 1000) as f32 / 7.0)
+        .collect();
+    let input =
+        Tensor::from_array(&ndarray::ArrayD::from_shape_vec(vec![rows, cols], values).unwrap());
+    let npy_in = dir.path().join("big.npy");
+    let npy_out = dir.path().join("big_out.npy");
+    std::fs::write(&npy_in, write_npy(&input)).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_tensorwire"))
+        .args([
+            "filter",
+            npy_in.to_str().unwrap(),
+            "-o",
+            npy_out.to_str().unwrap(),
+            "--sigma",
+            "1",
+            "--axes",
+            "0",
+            "--server",
+            &url,
+        ])
+        .spawn()
+        .unwrap();
+    let (ok, peak_mib) = tokio::task::spawn_blocking(move || wait_with_peak_rss(&child))
+        .await
+        .unwrap();
+    assert!(ok, "tensorwire filter failed");
+    // Not yet bounded: this run measured a client peak RSS of 271 MiB for
+    // the 128 MiB file (whole-file reading and writing would hold about
+    // 2 x 128 MiB), so the file is not yet filtered in O(piece) memory;
+    // undiagnosed (#18). The peak is printed; the result is checked.
+    eprintln!("tensorwire filter of a 128 MiB .npy: client peak RSS {peak_mib} MiB");
+    let got = read_npy(
+        Bytes::from(std::fs::read(&npy_out).unwrap()),
+        &TensorLimits::default(),
+    )
+    .unwrap();
+    let params = tensorwire::filter::GaussianParams {
+        sigma: vec![1.0],
+        axes: vec![0],
+        ..Default::default()
+    };
+    let expected =
+        tensorwire::filter::gaussian_filter(&input, &params, &Default::default()).unwrap();
+    assert!(
+        got == expected,
+        "the streamed file differs from the engine's result"
+    );
+}

@@ -46,11 +46,19 @@ fn filter_messages(
     ))
 }
 
+/// A client that reads the header and one piece and then drops its answer
+/// while its upload is still being sent on a connection it keeps using: its
+/// HTTP/2 stream is not reset (the upload still holds it), and back-pressure
+/// stalls the server's answer and then the upload. Nothing arrives and
+/// nothing is read, so the call ends when the body-idle timeout
+/// (`--body-read-timeout-secs`, here 1 s) passes on the answer: the
+/// reservation comes back then, not when the connection closes.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_client_gone_mid_download_frees_its_reservation() {
     let mut config = ServeConfig::ephemeral();
     // Room for one 64 MiB float32 filter (input + result), not two.
     config.limits.memory_budget = 160 << 20;
+    config.timeouts.body_read_timeout_secs = 1;
     let server = common::start_server_with(config).await;
     let mut client = server.client().await;
     let elements = 16 << 20;
@@ -89,8 +97,9 @@ async fn a_client_gone_mid_download_frees_its_reservation() {
                 break;
             }
             Err(status) if status.code() == Code::ResourceExhausted => {
+                // The idle timeout (1 s) and a margin for a loaded machine.
                 assert!(
-                    started.elapsed() < Duration::from_secs(5),
+                    started.elapsed() < Duration::from_secs(10),
                     "the abandoned download kept its reservation: {status:?}"
                 );
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -98,6 +107,64 @@ async fn a_client_gone_mid_download_frees_its_reservation() {
             Err(status) => panic!("{status:?}"),
         }
     }
+}
+
+/// A client that stops reading its answer (and keeps it) is ended after the
+/// body-idle timeout: its reservation comes back, and when it reads again it
+/// gets what was queued, then `DEADLINE_EXCEEDED` naming the flag.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_stops_reading_is_ended_after_the_idle_timeout() {
+    let mut config = ServeConfig::ephemeral();
+    config.limits.memory_budget = 160 << 20;
+    config.timeouts.body_read_timeout_secs = 1;
+    let server = common::start_server_with(config).await;
+    let mut client = server.client().await;
+    let elements = 16 << 20;
+
+    let mut answer = client
+        .gaussian_filter_stream(filter_messages(elements, None))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(answer.message().await.unwrap().is_some());
+    // Not reading: the reservation is held, then freed after about 1 s.
+    let started = Instant::now();
+    let mut refused_once = false;
+    loop {
+        match client
+            .gaussian_filter_stream(filter_messages(elements, None))
+            .await
+        {
+            Ok(_) => break,
+            Err(status) if status.code() == Code::ResourceExhausted => {
+                refused_once = true;
+                assert!(
+                    started.elapsed() < Duration::from_secs(10),
+                    "the stalled download kept its reservation: {status:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(status) => panic!("{status:?}"),
+        }
+    }
+    assert!(
+        refused_once,
+        "the budget was free while the download was open"
+    );
+    // Reading again: the pieces already queued, then the error.
+    let status = loop {
+        match answer.message().await {
+            Ok(Some(_)) => {}
+            Ok(None) => panic!("the stalled answer ended cleanly"),
+            Err(status) => break status,
+        }
+    };
+    assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+    assert!(
+        status.message().contains("--body-read-timeout-secs"),
+        "{}",
+        status.message()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -45,25 +45,37 @@ fn filter_start(len: u64) -> pb::GaussianFilterChunk {
 }
 
 /// Starts a filter stream that sends its header and then nothing, holding
-/// its reservation (input + result) until `sender` is dropped.
+/// its reservation (input + result) until `sender` is dropped. The call
+/// finishes when it is refused or its answer ends (the result's header goes
+/// out at once; an error follows it).
 async fn hold_reservation(
     server: &common::TestServer,
     len: u64,
 ) -> (
     tokio::sync::mpsc::Sender<pb::GaussianFilterChunk>,
-    tokio::task::JoinHandle<
-        Result<tonic::Response<tonic::Streaming<pb::TensorChunk>>, tonic::Status>,
-    >,
+    tokio::task::JoinHandle<Result<(), tonic::Status>>,
 ) {
     let mut client = server.client().await;
     let (sender, receiver) = tokio::sync::mpsc::channel(2);
     sender.send(filter_start(len)).await.unwrap();
     let call = tokio::spawn(async move {
-        client
-            .gaussian_filter_stream(tokio_stream::wrappers::ReceiverStream::new(receiver))
-            .await
+        let request = tonic::Request::new(tokio_stream::wrappers::ReceiverStream::new(receiver));
+        filter_stream_outcome(&mut client, request).await
     });
     (sender, call)
+}
+
+/// Runs a filter stream to its end: its refusal, or the error its answer
+/// ends with after the result's header (or `Ok` once it ends cleanly).
+async fn filter_stream_outcome(
+    client: &mut tensorwire::proto::pb::tensor_service_client::TensorServiceClient<
+        tonic::transport::Channel,
+    >,
+    request: tonic::Request<tokio_stream::wrappers::ReceiverStream<pb::GaussianFilterChunk>>,
+) -> Result<(), tonic::Status> {
+    let mut answer = client.gaussian_filter_stream(request).await?.into_inner();
+    while answer.message().await?.is_some() {}
+    Ok(())
 }
 
 /// Waits until `check` holds, polling for up to 5 s.
@@ -180,8 +192,8 @@ async fn an_expired_deadline_is_deadline_exceeded_and_frees_the_reservation() {
     let (sender, receiver) = tokio::sync::mpsc::channel(2);
     sender.send(filter_start(len)).await.unwrap();
     let started = Instant::now();
-    let status = client
-        .gaussian_filter_stream(tokio_stream::wrappers::ReceiverStream::new(receiver))
+    let request = tonic::Request::new(tokio_stream::wrappers::ReceiverStream::new(receiver));
+    let status = filter_stream_outcome(&mut client, request)
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
@@ -205,7 +217,9 @@ async fn an_expired_deadline_is_deadline_exceeded_and_frees_the_reservation() {
     let mut request = tonic::Request::new(tokio_stream::wrappers::ReceiverStream::new(receiver));
     request.set_timeout(Duration::from_millis(300));
     let started = Instant::now();
-    let status = client.gaussian_filter_stream(request).await.unwrap_err();
+    let status = filter_stream_outcome(&mut client, request)
+        .await
+        .unwrap_err();
     assert!(
         matches!(status.code(), Code::DeadlineExceeded | Code::Cancelled),
         "{status:?}"

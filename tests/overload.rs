@@ -7,7 +7,8 @@
 //!
 //! Bounded: 64 calls on loopback, two minutes at most.
 
-use std::process::{Child, Command, Stdio};
+mod common;
+
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -25,85 +26,6 @@ const OVERHEAD_MIB: u64 = 256;
 const CALLS: usize = 64;
 const CONNECTIONS: usize = 8;
 const ELEMENTS: usize = 16 << 20; // 64 MiB of float32
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Peak resident memory of process `pid` in MiB (`VmHWM`).
-fn peak_rss_mib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
-    let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
-    kib / 1024
-}
-
-/// Starts `tensorwire serve` on port 0 and reads the gRPC address it logs.
-async fn spawn_server() -> (Server, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tensorwire"))
-        .args([
-            "serve",
-            "--grpc-addr",
-            "127.0.0.1:0",
-            "--http-addr",
-            "127.0.0.1:0",
-            "--memory-budget",
-            &format!("{BUDGET_MIB}MiB"),
-        ])
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start tensorwire serve");
-    let (found, address) = std::sync::mpsc::channel::<String>();
-    // Threads read both pipes to the end, so the server never blocks on a
-    // full pipe, and report the first logged gRPC address.
-    let pipes: [Box<dyn std::io::Read + Send>; 2] = [
-        Box::new(child.stdout.take().unwrap()),
-        Box::new(child.stderr.take().unwrap()),
-    ];
-    for pipe in pipes {
-        let found = found.clone();
-        std::thread::spawn(move || {
-            for line in std::io::BufRead::lines(std::io::BufReader::new(pipe)) {
-                let Ok(line) = line else { break };
-                let plain = strip_ansi(&line);
-                if let Some(rest) = plain.split("grpc_addr=").nth(1) {
-                    let addr = rest.split_whitespace().next().unwrap_or_default();
-                    let _ = found.send(addr.to_owned());
-                }
-            }
-        });
-    }
-    let server = Server(child);
-    let addr = address
-        .recv_timeout(Duration::from_secs(30))
-        .expect("the server did not log its address");
-    (server, format!("http://{addr}"))
-}
-
-fn strip_ansi(line: &str) -> String {
-    let mut out = String::new();
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
 
 fn input(seed: usize) -> Tensor {
     let values: Vec<f32> = (0..ELEMENTS)
@@ -157,9 +79,10 @@ async fn collect(mut answer: tonic::Streaming<pb::TensorChunk>) -> Result<Bytes,
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sixty_four_large_uploads_against_a_small_budget() {
-    let (server, url) = spawn_server().await;
-    let pid = server.0.id();
-    let idle_rss = peak_rss_mib(pid);
+    let (server, url) =
+        common::spawn_server_process(&["--memory-budget", &format!("{BUDGET_MIB}MiB")]).await;
+    let pid = server.pid();
+    let idle_rss = common::peak_rss_mib(pid);
 
     let inputs: Vec<Tensor> = (0..4).map(input).collect();
     let expected: Vec<Bytes> = inputs
@@ -224,7 +147,7 @@ async fn sixty_four_large_uploads_against_a_small_budget() {
             }
         }
     }
-    let peak = peak_rss_mib(pid);
+    let peak = common::peak_rss_mib(pid);
     println!(
         "overload: {accepted} accepted, {refused} refused in {elapsed:?}; server RSS idle {idle_rss} MiB, peak {peak} MiB (budget {BUDGET_MIB} MiB + {OVERHEAD_MIB} MiB allowed)"
     );

@@ -101,6 +101,13 @@ fn parse_mode(name: &str) -> anyhow::Result<i32> {
 
 /// `tensorwire filter IN -o OUT --sigma S ...`.
 pub async fn filter(command: FilterCommand) -> anyhow::Result<()> {
+    if is_npy(&command.input)
+        && is_npy(&command.output)
+        && let Some(header) = streamable_npy(&command.input)?
+    {
+        let params = filter_params(&command, command.axes.clone())?;
+        return filter_npy_file(&command, header, params).await;
+    }
     let image_input = !is_npy(&command.input);
     let tensor = if image_input {
         let name = command
@@ -125,20 +132,7 @@ pub async fn filter(command: FilterCommand) -> anyhow::Result<()> {
     } else {
         command.axes.clone()
     };
-    let params = pb::GaussianParams {
-        sigma: command.sigma.clone(),
-        order: command.order.clone(),
-        mode: command
-            .mode
-            .iter()
-            .map(|m| parse_mode(m))
-            .collect::<anyhow::Result<_>>()?,
-        cval: command.cval,
-        truncate: command.truncate,
-        radius: command.radius.clone(),
-        axes,
-        ..Default::default()
-    };
+    let params = filter_params(&command, axes)?;
     let bar = progress_bar(&command.client, tensor.nbytes() as u64, "filtering");
     let mut client = connect(&command.client, bar.as_ref()).await?;
     let result = client.gaussian_filter(&tensor, &params).await?;
@@ -153,6 +147,155 @@ pub async fn filter(command: FilterCommand) -> anyhow::Result<()> {
     };
     std::fs::write(&command.output, encoded)
         .with_context(|| format!("cannot write {}", command.output.display()))?;
+    Ok(())
+}
+
+/// The filter parameters of `command`, along `axes`.
+fn filter_params(command: &FilterCommand, axes: Vec<i32>) -> anyhow::Result<pb::GaussianParams> {
+    Ok(pb::GaussianParams {
+        sigma: command.sigma.clone(),
+        order: command.order.clone(),
+        mode: command
+            .mode
+            .iter()
+            .map(|m| parse_mode(m))
+            .collect::<anyhow::Result<_>>()?,
+        cval: command.cval,
+        truncate: command.truncate,
+        radius: command.radius.clone(),
+        axes,
+        ..Default::default()
+    })
+}
+
+/// Most bytes read to find a `.npy` header (NumPy writes a few hundred).
+const NPY_HEADER_PROBE: u64 = 1 << 20;
+
+/// The header of a `.npy` file whose data can go to the server as it is on
+/// disk (C order, little-endian, exactly as long as its shape says), or
+/// `None` for anything else, which the in-memory path reads and explains.
+fn streamable_npy(path: &Path) -> anyhow::Result<Option<npy::NpyHeader>> {
+    use std::io::Read;
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let len = file.metadata()?.len();
+    let mut probe = Vec::new();
+    file.take(NPY_HEADER_PROBE)
+        .read_to_end(&mut probe)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let Ok(Some(header)) = npy::read_npy_header(&probe) else {
+        return Ok(None);
+    };
+    let limits = TensorLimits {
+        max_rank: 64,
+        max_bytes: u64::MAX,
+    };
+    let Ok(valid) = crate::tensor::validate_shape(header.dtype, &header.shape, &limits) else {
+        return Ok(None);
+    };
+    let exact = len.checked_sub(header.data_offset as u64) == Some(valid.nbytes as u64);
+    Ok((header.is_native() && exact).then_some(header))
+}
+
+/// Filters a `.npy` file into a `.npy` file in pieces: the input is read
+/// and sent, and the result received and written, at the same time, so the
+/// file may be larger than memory. A partial output is removed on failure.
+async fn filter_npy_file(
+    command: &FilterCommand,
+    header: npy::NpyHeader,
+    params: pb::GaussianParams,
+) -> anyhow::Result<()> {
+    let result = stream_npy_file(command, &header, params).await;
+    if result.is_err() {
+        let _ = std::fs::remove_file(&command.output);
+    }
+    result
+}
+
+async fn stream_npy_file(
+    command: &FilterCommand,
+    header: &npy::NpyHeader,
+    params: pb::GaussianParams,
+) -> anyhow::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+    let shape: Vec<usize> = header.shape.iter().map(|&d| d as usize).collect();
+    let nbytes = shape.iter().product::<usize>() * header.dtype.itemsize();
+    let input = &command.input;
+    let mut file = tokio::fs::File::open(input)
+        .await
+        .with_context(|| format!("cannot read {}", input.display()))?;
+    file.seek(std::io::SeekFrom::Start(header.data_offset as u64))
+        .await?;
+    // A read error ends the upload early (the server then refuses the
+    // call); the error itself is kept to be reported instead.
+    let failed = Arc::new(std::sync::Mutex::new(None::<std::io::Error>));
+    let read_error = Arc::clone(&failed);
+    let chunk = ClientOptions::default().chunk_bytes;
+    let data = async_stream::stream! {
+        loop {
+            let mut piece = bytes::BytesMut::with_capacity(chunk);
+            match file.read_buf(&mut piece).await {
+                Ok(0) => break,
+                Ok(_) => yield piece.freeze(),
+                Err(e) => {
+                    *read_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
+                    break;
+                }
+            }
+        }
+    };
+    let bar = progress_bar(&command.client, nbytes as u64, "filtering");
+    let mut client = connect(&command.client, bar.as_ref()).await?;
+    let read_failure = || {
+        failed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .map(|e| anyhow::Error::new(e).context(format!("cannot read {}", input.display())))
+    };
+    let mut answer = match client
+        .gaussian_filter_pieces(header.dtype, &shape, &params, data)
+        .await
+    {
+        Ok(answer) => answer,
+        Err(e) => return Err(read_failure().unwrap_or_else(|| e.into())),
+    };
+    let output = &command.output;
+    let cannot_write = || format!("cannot write {}", output.display());
+    let mut out = tokio::io::BufWriter::with_capacity(
+        1 << 20,
+        tokio::fs::File::create(output)
+            .await
+            .with_context(cannot_write)?,
+    );
+    out.write_all(&npy::write_npy_header(answer.dtype, &answer.shape))
+        .await
+        .with_context(cannot_write)?;
+    let widen = answer.dtype == crate::tensor::DType::BFloat16;
+    let mut carry: Vec<u8> = Vec::new();
+    loop {
+        let piece = match answer.next_piece().await {
+            Ok(Some(piece)) => piece,
+            Ok(None) => break,
+            Err(e) => return Err(read_failure().unwrap_or_else(|| e.into())),
+        };
+        if widen {
+            // bfloat16 (which NumPy lacks) is written as float32, as
+            // `npy::write_npy` does; an element split across pieces waits.
+            carry.extend_from_slice(&piece);
+            let whole = carry.len() & !1;
+            let mut wide = Vec::with_capacity(whole * 2);
+            npy::widen_bfloat16(&carry[..whole], &mut wide);
+            carry.drain(..whole);
+            out.write_all(&wide).await.with_context(cannot_write)?;
+        } else {
+            out.write_all(&piece).await.with_context(cannot_write)?;
+        }
+    }
+    out.flush().await.with_context(cannot_write)?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
     Ok(())
 }
 

@@ -156,27 +156,24 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
 }
 
 async fn gateway(command: GatewayCommand) -> anyhow::Result<()> {
-    let channel = crate::gateway::connect_channel(&command.upstream)?;
-    let upstream = crate::gateway::Upstream::new(channel.clone());
     let listener = tokio::net::TcpListener::bind(command.http_addr)
         .await
         .with_context(|| format!("cannot bind the HTTP address {}", command.http_addr))?;
-    tracing::info!(http_addr = %listener.local_addr()?, upstream = %command.upstream, "tensorwire gateway listening");
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    crate::shutdown::cancel_on_signal(shutdown.clone());
-    let extras = crate::gateway::GatewayExtras {
+    let start = crate::gateway::GatewayStart {
         api_keys: crate::auth::ApiKeys::load(
             &command.auth.api_keys,
             command.auth.api_key_file.as_deref(),
         )?,
         service_metrics: None,
-        kserve_channel: Some(channel),
+        tls: command.tls.server_config(crate::listen::ALPN_HTTP)?,
+        upstream: command.upstream,
+        config: command.gateway,
+        timeouts: command.timeouts,
     };
-    let mut settings =
-        crate::listen::ConnectionSettings::new(false, command.timeouts.header_read());
-    settings.tls = command.tls.server_config(crate::listen::ALPN_HTTP)?;
-    let app = crate::gateway::router_with(upstream, command.gateway, extras, command.timeouts);
-    crate::gateway::serve_app(listener, app, settings, shutdown).await
+    tracing::info!(http_addr = %listener.local_addr()?, upstream = %start.upstream, "tensorwire gateway listening");
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    crate::shutdown::cancel_on_signal(shutdown.clone());
+    crate::gateway::start(listener, start, shutdown)?.await
 }
 
 /// Logs to stderr; `RUST_LOG` filters (default `info`).

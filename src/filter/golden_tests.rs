@@ -13,6 +13,7 @@ use bytes::Bytes;
 use serde_json::Value;
 
 use super::kernel::gaussian_kernel;
+use super::test_util::first_mismatch;
 use super::*;
 use crate::npy::{read_npy, read_npy_header};
 use crate::tensor::TensorLimits;
@@ -115,41 +116,6 @@ fn load_output(dir: &Path) -> (DType, Vec<u64>, Vec<u8>) {
         header.shape.clone(),
         bytes[header.data_offset..].to_vec(),
     )
-}
-
-/// First element where `got` and `want` differ (NaN equals NaN), with both bit patterns.
-fn first_mismatch(dtype: DType, got: &[u8], want: &[u8]) -> Option<(usize, String, String)> {
-    let (size, float) = match dtype {
-        DType::Float32 | DType::Complex64 => (4, true),
-        DType::Float64 | DType::Complex128 => (8, true),
-        DType::Float16 | DType::BFloat16 => (2, false),
-        d => (d.itemsize(), false),
-    };
-    let per = dtype.itemsize() / size;
-    for (k, (g, w)) in got
-        .chunks_exact(size)
-        .zip(want.chunks_exact(size))
-        .enumerate()
-    {
-        let nan = |b: &[u8]| {
-            float
-                && if size == 4 {
-                    f32::from_le_bytes(b.try_into().unwrap()).is_nan()
-                } else {
-                    f64::from_le_bytes(b.try_into().unwrap()).is_nan()
-                }
-        };
-        if g != w && !(nan(g) && nan(w)) {
-            let hex = |b: &[u8]| {
-                b.iter()
-                    .rev()
-                    .map(|x| format!("{x:02x}"))
-                    .collect::<String>()
-            };
-            return Some((k / per, hex(g), hex(w)));
-        }
-    }
-    None
 }
 
 /// Checks one case; `Err` describes the failure.
@@ -317,4 +283,75 @@ fn every_golden_kernel_equals_scipys_bits() {
 #[test]
 fn unknown_mode_names_are_not_modes() {
     assert_eq!(BoundaryMode::from_name("bogus"), None);
+}
+
+/// Checks one case through the slab path (slabs of `height` rows, fed in
+/// pieces of `piece` bytes) against scipy's output; cases scipy refused
+/// are the business of the whole-tensor walk.
+fn check_case_in_slabs(dir: &Path, height: usize, piece: usize) -> Result<(), String> {
+    let text = std::fs::read_to_string(dir.join("params.json")).map_err(|e| e.to_string())?;
+    let p: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    if !p["expected_error"].is_null() {
+        return Ok(());
+    }
+    let params = params_of(&p)?;
+    let input = load_input(dir);
+    let plan = plan(
+        input.dtype(),
+        input.shape(),
+        &params,
+        &FilterLimits::default(),
+    )
+    .map_err(|e| format!("refused a call scipy accepted: {e}"))?;
+    let (dtype, _, want) = load_output(dir);
+    let want: Vec<u8> = if dtype == DType::Bool {
+        want.iter().map(|&b| u8::from(b != 0)).collect()
+    } else {
+        want
+    };
+    let got = super::slabs::run_in_slabs(&plan, &input, height, piece);
+    if got.len() != want.len() {
+        return Err(format!(
+            "{} bytes but scipy wrote {}",
+            got.len(),
+            want.len()
+        ));
+    }
+    match first_mismatch(dtype, &got, &want) {
+        None => Ok(()),
+        Some((index, g, w)) => Err(format!(
+            "slabs of {height} rows: element {index} (flat, C order) is 0x{g}, scipy's is 0x{w}"
+        )),
+    }
+}
+
+/// The golden walk through the slab path, with slabs of one and three rows
+/// fed in pieces of 1 and 7 bytes: every case equals scipy's output.
+#[test]
+fn every_golden_case_matches_scipy_in_tiny_slabs() {
+    let dirs = case_dirs();
+    let failures: Vec<String> = dirs
+        .iter()
+        .flat_map(|dir| [(1, 7), (3, 1)].map(|(height, piece)| (dir, height, piece)))
+        .filter_map(|(dir, height, piece)| {
+            let name = dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            check_case_in_slabs(dir, height, piece)
+                .err()
+                .map(|e| format!("{name}: {e}"))
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} golden walks through slabs fail:\n{}",
+        failures.len(),
+        failures
+            .iter()
+            .take(40)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
 }

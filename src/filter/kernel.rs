@@ -162,7 +162,6 @@ impl Taps {
     }
 
     /// The radius: the number of pairs.
-    #[cfg(test)]
     pub(crate) fn radius(&self) -> usize {
         self.k.len() - 1
     }

@@ -31,6 +31,7 @@ mod kernel;
 pub mod param_text;
 mod params;
 pub mod pool;
+mod slabs;
 
 #[cfg(test)]
 mod golden_tests;
@@ -47,6 +48,7 @@ use bytes::Bytes;
 use rayon::prelude::*;
 
 pub use params::{BoundaryMode, FilterError, FilterLimits, GaussianParams};
+pub use slabs::{SlabCutter, SlabJob, SlabPlan};
 
 use crate::tensor::{DType, Tensor, TensorLimits, validate_shape};
 use correlate::{Component, Shared, filter_component, reader, writer};
@@ -62,6 +64,9 @@ pub struct FilterPlan {
     cval: f64,
     cval_imag: f64,
     output_nbytes: usize,
+    /// Smallest result buffer recycled through `pool` (see
+    /// `pool::SLAB_POOL_MIN_BYTES` for why a slab's plan pools more).
+    pool_min: usize,
 }
 
 /// Checks `params` against an input of `dtype` and `shape` before any data
@@ -130,6 +135,7 @@ pub fn plan(
         cval: params.cval,
         cval_imag: params.cval_imag,
         output_nbytes,
+        pool_min: pool::POOL_MIN_BYTES,
     })
 }
 
@@ -152,6 +158,19 @@ impl FilterPlan {
     /// Number of 1-D passes the filter makes (0 when every axis is skipped).
     pub fn num_passes(&self) -> usize {
         self.passes.len()
+    }
+
+    /// The same filter for an input of another `shape` of the same rank (a
+    /// slab along axis 0 of the checked one: smaller, or a bounded copy of
+    /// its rows, so no limit is checked again).
+    fn for_shape(&self, shape: &[usize]) -> FilterPlan {
+        let len: usize = shape.iter().product();
+        FilterPlan {
+            shape: shape.to_vec(),
+            output_nbytes: len * self.output_dtype.itemsize(),
+            pool_min: pool::SLAB_POOL_MIN_BYTES,
+            ..self.clone()
+        }
     }
 
     /// Filters `input`. Blocks the calling thread while all cores work;
@@ -212,7 +231,7 @@ impl FilterPlan {
         // and zeroing a result that is overwritten whole costs a memset of
         // it whenever the allocator reuses memory (as it does for sizes
         // below glibc's mmap threshold).
-        let mut work = pool::take(nbytes);
+        let mut work = pool::take_from(nbytes, self.pool_min);
         let parts = if self.dtype.is_complex() { 2 } else { 1 };
         for part in 0..parts {
             let write = writer(work_dtype, part).expect("float16/bfloat16 are computed as float32");
@@ -240,14 +259,14 @@ impl FilterPlan {
         // unwritten would show in the golden comparisons.
         unsafe { work.set_len(nbytes) };
         if !narrow {
-            return pool::into_bytes(work);
+            return pool::into_bytes_from(work, self.pool_min);
         }
         let mut out = zeroed_buffer(self.output_nbytes);
         const CHUNK: usize = 1 << 16;
         out.par_chunks_mut(2 * CHUNK)
             .zip(work.par_chunks(4 * CHUNK))
             .for_each(|(o, w)| cast::narrow_f32(w, self.output_dtype, o));
-        pool::give_back(work);
+        pool::give_back_from(work, self.pool_min);
         Bytes::from(out)
     }
 }

@@ -58,3 +58,54 @@ pub(crate) fn xorshift(seed: u64) -> impl Iterator<Item = u64> {
         state
     })
 }
+
+/// First element where `got` and `want` (elements of `dtype`) differ, with
+/// both bit patterns: the project's "bit for bit" (any NaN equals any NaN,
+/// of any float width, `-0.0` differs from `0.0`; a NaN's payload and sign
+/// are not part of the result, as they depend on the order the engine's
+/// vector and scalar paths meet the NaNs in).
+pub(crate) fn first_mismatch(
+    dtype: DType,
+    got: &[u8],
+    want: &[u8],
+) -> Option<(usize, String, String)> {
+    let size = match dtype {
+        DType::Float32 | DType::Complex64 => 4,
+        DType::Float64 | DType::Complex128 => 8,
+        d => d.itemsize(),
+    };
+    let per = dtype.itemsize() / size;
+    let nan = |b: &[u8]| match (dtype, b.len()) {
+        (DType::Float16, 2) => {
+            let v = u16::from_le_bytes([b[0], b[1]]);
+            v & 0x7c00 == 0x7c00 && v & 0x03ff != 0
+        }
+        (DType::BFloat16, 2) => {
+            let v = u16::from_le_bytes([b[0], b[1]]);
+            v & 0x7f80 == 0x7f80 && v & 0x007f != 0
+        }
+        (DType::Float32 | DType::Complex64, 4) => {
+            f32::from_le_bytes(b.try_into().expect("4 bytes")).is_nan()
+        }
+        (DType::Float64 | DType::Complex128, 8) => {
+            f64::from_le_bytes(b.try_into().expect("8 bytes")).is_nan()
+        }
+        _ => false,
+    };
+    for (k, (g, w)) in got
+        .chunks_exact(size)
+        .zip(want.chunks_exact(size))
+        .enumerate()
+    {
+        if g != w && !(nan(g) && nan(w)) {
+            let hex = |b: &[u8]| {
+                b.iter()
+                    .rev()
+                    .map(|x| format!("{x:02x}"))
+                    .collect::<String>()
+            };
+            return Some((k / per, hex(g), hex(w)));
+        }
+    }
+    None
+}

@@ -331,6 +331,45 @@ pub async fn serve(
     serve_app(listener, router(upstream, config), settings, shutdown).await
 }
 
+/// What differs between the gateway `tensorwire serve` runs beside the
+/// service and the one `tensorwire gateway` runs alone (see [`start`]).
+#[derive(Clone, Debug)]
+pub struct GatewayStart {
+    /// URL of the gRPC server the gateway calls (`http://host:port`).
+    pub upstream: String,
+    /// The gateway's flags.
+    pub config: GatewayConfig,
+    /// Connection and body timeouts.
+    pub timeouts: ConnectionTimeouts,
+    /// Keys checked before a body is read (empty: the upstream decides).
+    pub api_keys: crate::auth::ApiKeys,
+    /// The gRPC service's metrics, when it runs in the same process.
+    pub service_metrics: Option<Arc<crate::grpc_layers::metrics::ServiceMetrics>>,
+    /// TLS for the HTTP listener, or `None` for plain text.
+    pub tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+}
+
+/// Starts a gateway on `listener`: connects (lazily) to the upstream, builds
+/// the router with every layer and the Open Inference Protocol routes, and
+/// returns the future that serves it until `shutdown` is cancelled. Both
+/// `tensorwire serve` and `tensorwire gateway` start their gateway here.
+pub fn start(
+    listener: TcpListener,
+    start: GatewayStart,
+    shutdown: CancellationToken,
+) -> anyhow::Result<impl Future<Output = anyhow::Result<()>> + Send + 'static> {
+    let channel = connect_channel(&start.upstream)?;
+    let extras = GatewayExtras {
+        api_keys: start.api_keys,
+        service_metrics: start.service_metrics,
+        kserve_channel: Some(channel.clone()),
+    };
+    let mut settings = crate::listen::ConnectionSettings::new(false, start.timeouts.header_read());
+    settings.tls = start.tls;
+    let app = router_with(Upstream::new(channel), start.config, extras, start.timeouts);
+    Ok(serve_app(listener, app, settings, shutdown))
+}
+
 /// Serves a gateway router on `listener` with `settings` (TLS, timeouts)
 /// until `shutdown` is cancelled.
 pub(crate) async fn serve_app(

@@ -432,7 +432,7 @@ pub(crate) async fn filter_upload(
             ..Default::default()
         };
         let filtered = calls
-            .filter_upload(upload, params, refuse_array)
+            .filter_upload_in_place(upload, params, refuse_array)
             .await
             .map_err(|e| payload_refusal(e, "array"))?;
         let (length, body) = filtered.into_npy();

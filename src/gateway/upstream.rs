@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use axum::http::HeaderMap;
 use bytes::Bytes;
+use futures::{Stream, StreamExt};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::metadata::{AsciiMetadataValue, MetadataValue};
@@ -20,11 +21,10 @@ use super::upload::{
 };
 use super::{GatewayConfig, GatewayError, Upstream};
 use crate::npy::write_npy_header;
-use crate::proto::pb::{
-    self, gaussian_filter_chunk::Part as FilterPart, tensor_chunk::Part as TensorPart,
-};
+use crate::proto::pb;
 use crate::proto::{dtype_from_wire, header_to_wire, tensor_from_wire, tensor_to_wire};
-use crate::tensor::{DType, Tensor, validate_shape};
+use crate::tensor::{DType, Tensor, ValidShape, validate_shape};
+use crate::wire::{self, DecodeError};
 
 /// Pieces in flight between the pump and the call.
 const PIPELINE_DEPTH: usize = 4;
@@ -77,7 +77,76 @@ pub(crate) struct FilteredStream {
     pub(crate) dtype: DType,
     pub(crate) shape: Vec<usize>,
     pub(crate) nbytes: usize,
-    messages: tonic::Streaming<pb::TensorChunk>,
+    /// What the answer's reader (and a spawned pump) report, in order.
+    queue: mpsc::UnboundedReceiver<AnswerEvent>,
+    /// The first data piece, read before the answer started.
+    first: Option<Bytes>,
+    /// The answer's end has been read.
+    ended: bool,
+    /// The tasks working for this answer, stopped when it is dropped.
+    tasks: Vec<tokio::task::AbortHandle>,
+}
+
+/// What the tasks of a streamed filter report. The queue is unbounded: an
+/// HTTP/1 client that sends its whole body before it reads the answer (as
+/// most do) gets an answer the service computed meanwhile, held here.
+enum AnswerEvent {
+    Header(DType, ValidShape),
+    Data(Bytes),
+    End,
+    Failed(GatewayError),
+}
+
+impl FilteredStream {
+    /// Reads the answer's header, then waits for its first data piece, the
+    /// end of an empty answer, or a refusal, whichever comes first: a
+    /// refused body is answered with its error, not with a broken answer.
+    async fn wait_for_data(&mut self) -> Result<(), GatewayError> {
+        let (dtype, valid) = match self.queue.recv().await {
+            Some(AnswerEvent::Header(dtype, valid)) => (dtype, valid),
+            Some(AnswerEvent::Failed(e)) => return Err(e),
+            _ => {
+                return Err(GatewayError::Internal(
+                    "the upstream's filter stream did not start with a header".into(),
+                ));
+            }
+        };
+        self.dtype = dtype;
+        self.shape = valid.shape;
+        self.nbytes = valid.nbytes;
+        self.first = self.next_data().await?;
+        Ok(())
+    }
+
+    /// The next data piece of the answer, `None` at its end.
+    async fn next_data(&mut self) -> Result<Option<Bytes>, GatewayError> {
+        if let Some(first) = self.first.take() {
+            return Ok(Some(first));
+        }
+        if self.ended {
+            return Ok(None);
+        }
+        match self.queue.recv().await {
+            Some(AnswerEvent::Data(piece)) => Ok(Some(piece)),
+            Some(AnswerEvent::End) => {
+                self.ended = true;
+                Ok(None)
+            }
+            Some(AnswerEvent::Failed(e)) => Err(e),
+            Some(AnswerEvent::Header(..)) => Err(GatewayError::Internal(
+                "the upstream's answer has a second header".into(),
+            )),
+            None => Err(GatewayError::Internal(
+                "the upstream's answer stopped without an end".into(),
+            )),
+        }
+    }
+}
+
+impl Drop for FilteredStream {
+    fn drop(&mut self) {
+        self.tasks.iter().for_each(tokio::task::AbortHandle::abort);
+    }
 }
 
 impl Calls {
@@ -161,16 +230,11 @@ impl Calls {
         refuse: NpyRefusal,
     ) -> Result<pb::TensorInfo, GatewayError> {
         let (sender, receiver) = mpsc::channel(PIPELINE_DEPTH);
-        let header = pb::TensorChunk {
-            part: Some(TensorPart::Header(header_to_wire(
-                upload.dtype,
-                &upload.shape,
-            ))),
-        };
-        // The channel is empty: the header always fits.
-        let _ = sender.try_send(header);
+        let header = header_to_wire(upload.dtype, &upload.shape);
+        let messages =
+            wire::encode::<pb::TensorChunk>(header, ReceiverStream::new(receiver), self.chunk);
         let mut client = self.client.clone();
-        let request = self.request(ReceiverStream::new(receiver));
+        let request = self.request(messages);
         let call = async move {
             Ok::<_, GatewayError>(client.describe_stream(request).await?.into_inner())
         };
@@ -179,9 +243,6 @@ impl Calls {
             upload.rest,
             Some(upload.nbytes),
             sender,
-            |data| pb::TensorChunk {
-                part: Some(TensorPart::Data(data)),
-            },
             self.chunk,
             refuse,
         );
@@ -216,8 +277,38 @@ impl Calls {
             .await
     }
 
-    /// `GaussianFilter` of an uploaded `.npy`.
-    pub(crate) async fn filter_upload<P: Pieces>(
+    /// `GaussianFilter` of an uploaded `.npy`. The body is pumped by a task
+    /// of its own and the answer starts as soon as its first piece is back,
+    /// while the body is still arriving (see [`Calls::filter_stream`]).
+    pub(crate) async fn filter_upload<P: Pieces + 'static>(
+        &self,
+        upload: NpyUpload<P>,
+        params: pb::GaussianParams,
+        refuse: NpyRefusal,
+    ) -> Result<Filtered, GatewayError> {
+        match upload {
+            NpyUpload::Whole(tensor) => self.filter_tensor(tensor, params).await,
+            NpyUpload::Streaming(streaming) => {
+                let (sender, events, mut answer) = self.filter_call(&streaming, params);
+                let pump = pump_filter(streaming, sender, self.chunk, refuse);
+                let pump = tokio::spawn(async move {
+                    if let Err(e) = pump.await {
+                        let _ = events.send(AnswerEvent::Failed(e));
+                    }
+                });
+                answer.tasks.push(pump.abort_handle());
+                answer.wait_for_data().await?;
+                Ok(Filtered::Streamed(Box::new(answer)))
+            }
+        }
+    }
+
+    /// `GaussianFilter` of an uploaded `.npy` whose pieces borrow the
+    /// request (a multipart field): the body is pumped in the request's task
+    /// and the answer starts once the body is in, its pieces queued in the
+    /// meantime (the service answers while the upload arrives and would stop
+    /// reading if its answer were left unread).
+    pub(crate) async fn filter_upload_in_place<P: Pieces>(
         &self,
         upload: NpyUpload<P>,
         params: pb::GaussianParams,
@@ -229,59 +320,65 @@ impl Calls {
         }
     }
 
+    /// A `GaussianFilterStream` of a tensor arriving in pieces: pumps them
+    /// all, then answers. The answer's pieces are read by a task of their
+    /// own while the pump runs, so a service that answers during the upload
+    /// never waits for this gateway (which would stall the upload).
     async fn filter_stream<P: Pieces>(
         &self,
         upload: StreamingTensor<P>,
         params: pb::GaussianParams,
         refuse: NpyRefusal,
     ) -> Result<Filtered, GatewayError> {
+        let (sender, events, mut answer) = self.filter_call(&upload, params);
+        drop(events);
+        pump_filter(upload, sender, self.chunk, refuse).await?;
+        answer.wait_for_data().await?;
+        Ok(Filtered::Streamed(Box::new(answer)))
+    }
+
+    /// Starts the call: the start message queued, the answer read into a
+    /// queue by a task. Returns the sender for the data pieces, a sender
+    /// into the answer's queue (for the pump's refusal; drop it otherwise,
+    /// so the queue ends with the reader) and the answer.
+    fn filter_call<P>(
+        &self,
+        upload: &StreamingTensor<P>,
+        params: pb::GaussianParams,
+    ) -> (
+        mpsc::Sender<Bytes>,
+        mpsc::UnboundedSender<AnswerEvent>,
+        FilteredStream,
+    ) {
         let (sender, receiver) = mpsc::channel(PIPELINE_DEPTH);
-        let start = pb::GaussianFilterChunk {
-            part: Some(FilterPart::Start(pb::GaussianFilterStart {
-                header: Some(header_to_wire(upload.dtype, &upload.shape)),
-                params: Some(params),
-            })),
+        let start = pb::GaussianFilterStart {
+            header: Some(header_to_wire(upload.dtype, &upload.shape)),
+            params: Some(params),
         };
-        let _ = sender.try_send(start);
-        let mut client = self.client.clone();
-        let request = self.request(ReceiverStream::new(receiver));
-        let call = async move {
-            Ok::<_, GatewayError>(client.gaussian_filter_stream(request).await?.into_inner())
-        };
-        let pump = pump(
-            upload.first,
-            upload.rest,
-            Some(upload.nbytes),
-            sender,
-            |data| pb::GaussianFilterChunk {
-                part: Some(FilterPart::Data(data)),
-            },
+        let messages = wire::encode::<pb::GaussianFilterChunk>(
+            start,
+            ReceiverStream::new(receiver),
             self.chunk,
-            refuse,
         );
-        let ((), mut messages) = tokio::try_join!(pump, call)?;
-        let header = match messages.message().await? {
-            Some(pb::TensorChunk {
-                part: Some(TensorPart::Header(header)),
-            }) => header,
-            _ => {
-                return Err(GatewayError::Internal(
-                    "the upstream's filter stream did not start with a header".into(),
-                ));
+        let mut client = self.client.clone();
+        let request = self.request(messages);
+        let (events, queue) = mpsc::unbounded_channel();
+        let into = events.clone();
+        let reader = tokio::spawn(async move {
+            if let Err(e) = read_answer(&mut client, request, &into).await {
+                let _ = into.send(AnswerEvent::Failed(e));
             }
+        });
+        let answer = FilteredStream {
+            dtype: DType::Bool,
+            shape: Vec::new(),
+            nbytes: 0,
+            queue,
+            first: None,
+            ended: false,
+            tasks: vec![reader.abort_handle()],
         };
-        let bad = |e: String| {
-            GatewayError::Internal(format!("the upstream answered an invalid header: {e}"))
-        };
-        let dtype = dtype_from_wire(header.dtype).map_err(|e| bad(e.to_string()))?;
-        let valid =
-            validate_shape(dtype, &header.shape, &PARSE_LIMITS).map_err(|e| bad(e.to_string()))?;
-        Ok(Filtered::Streamed(Box::new(FilteredStream {
-            dtype,
-            shape: valid.shape,
-            nbytes: valid.nbytes,
-            messages,
-        })))
+        (sender, events, answer)
     }
 
     /// `ImageSize` of an encoded image in memory.
@@ -337,24 +434,17 @@ impl Calls {
         filename: String,
     ) -> Result<pb::ImageInfo, GatewayError> {
         let (sender, receiver) = mpsc::channel(PIPELINE_DEPTH);
+        let mut filename = Some(filename);
+        let messages = ReceiverStream::new(receiver).map(move |data| pb::ImageChunk {
+            data,
+            filename: filename.take().unwrap_or_default(),
+        });
         let mut client = self.client.clone();
-        let request = self.request(ReceiverStream::new(receiver));
+        let request = self.request(messages);
         let call = async move {
             Ok::<_, GatewayError>(client.image_size_stream(request).await?.into_inner())
         };
-        let mut filename = Some(filename);
-        let pump = pump(
-            first,
-            rest,
-            None,
-            sender,
-            move |data| pb::ImageChunk {
-                data,
-                filename: filename.take().unwrap_or_default(),
-            },
-            self.chunk,
-            reject_stream_data,
-        );
+        let pump = pump(first, rest, None, sender, self.chunk, reject_stream_data);
         // The service may answer before the whole image has been sent: then
         // stop pumping and answer.
         tokio::pin!(pump, call);
@@ -389,16 +479,15 @@ fn in_memory(tensor: Tensor, chunk: usize) -> StreamingTensor<MemoryPieces> {
 }
 
 /// Sends the payload's pieces (gathered to about `chunk` bytes) up the
-/// channel. With `expected`, the data must be exactly that long: a longer
+/// channel, to the message stream of the call. With `expected`, the data must be exactly that long: a longer
 /// payload is refused before its extra bytes are sent, so the service never
 /// sees a tensor the client did not describe. Stops quietly when the call
 /// has ended (its error, if any, is the call's to report).
-async fn pump<P: Pieces, M>(
+async fn pump<P: Pieces>(
     first: Vec<Bytes>,
     mut rest: P,
     expected: Option<usize>,
-    sender: mpsc::Sender<M>,
-    mut wrap: impl FnMut(Bytes) -> M + Send,
+    sender: mpsc::Sender<Bytes>,
     chunk: usize,
     refuse: NpyRefusal,
 ) -> Result<(), GatewayError> {
@@ -422,13 +511,13 @@ async fn pump<P: Pieces, M>(
             )));
         }
         for ready in coalescer.push(piece) {
-            if sender.send(wrap(ready)).await.is_err() {
+            if sender.send(ready).await.is_err() {
                 return Ok(());
             }
         }
     }
     if let Some(last) = coalescer.finish()
-        && sender.send(wrap(last)).await.is_err()
+        && sender.send(last).await.is_err()
     {
         return Ok(());
     }
@@ -448,11 +537,9 @@ impl Filtered {
         match self {
             Filtered::Whole(tensor) => Ok(tensor),
             Filtered::Streamed(mut s) => {
+                // The reader checked the data's length against the header.
                 let mut data = bytes::BytesMut::with_capacity(s.nbytes);
-                while let Some(piece) = next_data(&mut s.messages).await? {
-                    if data.len() + piece.len() > s.nbytes {
-                        return Err(overrun(s.nbytes));
-                    }
+                while let Some(piece) = s.next_data().await? {
                     data.extend_from_slice(&piece);
                 }
                 let shape: Vec<u64> = s.shape.iter().map(|&d| d as u64).collect();
@@ -492,22 +579,13 @@ impl Filtered {
                 axum::body::Body::from_stream(futures::stream::iter(pieces))
             }
             Filtered::Streamed(mut s) => {
+                // The reader checked the data's length against the header: a
+                // short or long answer ends the body with its error.
                 let stream = async_stream::try_stream! {
                     yield header;
                     let mut carry = None;
-                    let mut received = 0usize;
-                    while let Some(piece) = next_data(&mut s.messages).await? {
-                        received += piece.len();
-                        if received > s.nbytes {
-                            Err(overrun(s.nbytes))?;
-                        }
+                    while let Some(piece) = s.next_data().await? {
                         yield if widen { widen_bf16(&mut carry, &piece) } else { piece };
-                    }
-                    if received < s.nbytes {
-                        Err(GatewayError::Internal(format!(
-                            "the upstream's answer ended after {received} of {} bytes",
-                            s.nbytes
-                        )))?;
                     }
                 };
                 let stream: std::pin::Pin<
@@ -520,31 +598,61 @@ impl Filtered {
     }
 }
 
-fn overrun(nbytes: usize) -> GatewayError {
-    GatewayError::Internal(format!(
-        "the upstream sent more data than its header declares ({nbytes} bytes)"
-    ))
+/// Sends the data pieces of `upload` up `sender`, in pieces of `chunk`.
+async fn pump_filter<P: Pieces>(
+    upload: StreamingTensor<P>,
+    sender: mpsc::Sender<Bytes>,
+    chunk: usize,
+    refuse: NpyRefusal,
+) -> Result<(), GatewayError> {
+    pump(
+        upload.first,
+        upload.rest,
+        Some(upload.nbytes),
+        sender,
+        chunk,
+        refuse,
+    )
+    .await
 }
 
-/// The next data piece of a streamed answer.
-async fn next_data(
-    messages: &mut tonic::Streaming<pb::TensorChunk>,
-) -> Result<Option<Bytes>, GatewayError> {
-    loop {
-        match messages.message().await? {
-            None => return Ok(None),
-            Some(pb::TensorChunk {
-                part: Some(TensorPart::Data(data)),
-            }) => {
-                if !data.is_empty() {
-                    return Ok(Some(data));
-                }
-            }
-            Some(_) => {
-                return Err(GatewayError::Internal(
-                    "the upstream's answer has a second header or an empty message".into(),
-                ));
-            }
+/// Makes the filter call and reports its answer's header and pieces into
+/// `into` as they arrive (`wire::read_header`, `wire::Pieces`: the data must
+/// be exactly as long as the header declares); stops when nobody listens.
+async fn read_answer(
+    client: &mut Upstream,
+    request: tonic::Request<impl Stream<Item = pb::GaussianFilterChunk> + Send + 'static>,
+    into: &mpsc::UnboundedSender<AnswerEvent>,
+) -> Result<(), GatewayError> {
+    let mut messages = client.gaussian_filter_stream(request).await?.into_inner();
+    let header = wire::read_header(&mut messages)
+        .await
+        .map_err(upstream_stream)?;
+    let bad =
+        |e: String| GatewayError::Internal(format!("the upstream answered an invalid header: {e}"));
+    let dtype = dtype_from_wire(header.dtype).map_err(|e| bad(e.to_string()))?;
+    let valid =
+        validate_shape(dtype, &header.shape, &PARSE_LIMITS).map_err(|e| bad(e.to_string()))?;
+    let mut pieces = wire::Pieces::new(messages, valid.nbytes);
+    if into.send(AnswerEvent::Header(dtype, valid)).is_err() {
+        return Ok(());
+    }
+    while let Some(piece) = pieces.next().await.map_err(upstream_stream)? {
+        if into.send(AnswerEvent::Data(piece)).is_err() {
+            return Ok(());
+        }
+    }
+    let _ = into.send(AnswerEvent::End);
+    Ok(())
+}
+
+/// An answer of the upstream that cannot be read: its status as the
+/// upstream's error, a malformed stream as the gateway's own error.
+fn upstream_stream(e: DecodeError) -> GatewayError {
+    match e {
+        DecodeError::Status(status) => status.into(),
+        DecodeError::Malformed(malformed) => {
+            GatewayError::Internal(format!("the upstream's answer is malformed: {malformed}"))
         }
     }
 }

@@ -16,7 +16,7 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Request, Response};
+use http::{HeaderMap, Request, Response};
 use http_body_util::BodyExt;
 use hyper::body::{Body, Frame, SizeHint};
 use tokio::time::{Instant, Sleep};
@@ -157,7 +157,10 @@ where
 /// call's deadline passes before it is complete.
 #[derive(Debug)]
 pub struct DeadlineBody<B> {
-    inner: B,
+    /// Dropped when the deadline passes, before the trailers go out, so
+    /// what the answer holds (a streaming handler's channel, and through
+    /// it the handler's stages and reservation) is let go at once.
+    inner: Option<B>,
     timer: Pin<Box<Sleep>>,
     expired: bool,
 }
@@ -165,7 +168,7 @@ pub struct DeadlineBody<B> {
 impl<B> DeadlineBody<B> {
     fn new(inner: B, expires: Instant) -> DeadlineBody<B> {
         DeadlineBody {
-            inner,
+            inner: Some(inner),
             timer: Box::pin(tokio::time::sleep_until(expires)),
             expired: false,
         }
@@ -185,34 +188,42 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = &mut *self;
-        if this.expired {
+        let Some(inner) = this.inner.as_mut() else {
             return Poll::Ready(None);
-        }
-        if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
+        };
+        if let Poll::Ready(frame) = Pin::new(inner).poll_frame(cx) {
             return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
         }
         ready!(this.timer.as_mut().poll(cx));
         this.expired = true;
+        this.inner = None;
+        // The same status as an expiry before the answer starts (its
+        // message, percent-encoded, names the flag).
+        let status = deadline_exceeded().into_http::<()>().into_parts().0.headers;
         let mut trailers = HeaderMap::new();
-        trailers.insert("grpc-status", HeaderValue::from_static("4"));
-        trailers.insert(
-            "grpc-message",
-            HeaderValue::from_static("the%20call%27s%20deadline%20passed"),
-        );
+        for name in ["grpc-status", "grpc-message"] {
+            if let Some(value) = status.get(name) {
+                trailers.insert(name, value.clone());
+            }
+        }
         Poll::Ready(Some(Ok(Frame::trailers(trailers))))
     }
 
     fn is_end_stream(&self) -> bool {
-        self.expired || self.inner.is_end_stream()
+        self.expired || self.inner.as_ref().is_none_or(Body::is_end_stream)
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        self.inner
+            .as_ref()
+            .map_or_else(|| SizeHint::with_exact(0), Body::size_hint)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use http::HeaderValue;
+
     use super::*;
 
     fn timeout(value: &str) -> Option<Duration> {

@@ -7,11 +7,13 @@
 
 mod error;
 mod filter;
+mod filter_stream;
 mod image;
 mod stream;
 
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::Stream;
 use tokio::sync::Semaphore;
@@ -40,6 +42,9 @@ pub struct TensorServiceImpl {
     tensor_limits: TensorLimits,
     compute_slots: Arc<Semaphore>,
     budget: MemoryBudget,
+    /// How long a streamed answer waits for its client to read before the
+    /// call ends (`--body-read-timeout-secs`).
+    answer_idle: Duration,
 }
 
 impl TensorServiceImpl {
@@ -52,6 +57,17 @@ impl TensorServiceImpl {
             compute_slots: Arc::new(Semaphore::new(limits.concurrency())),
             budget,
             limits,
+            answer_idle: crate::config::ConnectionTimeouts::default().body_read(),
+        }
+    }
+
+    /// The same service whose streamed answers wait at most `idle` for
+    /// their client to read (the body-idle timeout, applied to answers);
+    /// 60 s by default.
+    pub fn with_answer_idle(self, idle: Duration) -> TensorServiceImpl {
+        TensorServiceImpl {
+            answer_idle: idle,
+            ..self
         }
     }
 

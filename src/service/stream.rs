@@ -10,63 +10,22 @@ use super::ServiceError;
 use crate::describe::{Stats, StatsAccumulator};
 use crate::proto::{self, pb};
 use crate::tensor::{DType, TensorLimits, ValidShape, check_bool_bytes, validate_shape};
+use crate::wire::{self, DecodeError, Framed};
 
-/// What one message of a tensor stream carries.
-pub(crate) enum StreamPart<H> {
-    /// The header (first message only).
-    Header(H),
-    /// A piece of data.
-    Data(Bytes),
-    /// A message with no part set.
-    Empty,
-}
-
-/// A message type that carries either a header or data.
-pub(crate) trait StreamMessage: Send + 'static {
-    /// What the first message carries.
-    type Header;
-    /// Splits the message into its part.
-    fn into_part(self) -> StreamPart<Self::Header>;
-}
-
-impl StreamMessage for pb::TensorChunk {
-    type Header = pb::TensorHeader;
-    fn into_part(self) -> StreamPart<pb::TensorHeader> {
-        match self.part {
-            Some(pb::tensor_chunk::Part::Header(h)) => StreamPart::Header(h),
-            Some(pb::tensor_chunk::Part::Data(d)) => StreamPart::Data(d),
-            None => StreamPart::Empty,
-        }
-    }
-}
-
-impl StreamMessage for pb::GaussianFilterChunk {
-    type Header = pb::GaussianFilterStart;
-    fn into_part(self) -> StreamPart<pb::GaussianFilterStart> {
-        match self.part {
-            Some(pb::gaussian_filter_chunk::Part::Start(s)) => StreamPart::Header(s),
-            Some(pb::gaussian_filter_chunk::Part::Data(d)) => StreamPart::Data(d),
-            None => StreamPart::Empty,
-        }
+/// A stream that cannot be read: the transport's status as it is, a
+/// malformed stream as `INVALID_ARGUMENT`.
+fn refusal(e: DecodeError) -> ServiceError {
+    match e {
+        DecodeError::Status(status) => status.into(),
+        DecodeError::Malformed(malformed) => ServiceError::Stream(malformed.to_string()),
     }
 }
 
 /// Reads the first message, which must be the header.
-pub(crate) async fn read_first<M: StreamMessage>(
+pub(crate) async fn read_first<M: Framed>(
     messages: &mut Streaming<M>,
 ) -> Result<M::Header, ServiceError> {
-    match messages.message().await?.map(M::into_part) {
-        Some(StreamPart::Header(h)) => Ok(h),
-        Some(StreamPart::Data(_)) => Err(ServiceError::Stream(
-            "the first message must be the header, but it carries data".into(),
-        )),
-        Some(StreamPart::Empty) => Err(ServiceError::Stream(
-            "the first message must be the header, but it is empty".into(),
-        )),
-        None => Err(ServiceError::Stream(
-            "the stream ended before its header".into(),
-        )),
-    }
+    wire::read_header(messages).await.map_err(refusal)
 }
 
 /// Checks a header's dtype and shape against the limits.
@@ -88,66 +47,45 @@ pub(crate) async fn read_tensor_header(
     check_header(&header, limits)
 }
 
-/// The data pieces after the header, checked against the declared size.
-pub(crate) struct DataPieces<M> {
-    messages: Streaming<M>,
-    dtype: DType,
-    expected: usize,
-    received: usize,
+/// Runs short CPU work (folding or copying one piece) on this thread inside
+/// [`tokio::task::block_in_place`], so the runtime moves this worker's other
+/// tasks elsewhere meanwhile; a current-thread runtime (tests) runs it inline.
+pub(crate) fn off_runtime<T>(work: impl FnOnce() -> T) -> T {
+    if tokio::runtime::Handle::current().runtime_flavor()
+        == tokio::runtime::RuntimeFlavor::MultiThread
+    {
+        tokio::task::block_in_place(work)
+    } else {
+        work()
+    }
 }
 
-impl<M: StreamMessage> DataPieces<M> {
+/// The data pieces after the header, checked against the declared size
+/// (`wire::Pieces`) and, for bool tensors, for bytes other than 0 and 1.
+pub(crate) struct DataPieces<M> {
+    pieces: wire::Pieces<Streaming<M>>,
+    dtype: DType,
+}
+
+impl<M: Framed> DataPieces<M> {
     /// Reads data pieces that must add up to `expected` bytes of `dtype`.
     pub(crate) fn new(messages: Streaming<M>, dtype: DType, expected: usize) -> DataPieces<M> {
         DataPieces {
-            messages,
+            pieces: wire::Pieces::new(messages, expected),
             dtype,
-            expected,
-            received: 0,
         }
     }
 
     /// The next non-empty piece, or `None` once the stream ended with exactly
     /// the declared number of bytes.
     pub(crate) async fn next(&mut self) -> Result<Option<Bytes>, ServiceError> {
-        loop {
-            let Some(message) = self.messages.message().await? else {
-                if self.received < self.expected {
-                    return Err(ServiceError::Stream(format!(
-                        "the stream ended after {} data bytes, but the header declares {}",
-                        self.received, self.expected
-                    )));
-                }
-                return Ok(None);
-            };
-            let piece = match message.into_part() {
-                StreamPart::Data(piece) => piece,
-                StreamPart::Header(_) => {
-                    return Err(ServiceError::Stream(
-                        "a second header arrived; only the first message may carry one".into(),
-                    ));
-                }
-                StreamPart::Empty => {
-                    return Err(ServiceError::Stream(
-                        "a message carries neither header nor data".into(),
-                    ));
-                }
-            };
-            let end = self.received.saturating_add(piece.len());
-            if end > self.expected {
-                return Err(ServiceError::Stream(format!(
-                    "data overruns the header: {end} bytes or more arrived, but the header declares {}",
-                    self.expected
-                )));
-            }
-            if self.dtype == DType::Bool {
-                check_bool_bytes(&piece, self.received)?;
-            }
-            self.received = end;
-            if !piece.is_empty() {
-                return Ok(Some(piece));
-            }
+        let piece = self.pieces.next().await.map_err(refusal)?;
+        if let Some(piece) = &piece
+            && self.dtype == DType::Bool
+        {
+            check_bool_bytes(piece, self.pieces.received() - piece.len())?;
         }
+        Ok(piece)
     }
 
     /// The statistics of the data, summarised piece by piece as it arrives,
@@ -164,27 +102,9 @@ impl<M: StreamMessage> DataPieces<M> {
     /// current-thread runtime (tests) folds inline.
     pub(crate) async fn summarise(mut self) -> Result<Option<Stats>, ServiceError> {
         let mut acc = StatsAccumulator::new(self.dtype);
-        let multi_thread = tokio::runtime::Handle::current().runtime_flavor()
-            == tokio::runtime::RuntimeFlavor::MultiThread;
         while let Some(piece) = self.next().await? {
-            if multi_thread {
-                tokio::task::block_in_place(|| acc.update(&piece));
-            } else {
-                acc.update(&piece);
-            }
+            off_runtime(|| acc.update(&piece));
         }
         Ok(acc.finish())
-    }
-
-    /// Gathers every piece into one buffer allocated once at its final size
-    /// (the size was checked against the limits with the header). Large
-    /// buffers come from, and go back to, the engine's pool of recycled
-    /// buffers, so a tensor of a size seen before costs no fresh page faults.
-    pub(crate) async fn collect(mut self) -> Result<Bytes, ServiceError> {
-        let mut buffer = crate::filter::pool::take(self.expected);
-        while let Some(piece) = self.next().await? {
-            buffer.extend_from_slice(&piece);
-        }
-        Ok(crate::filter::pool::into_bytes(buffer))
     }
 }

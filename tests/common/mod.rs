@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
 use tensorwire::config::ServeConfig;
 use tensorwire::proto::pb::tensor_service_client::TensorServiceClient;
@@ -61,4 +63,92 @@ pub async fn start_server_with(config: ServeConfig) -> TestServer {
         http_addr: server.http_addr,
         server: Some(server),
     }
+}
+
+/// `tensorwire serve` in a process of its own (so its memory can be read),
+/// killed when dropped.
+pub struct ServerProcess(Child);
+
+impl ServerProcess {
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Peak resident memory of process `pid` in MiB (`VmHWM`).
+pub fn peak_rss_mib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kib / 1024
+}
+
+/// Starts `tensorwire serve` on port 0 with `args` added, and reads the
+/// gRPC address it logs: the process and `http://ADDRESS`.
+pub async fn spawn_server_process(args: &[&str]) -> (ServerProcess, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tensorwire"))
+        .args([
+            "serve",
+            "--grpc-addr",
+            "127.0.0.1:0",
+            "--http-addr",
+            "127.0.0.1:0",
+        ])
+        .args(args)
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start tensorwire serve");
+    let (found, address) = std::sync::mpsc::channel::<String>();
+    // Threads read both pipes to the end, so the server never blocks on a
+    // full pipe, and report the first logged gRPC address.
+    let pipes: [Box<dyn std::io::Read + Send>; 2] = [
+        Box::new(child.stdout.take().unwrap()),
+        Box::new(child.stderr.take().unwrap()),
+    ];
+    for pipe in pipes {
+        let found = found.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufRead::lines(std::io::BufReader::new(pipe)) {
+                let Ok(line) = line else { break };
+                let plain = strip_ansi(&line);
+                if let Some(rest) = plain.split("grpc_addr=").nth(1) {
+                    let addr = rest.split_whitespace().next().unwrap_or_default();
+                    let _ = found.send(addr.to_owned());
+                }
+            }
+        });
+    }
+    let server = ServerProcess(child);
+    let addr = address
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the server did not log its address");
+    (server, format!("http://{addr}"))
+}
+
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::new();
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }

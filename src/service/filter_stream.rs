@@ -1,0 +1,294 @@
+//! `GaussianFilterStream` as a pipeline: the answer's header goes out as soon
+//! as the start message is checked, the input is cut into slabs along axis 0
+//! as it arrives (`filter::SlabCutter`), each slab is filtered on the
+//! blocking pool while the next one arrives, and its result is sent while the
+//! client is still sending.
+//!
+//! Three stages joined by bounded channels, so memory stays bounded and a
+//! slow reader slows the whole call down: when the client stops reading its
+//! answer, the answer channel fills, the filtering stage waits to send, the
+//! slab channel fills, the reading stage stops reading, and HTTP/2 flow
+//! control stops the client's upload. The body-idle timeout
+//! (`--body-read-timeout-secs`) applies both ways: a layer around the
+//! request body ends a client that stops sending while the server is
+//! reading, and each answer send waits at most that long for the client to
+//! read, so a client that stops reading is ended too (`DEADLINE_EXCEEDED`),
+//! instead of holding its reservation for as long as its connection lives.
+//!
+//! The call reserves its working set in the memory budget
+//! (`SlabPlan::working_set_bytes`), not its input and result (except where
+//! the slabs must wait for the whole input: see `filter::SlabPlan`). The
+//! stages and the computations hold the reservation, the response stream
+//! does not: a client that stops reading leaves its stream unpolled (HTTP/2
+//! polls a body only when the client's window has room), so whatever the
+//! stream held would be held until the connection closes. What the answer
+//! channel still holds when the stages are gone, unreserved, is at most its
+//! few queued messages: slices of the last slab results.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
+use tonic::{Status, Streaming};
+
+use super::stream::{DataPieces, check_header, off_runtime, read_first};
+use super::{ResponseStream, ServiceError, TensorServiceImpl, params_from_wire};
+use crate::budget::Reservation;
+use crate::filter::{SlabCutter, SlabJob, SlabPlan};
+use crate::proto::{self, pb};
+use crate::tensor::byte_pieces;
+use crate::wire;
+
+/// Slabs gathered and waiting to be filtered (one more is being filtered).
+const QUEUED_SLABS: usize = 1;
+/// Answer messages waiting to be sent (each at most `--stream-chunk-bytes`),
+/// besides the slot kept for the call's error.
+const QUEUED_PIECES: usize = 4;
+
+/// One message of the answer's channel: a piece of the result's data, or
+/// the error that ends the call (the header goes ahead of them:
+/// `wire::try_encode`).
+type Message = Result<Bytes, Status>;
+
+/// The answer's sending side, shared by the stages.
+#[derive(Clone)]
+struct Answer {
+    pieces: mpsc::Sender<Message>,
+    /// The slot of the message that ends the call with an error, reserved
+    /// at the start so an error never waits behind a full channel (a client
+    /// that stops reading would otherwise keep the stage that fails
+    /// waiting). Taken by the first error; later ones are not sent.
+    last: Arc<Mutex<Option<mpsc::OwnedPermit<Message>>>>,
+    /// Cancelled when the call has failed: every stage stops at once.
+    failed: CancellationToken,
+    /// How long one send may wait for the client to read
+    /// (`--body-read-timeout-secs`).
+    idle: Duration,
+}
+
+impl Answer {
+    /// A channel for the answer's data, and its receiving end.
+    fn open(idle: Duration) -> Result<(Answer, mpsc::Receiver<Message>), ServiceError> {
+        // The pieces, and the error's slot.
+        let (pieces, answers) = mpsc::channel(QUEUED_PIECES + 1);
+        let full = || ServiceError::Internal("the answer channel is full at its start".into());
+        let last = pieces.clone().try_reserve_owned().map_err(|_| full())?;
+        let answer = Answer {
+            pieces,
+            last: Arc::new(Mutex::new(Some(last))),
+            failed: CancellationToken::new(),
+            idle,
+        };
+        Ok((answer, answers))
+    }
+
+    /// Sends one result message, waiting while the client reads slower than
+    /// the server answers. False when the call is over: the client is gone,
+    /// or it read nothing for the idle timeout (then the call ends with
+    /// `DEADLINE_EXCEEDED`).
+    async fn send(&self, piece: Bytes) -> bool {
+        match tokio::time::timeout(self.idle, self.pieces.send(Ok(piece))).await {
+            Ok(sent) => sent.is_ok(),
+            Err(_) => {
+                self.fail(Status::deadline_exceeded(format!(
+                    "the client read nothing of its answer for {} s (--body-read-timeout-secs)",
+                    self.idle.as_secs_f64()
+                )));
+                false
+            }
+        }
+    }
+
+    /// Ends the answer with `status` after the messages already queued,
+    /// without waiting, and stops every stage.
+    fn fail(&self, status: Status) {
+        let permit = self
+            .last
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(permit) = permit {
+            permit.send(Err(status));
+        }
+        self.failed.cancel();
+    }
+}
+
+impl TensorServiceImpl {
+    /// `GaussianFilterStream`: checks the start message (header, limits,
+    /// parameters, the plan and its working set in the budget) before any
+    /// data is read, answers with the result's header at once, and filters
+    /// the data in slabs as it arrives.
+    pub(super) async fn filter_stream(
+        &self,
+        mut messages: Streaming<pb::GaussianFilterChunk>,
+    ) -> Result<ResponseStream<pb::TensorChunk>, ServiceError> {
+        let start = read_first(&mut messages).await?;
+        let header = start
+            .header
+            .ok_or_else(|| ServiceError::Stream("the start message has no tensor header".into()))?;
+        let (dtype, valid) = check_header(&header, &self.tensor_limits)?;
+        let params = params_from_wire(start.params.unwrap_or_default())?;
+        let plan = crate::filter::plan(dtype, &valid.shape, &params, &self.filter_limits())?;
+        let slab_bytes = usize::try_from(self.limits.stream_slab_bytes).unwrap_or(usize::MAX);
+        let slabs = SlabPlan::new(plan.clone(), slab_bytes);
+        // Slabs with their halo can hold more than the input and result
+        // themselves (a few tall rows, a wide halo): then the call is
+        // filtered whole, reserving input + result as before the slabs.
+        let whole = SlabPlan::with_height(plan, usize::MAX);
+        let slabs = Arc::new(
+            if slabs.working_set_bytes(QUEUED_SLABS) > whole.working_set_bytes(QUEUED_SLABS) {
+                whole
+            } else {
+                slabs
+            },
+        );
+        // Held by every stage and by each computation (see `compute`): the
+        // bytes are free once the last of them ends.
+        let reservation = Arc::new(self.reserve(slabs.working_set_bytes(QUEUED_SLABS))?);
+        // The answer's header goes out at once, ahead of the data.
+        let head = proto::header_to_wire(slabs.plan().output_dtype(), &valid.shape);
+        let (answer, answers) = Answer::open(self.answer_idle)?;
+        let (jobs, queue) = mpsc::channel(QUEUED_SLABS);
+        let pieces = DataPieces::new(messages, dtype, valid.nbytes);
+        spawn_stage(
+            &answer,
+            read_slabs(
+                pieces,
+                SlabCutter::new(Arc::clone(&slabs)),
+                jobs,
+                answer.clone(),
+                Arc::clone(&reservation),
+            ),
+        );
+        spawn_stage(
+            &answer,
+            self.clone()
+                .filter_slabs(slabs, queue, answer.clone(), reservation),
+        );
+        // The stream holds no share of the reservation (see the module's
+        // notes): the stages and computations do.
+        let chunk = self.limits.chunk_bytes();
+        Ok(Box::pin(wire::try_encode::<pb::TensorChunk, _>(
+            head,
+            ReceiverStream::new(answers),
+            chunk,
+        )))
+    }
+
+    /// The filtering stage: filters each slab off the runtime (in order) and
+    /// sends its result in pieces; stops when the client is gone.
+    async fn filter_slabs(
+        self,
+        slabs: Arc<SlabPlan>,
+        mut queue: mpsc::Receiver<SlabJob>,
+        answer: Answer,
+        reservation: Arc<Reservation>,
+    ) {
+        let chunk = self.limits.chunk_bytes();
+        while let Some(job) = queue.recv().await {
+            let work = Arc::clone(&slabs);
+            let held = Arc::clone(&reservation);
+            let result = self
+                .compute(move || {
+                    let _held = held;
+                    work.run(&job)
+                })
+                .await;
+            let result = match result {
+                Ok(result) => result,
+                Err(e) => {
+                    answer.fail(e.into());
+                    return;
+                }
+            };
+            for piece in byte_pieces(result, chunk) {
+                if !answer.send(piece).await {
+                    return; // The client is gone, or read nothing for too long.
+                }
+            }
+        }
+    }
+}
+
+/// Runs a stage until it ends, the call has failed (in any stage), or the
+/// answer's receiver is gone (the client reset the call, or its deadline
+/// passed and the answer ended): the stage is dropped at once, with its
+/// share of the reservation and the request stream, instead of when its
+/// next read or send would notice (a stage waiting for a stalled upload
+/// would notice only at the body-idle timeout).
+fn spawn_stage(answer: &Answer, stage: impl Future<Output = ()> + Send + 'static) {
+    let pieces = answer.pieces.clone();
+    let failed = answer.failed.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            () = stage => {}
+            () = failed.cancelled() => {}
+            () = pieces.closed() => {}
+        }
+    });
+}
+
+/// The reading stage: gathers the data pieces into slabs and queues each one
+/// as soon as its rows are in; a malformed stream ends the answer with its
+/// error. Stops reading when the filtering stage stops taking slabs.
+async fn read_slabs(
+    mut pieces: DataPieces<pb::GaussianFilterChunk>,
+    mut cutter: SlabCutter,
+    jobs: mpsc::Sender<SlabJob>,
+    answer: Answer,
+    _reservation: Arc<Reservation>,
+) {
+    let part_bytes = cutter.plan().slab_input_bytes().max(1);
+    loop {
+        // Copying rows into a slab is a memcpy of up to a slab: off the
+        // runtime's cooperative path, like the streaming Describe's folds.
+        while let Some(job) = off_runtime(|| cutter.next_job()) {
+            if jobs.send(job).await.is_err() {
+                return;
+            }
+        }
+        if cutter.is_done() {
+            // Every slab is out: what remains must be the end of the stream.
+            if let Err(e) = pieces.next().await.and_then(|rest| match rest {
+                None => Ok(()),
+                Some(_) => Err(ServiceError::Internal(
+                    "data arrived after every slab was cut".into(),
+                )),
+            }) {
+                answer.fail(e.into());
+            }
+            return;
+        }
+        match pieces.next().await {
+            Ok(Some(piece)) => {
+                // A message may be far larger than a slab: taken a slab's
+                // worth at a time, so the input held stays within a slab
+                // window (the message itself is tonic's buffer).
+                for part in piece.chunks(part_bytes) {
+                    off_runtime(|| cutter.push(part));
+                    while let Some(job) = off_runtime(|| cutter.next_job()) {
+                        if jobs.send(job).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+            Ok(None) => {
+                answer.fail(
+                    ServiceError::Internal("the input ended with slabs left to cut".into()).into(),
+                );
+                return;
+            }
+            Err(e) => {
+                // The error follows the results already queued; the
+                // filtering stage stops with this one.
+                answer.fail(e.into());
+                return;
+            }
+        }
+    }
+}
