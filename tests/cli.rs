@@ -229,6 +229,10 @@ async fn filter_of_a_large_npy_file_is_exact() {
     let npy_in = dir.path().join("big.npy");
     let npy_out = dir.path().join("big_out.npy");
     std::fs::write(&npy_in, write_npy(&input)).unwrap();
+    #[allow(
+        clippy::zombie_processes,
+        reason = "reaped by wait4 in wait_with_peak_rss"
+    )]
     let child = Command::new(env!("CARGO_BIN_EXE_tensorwire"))
         .args([
             "filter",
