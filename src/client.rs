@@ -25,6 +25,10 @@ use crate::proto::{self, pb};
 use crate::tensor::{Tensor, TensorError, TensorLimits, byte_pieces, validate_shape};
 use crate::wire::{self, DecodeError, Framed};
 
+/// The error model a refusal carries (`ErrorInfo` domain and reasons; see
+/// README "The error model"), read with [`ClientError::reason`].
+pub use crate::service::{ERROR_DOMAIN, Reason};
+
 /// Why a client call failed.
 #[derive(Debug, Error)]
 pub enum ClientError {
@@ -75,8 +79,8 @@ impl ClientError {
     }
 
     /// Why the server refused the call (its `ErrorInfo` reason), when it said.
-    pub fn reason(&self) -> Option<crate::service::Reason> {
-        crate::service::Reason::from_details(&self.details())
+    pub fn reason(&self) -> Option<Reason> {
+        Reason::from_details(&self.details())
     }
 
     /// How long the server asked the client to wait before retrying

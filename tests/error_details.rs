@@ -13,9 +13,9 @@ mod gateway;
 
 use bytes::Bytes;
 use tensorwire::client::ClientError;
+use tensorwire::client::{ERROR_DOMAIN, Reason};
 use tensorwire::config::ServeConfig;
 use tensorwire::proto::pb;
-use tensorwire::service::{ERROR_DOMAIN, Reason};
 use tonic::Code;
 use tonic_types::StatusExt;
 

@@ -357,7 +357,7 @@ async fn a_unary_message_is_reserved_before_it_is_read() {
         let retry = refused.get_details_retry_info().unwrap();
         assert_eq!(retry.retry_delay, Some(Duration::from_secs(1)));
         let err = tensorwire::client::ClientError::Status(refused.clone());
-        assert_eq!(err.reason(), Some(tensorwire::service::Reason::Busy));
+        assert_eq!(err.reason(), Some(tensorwire::client::Reason::Busy));
         assert_eq!(err.retry_delay(), Some(Duration::from_secs(1)));
     }
     // A small call still fits.

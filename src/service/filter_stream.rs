@@ -18,7 +18,8 @@
 //! The call reserves its working set in the memory budget
 //! (`SlabPlan::working_set_bytes`), not its input and result (except where
 //! the slabs must wait for the whole input: see `filter::SlabPlan`). The
-//! stages and the computations hold the reservation, the response stream
+//! stages (through `Answer`, which drops it at the first error, before the
+//! error is queued) and the computations hold the reservation, the response stream
 //! does not: a client that stops reading leaves its stream unpolled (HTTP/2
 //! polls a body only when the client's window has room), so whatever the
 //! stream held would be held until the connection closes. What the answer
@@ -62,6 +63,11 @@ struct Answer {
     /// that stops reading would otherwise keep the stage that fails
     /// waiting). Taken by the first error; later ones are not sent.
     last: Arc<Mutex<Option<mpsc::OwnedPermit<Message>>>>,
+    /// The call's reservation, shared by the stages (each computation holds
+    /// its own share while it runs). Dropped by the first error before the
+    /// error is queued, so a client that reads the error finds the budget
+    /// already free (unless a computation is still running).
+    held: Arc<Mutex<Option<Arc<Reservation>>>>,
     /// Cancelled when the call has failed: every stage stops at once.
     failed: CancellationToken,
     /// How long one send may wait for the client to read
@@ -71,7 +77,10 @@ struct Answer {
 
 impl Answer {
     /// A channel for the answer's data, and its receiving end.
-    fn open(idle: Duration) -> Result<(Answer, mpsc::Receiver<Message>), ServiceError> {
+    fn open(
+        idle: Duration,
+        reservation: Reservation,
+    ) -> Result<(Answer, mpsc::Receiver<Message>), ServiceError> {
         // The pieces, and the error's slot.
         let (pieces, answers) = mpsc::channel(QUEUED_PIECES + 1);
         let full = || ServiceError::Internal("the answer channel is full at its start".into());
@@ -79,6 +88,7 @@ impl Answer {
         let answer = Answer {
             pieces,
             last: Arc::new(Mutex::new(Some(last))),
+            held: Arc::new(Mutex::new(Some(Arc::new(reservation)))),
             failed: CancellationToken::new(),
             idle,
         };
@@ -105,6 +115,12 @@ impl Answer {
     /// Ends the answer with `status` after the messages already queued,
     /// without waiting, and stops every stage.
     fn fail(&self, status: Status) {
+        drop(
+            self.held
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(),
+        );
         let permit = self
             .last
             .lock()
@@ -114,6 +130,15 @@ impl Answer {
             permit.send(Err(status));
         }
         self.failed.cancel();
+    }
+
+    /// A share of the call's reservation for one computation; `None` once
+    /// the call has failed.
+    fn reservation(&self) -> Option<Arc<Reservation>> {
+        self.held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 }
 
@@ -146,12 +171,13 @@ impl TensorServiceImpl {
                 slabs
             },
         );
-        // Held by every stage and by each computation (see `compute`): the
-        // bytes are free once the last of them ends.
-        let reservation = Arc::new(self.reserve(slabs.working_set_bytes(QUEUED_SLABS))?);
+        // Held by the answer's stages and by each computation (see
+        // `compute`): the bytes are free once the last of them ends, or at
+        // the first error (`Answer::fail`).
+        let reservation = self.reserve(slabs.working_set_bytes(QUEUED_SLABS))?;
         // The answer's header goes out at once, ahead of the data.
         let head = proto::header_to_wire(slabs.plan().output_dtype(), &valid.shape);
-        let (answer, answers) = Answer::open(self.answer_idle)?;
+        let (answer, answers) = Answer::open(self.answer_idle, reservation)?;
         let (jobs, queue) = mpsc::channel(QUEUED_SLABS);
         let pieces = DataPieces::new(messages, dtype, valid.nbytes);
         spawn_stage(
@@ -161,13 +187,11 @@ impl TensorServiceImpl {
                 SlabCutter::new(Arc::clone(&slabs)),
                 jobs,
                 answer.clone(),
-                Arc::clone(&reservation),
             ),
         );
         spawn_stage(
             &answer,
-            self.clone()
-                .filter_slabs(slabs, queue, answer.clone(), reservation),
+            self.clone().filter_slabs(slabs, queue, answer.clone()),
         );
         // The stream holds no share of the reservation (see the module's
         // notes): the stages and computations do.
@@ -186,12 +210,13 @@ impl TensorServiceImpl {
         slabs: Arc<SlabPlan>,
         mut queue: mpsc::Receiver<SlabJob>,
         answer: Answer,
-        reservation: Arc<Reservation>,
     ) {
         let chunk = self.limits.chunk_bytes();
         while let Some(job) = queue.recv().await {
             let work = Arc::clone(&slabs);
-            let held = Arc::clone(&reservation);
+            let Some(held) = answer.reservation() else {
+                return; // The call has failed.
+            };
             let result = self
                 .compute(move || {
                     let _held = held;
@@ -240,7 +265,6 @@ async fn read_slabs(
     mut cutter: SlabCutter,
     jobs: mpsc::Sender<SlabJob>,
     answer: Answer,
-    _reservation: Arc<Reservation>,
 ) {
     let part_bytes = cutter.plan().slab_input_bytes().max(1);
     loop {

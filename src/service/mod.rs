@@ -20,9 +20,10 @@ use tokio::sync::Semaphore;
 use tonic::{Request, Response, Status, Streaming};
 
 pub use error::{
-    BUSY_RETRY_AFTER_SECS, ERROR_DOMAIN, Reason, ServiceError, bad_argument, busy_status, internal,
-    limit_exceeded, message_too_large, rewrite_codec_refusal,
+    ERROR_DOMAIN, Reason, ServiceError, bad_argument, internal, rewrite_codec_refusal,
 };
+#[cfg(test)]
+pub(crate) use error::{busy_status, limit_exceeded};
 pub use filter::params_from_wire;
 
 use crate::budget::{MemoryBudget, Reservation};
