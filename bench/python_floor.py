@@ -96,19 +96,21 @@ def upload(stub, a):
     assert stub.DescribeStream(requests(), timeout=600).nbytes == a.nbytes
 
 
-def download(stub, a):
-    def requests():
-        yield pb2.GaussianFilterChunk(
-            start=pb2.GaussianFilterStart(
-                header=pb2.TensorHeader(dtype=pb2.DTYPE_FLOAT32, shape=a.shape),
-                params=pb2.GaussianParams(sigma=[0.0]),
-            )
+def copy_requests(a):
+    """GaussianFilterStream messages for `a` (float32) at sigma 0, in 1 MiB pieces."""
+    yield pb2.GaussianFilterChunk(
+        start=pb2.GaussianFilterStart(
+            header=pb2.TensorHeader(dtype=pb2.DTYPE_FLOAT32, shape=a.shape),
+            params=pb2.GaussianParams(sigma=[0.0]),
         )
-        raw = memoryview(a.data.cast("B"))
-        for i in range(0, len(raw), 1 << 20):
-            yield pb2.GaussianFilterChunk(data=bytes(raw[i : i + (1 << 20)]))
+    )
+    raw = memoryview(a.data.cast("B"))
+    for i in range(0, len(raw), 1 << 20):
+        yield pb2.GaussianFilterChunk(data=bytes(raw[i : i + (1 << 20)]))
 
-    n = sum(len(m.data) for m in stub.GaussianFilterStream(requests(), timeout=600))
+
+def download(stub, a):
+    n = sum(len(m.data) for m in stub.GaussianFilterStream(copy_requests(a), timeout=600))
     assert n == a.nbytes
 
 
@@ -116,19 +118,8 @@ def receive(stub, a, runs):
     """Median GiB/s of a streamed answer after its first data piece: by the
     wall clock, and by the client's own CPU time over the same span."""
 
-    def requests():
-        yield pb2.GaussianFilterChunk(
-            start=pb2.GaussianFilterStart(
-                header=pb2.TensorHeader(dtype=pb2.DTYPE_FLOAT32, shape=a.shape),
-                params=pb2.GaussianParams(sigma=[0.0]),
-            )
-        )
-        raw = memoryview(a.data.cast("B"))
-        for i in range(0, len(raw), 1 << 20):
-            yield pb2.GaussianFilterChunk(data=bytes(raw[i : i + (1 << 20)]))
-
     def once():
-        answer = stub.GaussianFilterStream(requests(), timeout=600)
+        answer = stub.GaussianFilterStream(copy_requests(a), timeout=600)
         next(answer)
         first = len(next(answer).data)
         t, c = time.perf_counter(), time.process_time()
