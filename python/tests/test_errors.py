@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 
+import grpc
 import numpy as np
 import pytest
 from conftest import need, serve
@@ -66,6 +67,7 @@ def test_a_busy_budget_is_resource_exhausted_with_retry_after() -> None:
                         c.gaussian_filter(a, 1.0)
                     except tw.ResourceExhausted as busy:
                         assert busy.retry_after == 1.0, busy.message
+                        assert (busy.reason, busy.limit) == ("BUSY", "--memory-budget")
                         assert "busy" in busy.message
                         break
                     threading.Event().wait(0.05)
@@ -75,10 +77,31 @@ def test_a_busy_budget_is_resource_exhausted_with_retry_after() -> None:
                 with pytest.raises(tw.ResourceExhausted) as never:
                     c.gaussian_filter(np.zeros((2048, 2048), np.float32), 1.0)
                 assert never.value.retry_after is None
+                assert never.value.reason == "BUDGET_EXCEEDED"
+                assert never.value.limit == "--memory-budget"
         finally:
             release.set()
             held.cancel()
             holder.close()
+
+
+def test_refusals_carry_the_server_s_reason_and_details() -> None:
+    with serve("--max-tensor-bytes", "1000") as address, tw.Client(address) as c:
+        # The server names the parameter it refused (BadRequest).
+        with pytest.raises(tw.InvalidArgument) as bad:
+            c.gaussian_filter(np.zeros(8, np.uint8), 1.0, order=7)
+        got = (bad.value.reason, bad.value.field, bad.value.limit)
+        assert got == ("BAD_ARGUMENT", "order", None)
+        assert bad.value.code == grpc.StatusCode.INVALID_ARGUMENT
+        # A limit names its flag (QuotaFailure); retrying cannot help.
+        with pytest.raises(tw.ResourceExhausted) as big:
+            c.describe(np.zeros(1001, np.uint8))
+        got = (big.value.reason, big.value.limit, big.value.retry_after)
+        assert got == ("LIMIT_EXCEEDED", "--max-tensor-bytes", None)
+        # What the client itself refuses has no server details.
+        with pytest.raises(tw.InvalidArgument) as local:
+            c.gaussian_filter(np.zeros(8), 1.0, order=-1)
+        assert (local.value.code, local.value.reason, local.value.field) == (None, None, None)
 
 
 def test_tls_with_the_server_s_root_certificate(tmp_path) -> None:
