@@ -46,6 +46,15 @@ fn filter_messages(
     ))
 }
 
+/// A server with room in its budget for one 64 MiB float32 filter (input +
+/// result), not two, and a 1 s body-idle timeout; the filter's element count.
+async fn one_filter_server() -> (common::TestServer, usize) {
+    let mut config = ServeConfig::ephemeral();
+    config.limits.memory_budget = 160 << 20;
+    config.timeouts.body_read_timeout_secs = 1;
+    (common::start_server_with(config).await, 16 << 20)
+}
+
 /// A client that reads the header and one piece and then drops its answer
 /// while its upload is still being sent on a connection it keeps using: its
 /// HTTP/2 stream is not reset (the upload still holds it), and back-pressure
@@ -55,13 +64,8 @@ fn filter_messages(
 /// reservation comes back then, not when the connection closes.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_client_gone_mid_download_frees_its_reservation() {
-    let mut config = ServeConfig::ephemeral();
-    // Room for one 64 MiB float32 filter (input + result), not two.
-    config.limits.memory_budget = 160 << 20;
-    config.timeouts.body_read_timeout_secs = 1;
-    let server = common::start_server_with(config).await;
+    let (server, elements) = one_filter_server().await;
     let mut client = server.client().await;
-    let elements = 16 << 20;
 
     let answer = client
         .gaussian_filter_stream(filter_messages(elements, None))
@@ -114,12 +118,8 @@ async fn a_client_gone_mid_download_frees_its_reservation() {
 /// gets what was queued, then `DEADLINE_EXCEEDED` naming the flag.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_client_that_stops_reading_is_ended_after_the_idle_timeout() {
-    let mut config = ServeConfig::ephemeral();
-    config.limits.memory_budget = 160 << 20;
-    config.timeouts.body_read_timeout_secs = 1;
-    let server = common::start_server_with(config).await;
+    let (server, elements) = one_filter_server().await;
     let mut client = server.client().await;
-    let elements = 16 << 20;
 
     let mut answer = client
         .gaussian_filter_stream(filter_messages(elements, None))

@@ -90,6 +90,18 @@ async fn header(answer: &mut tonic::Streaming<pb::TensorChunk>) -> pb::TensorHea
     }
 }
 
+/// Opens a `GaussianFilterStream` call fed from `requests`; its answer.
+async fn open_stream(
+    client: &mut pb::tensor_service_client::TensorServiceClient<tonic::transport::Channel>,
+    requests: mpsc::Receiver<pb::GaussianFilterChunk>,
+) -> tonic::Streaming<pb::TensorChunk> {
+    client
+        .gaussian_filter_stream(ReceiverStream::new(requests))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
 fn with_slabs(slab_bytes: u64) -> ServeConfig {
     let mut config = ServeConfig::ephemeral();
     config.limits.stream_slab_bytes = slab_bytes;
@@ -104,13 +116,7 @@ async fn the_first_result_piece_arrives_before_the_last_input_piece_is_sent() {
     let input = rows_bytes(0..256, row_len);
     let (send, requests) = mpsc::channel(4);
     send.send(start(&shape, 2.0)).await.unwrap();
-    let mut answer = server
-        .client()
-        .await
-        .gaussian_filter_stream(ReceiverStream::new(requests))
-        .await
-        .unwrap()
-        .into_inner();
+    let mut answer = open_stream(&mut server.client().await, requests).await;
     // The header comes back before any data is sent.
     let head = tokio::time::timeout(Duration::from_secs(10), header(&mut answer))
         .await
@@ -164,13 +170,7 @@ async fn a_client_that_stops_reading_stalls_its_upload() {
             }
         })
     };
-    let mut answer = server
-        .client()
-        .await
-        .gaussian_filter_stream(ReceiverStream::new(requests))
-        .await
-        .unwrap()
-        .into_inner();
+    let mut answer = open_stream(&mut server.client().await, requests).await;
     header(&mut answer).await;
     // Not reading: the upload must come to a halt, far from its end.
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -243,11 +243,7 @@ async fn a_stream_larger_than_the_budget_is_filtered_exactly_in_bounded_memory()
             send.send(data(piece)).await.unwrap();
         }
     });
-    let mut answer = client
-        .gaussian_filter_stream(ReceiverStream::new(requests))
-        .await
-        .unwrap()
-        .into_inner();
+    let mut answer = open_stream(&mut client, requests).await;
     header(&mut answer).await;
     // σ 2 at truncate 4: radius 8 along axis 0.
     let (halo, block) = (8, 64);
