@@ -15,14 +15,8 @@ RUNS_SEED=${RUNS_SEED:-30}
 RUNS_BIG=${RUNS_BIG:-7}
 export NPY_DISABLE_CPU_FEATURES="X86_V4 AVX512_ICL AVX512_SPR"
 
-py=${TENSORWIRE_BENCH_PYTHON:-}
-if [[ -z "$py" ]]; then
-    if [[ ! -x target/bench-venv/bin/python ]]; then
-        python3 -m venv target/bench-venv
-        target/bench-venv/bin/pip install --quiet "numpy==2.4.6" "scipy==1.17.1"
-    fi
-    py=target/bench-venv/bin/python
-fi
+# shellcheck source=bench/bench_python.sh
+source bench/bench_python.sh
 
 cargo build --release --quiet --example filter_bench
 runner=target/release/examples/filter_bench

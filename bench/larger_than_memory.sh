@@ -22,14 +22,8 @@ CHECK_EVERY=${CHECK_EVERY:-16}
 PROFILE=${PROFILE:-release}
 DIR=$([ "$PROFILE" = dev ] && echo debug || echo release)
 cargo build --quiet --profile "$PROFILE" --bin tensorwire --example larger_than_memory
-py=${TENSORWIRE_BENCH_PYTHON:-}
-if [[ -z "$py" ]]; then
-    if [[ ! -x target/bench-venv/bin/python ]]; then
-        python3 -m venv target/bench-venv
-        target/bench-venv/bin/pip install --quiet "numpy==2.4.6" "scipy==1.17.1"
-    fi
-    py=target/bench-venv/bin/python
-fi
+# shellcheck source=bench/bench_python.sh
+source bench/bench_python.sh
 export NPY_DISABLE_CPU_FEATURES="X86_V4 AVX512_ICL AVX512_SPR"
 WORK=$(mktemp -d)
 LOG=$WORK/server.log
