@@ -355,3 +355,52 @@ fn every_golden_case_matches_scipy_in_tiny_slabs() {
             .join("\n")
     );
 }
+
+/// Most input elements of a case that [`small_golden_cases`] takes: Miri
+/// interprets every instruction, about a million times slower than native.
+const MIRI_CASE_ELEMENTS: u64 = 24;
+
+/// Under Miri, [`small_golden_cases`] takes every this-many-th small case
+/// (the names are in generation order, so the sample spans the dtypes,
+/// modes and orders): 16 of the 467 small ones.
+const MIRI_SAMPLE_STEP: usize = 30;
+
+/// The golden cases whose input has at most [`MIRI_CASE_ELEMENTS`]
+/// elements, through the whole-tensor path and through slabs of one row fed
+/// byte by byte (a sample of them under Miri). `cargo test` runs it like any
+/// other test; it exists for the Miri run (ARCHITECTURE.md, "Testing"),
+/// which checks the engine's `unsafe` code (the shared output pointer,
+/// unchecked reads, the casts) for undefined behaviour on the plain loops,
+/// with real scipy cases as input.
+#[test]
+fn small_golden_cases() {
+    let small: Vec<PathBuf> = case_dirs()
+        .into_iter()
+        .filter(|dir| {
+            let bytes = std::fs::read(dir.join("input.npy")).expect("input.npy");
+            let header = read_npy_header(&bytes)
+                .expect("input header")
+                .expect("complete header");
+            header.shape.iter().product::<u64>() <= MIRI_CASE_ELEMENTS
+        })
+        .collect();
+    assert!(
+        small.len() >= 10,
+        "only {} golden cases have at most {MIRI_CASE_ELEMENTS} elements",
+        small.len()
+    );
+    let step = if cfg!(miri) { MIRI_SAMPLE_STEP } else { 1 };
+    let failures: Vec<String> = small
+        .iter()
+        .step_by(step)
+        .filter_map(|dir| {
+            let whole = check_case(dir);
+            let slabs = check_case_in_slabs(dir, 1, 1);
+            whole
+                .and(slabs)
+                .err()
+                .map(|e| format!("{}: {e}", dir.display()))
+        })
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
