@@ -121,6 +121,17 @@ pub struct GatewayConfig {
     #[arg(long, env = "TENSORWIRE_UPLOAD_CHUNK_BYTES", default_value = "1MiB", value_parser = parse_bytes)]
     pub upload_chunk_bytes: u64,
 
+    /// Most bytes of a streamed filter answer that the gateway holds while
+    /// its client has not read them. An HTTP/1 client that sends its whole
+    /// body before it reads (as most do) needs room for the answer the
+    /// service computes meanwhile, as large as the body: hence the default,
+    /// the body limit. Past it the gateway stops reading the answer, so the
+    /// service stops reading the upload and such a client's upload stalls
+    /// until a timeout ends the request; a client that reads while it
+    /// sends streams any size through this much memory.
+    #[arg(long, env = "TENSORWIRE_ANSWER_BUFFER_BYTES", default_value = "1GiB", value_parser = parse_bytes)]
+    pub answer_buffer_bytes: u64,
+
     /// Seconds a request may take before the gateway answers 504 (the
     /// upstream call gets the same deadline); 0 means no limit.
     #[arg(long, env = "TENSORWIRE_REQUEST_TIMEOUT_SECS", default_value_t = 300)]
@@ -144,6 +155,7 @@ impl Default for GatewayConfig {
             max_body_bytes: 1 << 30,
             stream_threshold_bytes: 4 << 20,
             upload_chunk_bytes: 1 << 20,
+            answer_buffer_bytes: 1 << 30,
             request_timeout_secs: 300,
             image_limits: crate::image::ImageLimits::default(),
             metrics_require_key: false,

@@ -320,3 +320,83 @@ async fn the_gateway_answers_a_large_npy_while_its_body_is_still_arriving() {
         "the gateway's streamed result differs"
     );
 }
+
+/// A gateway client that sends a large `.npy` and does not read the answer:
+/// the gateway holds at most `--answer-buffer-bytes` of the answer, so the
+/// service stops, and with it the upload, long before the body is sent.
+/// When the client reads, the rest goes through and the result is exact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_client_that_stops_reading_stalls_its_upload() {
+    let gw = gateway::start_with(|c| {
+        c.gateway.answer_buffer_bytes = 1 << 20;
+        c.limits.stream_slab_bytes = 256 << 10;
+    })
+    .await;
+    // 128 MiB: several times what the sockets, windows and pipelines
+    // between the client and the engine hold (tens of MiB on loopback).
+    let shape = [8192, 64, 64];
+    let input = tensor(&shape, rows_bytes(0..8192, 64 * 64));
+    let file = gateway::npy(&input);
+    let total = file.len();
+    let pieces: Vec<Bytes> = file.chunks(256 << 10).map(Bytes::copy_from_slice).collect();
+    drop(file);
+    let (send, body) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    let request = gw
+        .http
+        .post(gw.url("/v1/gaussian_filter?sigma=1&axes=0"))
+        .header("content-type", "application/x-npy")
+        .body(reqwest::Body::wrap_stream(ReceiverStream::new(body)))
+        .send();
+    let (start_reading, reading) = tokio::sync::oneshot::channel::<()>();
+    let answer = tokio::spawn(async move {
+        let mut answer = request.await.expect("the gateway answers");
+        assert_eq!(answer.status(), 200);
+        reading.await.unwrap();
+        let mut got = Vec::new();
+        while let Some(piece) = answer.chunk().await.unwrap() {
+            got.extend_from_slice(&piece);
+        }
+        got
+    });
+    let mut sent = 0;
+    let mut pieces = pieces.into_iter().peekable();
+    while let Some(piece) = pieces.peek() {
+        let len = piece.len();
+        match tokio::time::timeout(Duration::from_secs(3), send.send(Ok(piece.clone()))).await {
+            Ok(result) => {
+                result.unwrap();
+                sent += len;
+                pieces.next();
+            }
+            Err(_) => break, // stalled
+        }
+    }
+    eprintln!(
+        "{} of {} MiB went up while the answer was not read",
+        sent >> 20,
+        total >> 20
+    );
+    assert!(
+        sent < total / 2,
+        "{sent} of {total} bytes went up while the answer was not read: the gateway buffered it"
+    );
+    start_reading.send(()).unwrap();
+    for piece in pieces {
+        send.send(Ok(piece)).await.unwrap();
+    }
+    drop(send);
+    let got = tokio::time::timeout(Duration::from_secs(120), answer)
+        .await
+        .expect("the answer completes once it is read")
+        .unwrap();
+    let params = GaussianParams {
+        sigma: vec![1.0],
+        axes: vec![0],
+        ..Default::default()
+    };
+    let want = gaussian_filter(&input, &params, &Default::default()).unwrap();
+    assert!(
+        gateway::read_npy(&got).data()[..] == want.data()[..],
+        "the gateway's streamed result differs"
+    );
+}

@@ -7,12 +7,13 @@
 //! the back-pressure: the gateway reads the client's body no faster than the
 //! service takes it, and holds a few pieces at most.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::HeaderMap;
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::metadata::{AsciiMetadataValue, MetadataValue};
 
@@ -64,6 +65,8 @@ pub(crate) struct Calls {
     chunk: usize,
     timeout: Option<Duration>,
     credentials: Credentials,
+    /// Most answer bytes held for a client that has not read them.
+    answer_buffer: usize,
 }
 
 /// The answer of a filter: whole, or a header and data still arriving.
@@ -87,12 +90,15 @@ pub(crate) struct FilteredStream {
     tasks: Vec<tokio::task::AbortHandle>,
 }
 
-/// What the tasks of a streamed filter report. The queue is unbounded: an
-/// HTTP/1 client that sends its whole body before it reads the answer (as
-/// most do) gets an answer the service computed meanwhile, held here.
+/// What the tasks of a streamed filter report. Each data piece holds its
+/// share of the answer's buffer (`--answer-buffer-bytes`) until the HTTP
+/// answer takes it, so the queue holds at most that many bytes: an HTTP/1
+/// client that sends its whole body before it reads the answer (as most do)
+/// finds the answer the service computed meanwhile here, and a client that
+/// stops reading stops the upstream answer, and with it the upload.
 enum AnswerEvent {
     Header(DType, ValidShape),
-    Data(Bytes),
+    Data(Bytes, OwnedSemaphorePermit),
     End,
     Failed(GatewayError),
 }
@@ -127,7 +133,7 @@ impl FilteredStream {
             return Ok(None);
         }
         match self.queue.recv().await {
-            Some(AnswerEvent::Data(piece)) => Ok(Some(piece)),
+            Some(AnswerEvent::Data(piece, _share)) => Ok(Some(piece)),
             Some(AnswerEvent::End) => {
                 self.ended = true;
                 Ok(None)
@@ -161,6 +167,9 @@ impl Calls {
                 .max(1),
             timeout: config.request_timeout(),
             credentials,
+            answer_buffer: usize::try_from(config.answer_buffer_bytes)
+                .unwrap_or(usize::MAX)
+                .max(1),
         }
     }
 
@@ -364,8 +373,9 @@ impl Calls {
         let request = self.request(messages);
         let (events, queue) = mpsc::unbounded_channel();
         let into = events.clone();
+        let buffer = self.answer_buffer;
         let reader = tokio::spawn(async move {
-            if let Err(e) = read_answer(&mut client, request, &into).await {
+            if let Err(e) = read_answer(&mut client, request, &into, buffer).await {
                 let _ = into.send(AnswerEvent::Failed(e));
             }
         });
@@ -623,7 +633,11 @@ async fn read_answer(
     client: &mut Upstream,
     request: tonic::Request<impl Stream<Item = pb::GaussianFilterChunk> + Send + 'static>,
     into: &mpsc::UnboundedSender<AnswerEvent>,
+    buffer: usize,
 ) -> Result<(), GatewayError> {
+    // Shares of the buffer, a byte each; a piece takes at most the whole
+    // buffer (and a semaphore hands out at most u32::MAX at once).
+    let held = Arc::new(Semaphore::new(buffer.min(Semaphore::MAX_PERMITS)));
     let mut messages = client.gaussian_filter_stream(request).await?.into_inner();
     let header = wire::read_header(&mut messages)
         .await
@@ -638,7 +652,11 @@ async fn read_answer(
         return Ok(());
     }
     while let Some(piece) = pieces.next().await.map_err(upstream_stream)? {
-        if into.send(AnswerEvent::Data(piece)).is_err() {
+        let share = piece.len().min(buffer).min(u32::MAX as usize) as u32;
+        let Ok(share) = Arc::clone(&held).acquire_many_owned(share).await else {
+            return Ok(()); // never closed
+        };
+        if into.send(AnswerEvent::Data(piece, share)).is_err() {
             return Ok(());
         }
     }
