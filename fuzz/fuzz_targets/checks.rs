@@ -1,6 +1,6 @@
 //! What the fuzz targets check, one function per target.
 //!
-//! Shared word for word with the main crate's `tests/fuzz_regressions.rs`
+//! Shared word for word with the main crate's `tests/integration/fuzz_regressions.rs`
 //! (it includes this file with `#[path]`), which replays the seeds and every
 //! input a fuzzer ever crashed on through the same functions. Each function
 //! takes the raw fuzz input, panics when a property fails, and returns

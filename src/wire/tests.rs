@@ -188,7 +188,7 @@ fn malformed_sequences_are_named() {
 
 #[test]
 fn refusals_keep_their_messages() {
-    // Clients and tests match these words (tests/describe.rs, filter_rpc.rs).
+    // Clients and tests match these words (tests/integration/describe.rs, filter_rpc.rs).
     assert_eq!(
         Malformed::Short {
             received: 7,

@@ -1,6 +1,6 @@
 //! `Describe` and `DescribeStream` over the network, as a gRPC client sees them.
 
-mod common;
+use crate::common;
 
 use bytes::Bytes;
 use tensorwire::config::ServeConfig;

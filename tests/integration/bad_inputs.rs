@@ -37,9 +37,7 @@
 //! JSON, skipped without recursion). `valid_but_odd_inputs` checks that those
 //! succeed (with scipy's answer) instead.
 
-mod common;
-#[path = "common/gateway.rs"]
-mod gateway;
+use crate::common::gateway;
 
 use std::collections::HashSet;
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! equal the engine's, streams of any piece size equal the unary call, and
 //! malformed or oversized calls are refused with the right status.
 
-mod common;
+use crate::common;
 
 use bytes::Bytes;
 use futures::StreamExt;

@@ -1,9 +1,7 @@
 //! The seed-compatible routes, as the Flask originals' clients use them:
 //! same status codes, JSON field names and messages (SPEC §3).
 
-mod common;
-#[path = "common/gateway.rs"]
-mod gateway;
+use crate::common::gateway;
 
 use gateway::*;
 use reqwest::multipart::{Form, Part};

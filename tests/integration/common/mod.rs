@@ -2,6 +2,8 @@
 //! and small helpers to talk to it as a client would.
 #![allow(dead_code)]
 
+pub mod gateway;
+
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;

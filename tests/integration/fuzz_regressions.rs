@@ -5,7 +5,7 @@
 //! property that failed once is checked on every `cargo test`. A file named
 //! `ok_*` must be accepted and one named `err_*` refused; see fuzz/README.md.
 
-#[path = "../fuzz/fuzz_targets/checks.rs"]
+#[path = "../../fuzz/fuzz_targets/checks.rs"]
 mod checks;
 
 use std::path::{Path, PathBuf};

@@ -2,9 +2,8 @@
 //! under the gateway and comes back, and a shutdown (what SIGTERM triggers)
 //! while requests are in flight.
 
-mod common;
-#[path = "common/gateway.rs"]
-mod gateway;
+use crate::common;
+use crate::common::gateway;
 
 use std::time::{Duration, Instant};
 

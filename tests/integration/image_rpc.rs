@@ -1,6 +1,6 @@
 //! `ImageSize` and `ImageSizeStream` over the network.
 
-mod common;
+use crate::common;
 
 use std::io::Cursor;
 

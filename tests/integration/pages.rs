@@ -3,9 +3,7 @@
 //! API keys, and the OpenAPI document's examples (which "Try it out" sends).
 //! `tests/browser/` drives the same pages in a real Chromium.
 
-mod common;
-#[path = "common/gateway.rs"]
-mod gateway;
+use crate::common::gateway;
 
 use gateway::*;
 

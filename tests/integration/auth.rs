@@ -1,7 +1,7 @@
 //! API keys: with keys set, every RPC and gateway route except health needs
 //! a valid key; health stays open.
 
-mod common;
+use crate::common;
 
 use bytes::Bytes;
 use tensorwire::config::ServeConfig;

@@ -8,9 +8,8 @@
 //! 45-75 s in the dev build on two shared cores; the 2 GiB run is
 //! quoted in BENCHMARKS.md).
 
-mod common;
-#[path = "common/gateway.rs"]
-mod gateway;
+use crate::common;
+use crate::common::gateway;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -7,7 +7,7 @@
 //!
 //! Bounded: 64 calls on loopback, two minutes at most.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -1,6 +1,6 @@
 //! The client commands of the `tensorwire` binary against a server on port 0.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

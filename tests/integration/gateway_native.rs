@@ -2,11 +2,9 @@
 //! cross-cutting behaviour: error shape, status mapping, body limits,
 //! compression, an upstream that is down. Routing and the refusals made
 //! before any upstream call are tested without a socket in
-//! `tests/gateway_routing.rs`.
+//! `tests/integration/gateway_routing.rs`.
 
-mod common;
-#[path = "common/gateway.rs"]
-mod gateway;
+use crate::common::gateway;
 
 use gateway::*;
 use serde_json::json;
@@ -374,7 +372,7 @@ async fn metrics_count_requests_by_route_and_status() {
 #[tokio::test]
 async fn every_documented_route_is_served() {
     // The document's own checks (its route list) run on the router alone:
-    // tests/gateway_routing.rs.
+    // tests/integration/gateway_routing.rs.
     let gw = start().await;
     let doc = json(
         gw.http.get(gw.url("/openapi.json")).send().await.unwrap(),

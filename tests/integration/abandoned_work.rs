@@ -7,7 +7,7 @@
 //! second or two, which would slow the timed checks of other tests running
 //! beside it in the same process.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

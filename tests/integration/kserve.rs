@@ -2,9 +2,8 @@
 //! gRPC `inference.GRPCInferenceService` and the gateway's `/v2` routes,
 //! answers and refusals, with the native service's keys, limits and metrics.
 
-mod common;
-#[path = "common/gateway.rs"]
-mod gateway;
+use crate::common;
+use crate::common::gateway;
 
 use bytes::Bytes;
 use serde_json::{Value, json};

@@ -4,7 +4,7 @@
 //! compressed request, the operator's `--compress-responses` encoding, and
 //! never a message that does not shrink.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 

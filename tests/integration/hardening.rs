@@ -5,9 +5,8 @@
 //! 429 + `Retry-After`), API keys checked before an upload is read, and the
 //! metrics that show all of it.
 
-mod common;
-#[path = "common/gateway.rs"]
-mod gateway;
+use crate::common;
+use crate::common::gateway;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -3,13 +3,12 @@
 //! (`BadRequest` naming the field, `QuotaFailure` naming the limit), read
 //! with `tonic-types` from a real server on port 0; the gateway answers the
 //! HTTP status of the reason. (A busy budget's `RetryInfo`:
-//! `tests/hardening.rs`, `a_unary_message_is_reserved_before_it_is_read`;
+//! `tests/integration/hardening.rs`, `a_unary_message_is_reserved_before_it_is_read`;
 //! bytes that are no protobuf message stay `INVALID_ARGUMENT`:
-//! `tests/bad_inputs.rs`.)
+//! `tests/integration/bad_inputs.rs`.)
 
-mod common;
-#[path = "common/gateway.rs"]
-mod gateway;
+use crate::common;
+use crate::common::gateway;
 
 use bytes::Bytes;
 use tensorwire::client::ClientError;

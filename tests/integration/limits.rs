@@ -3,9 +3,8 @@
 //! limits are set small. The memory budget, the longest gRPC call and the
 //! timeouts have their own tests in `hardening.rs` and `overload.rs`.
 
-mod common;
-#[path = "common/gateway.rs"]
-mod gateway;
+use crate::common;
+use crate::common::gateway;
 
 use std::time::Duration;
 
