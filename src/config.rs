@@ -128,7 +128,9 @@ pub struct GatewayConfig {
     /// the body limit. Past it the gateway stops reading the answer, so the
     /// service stops reading the upload and such a client's upload stalls
     /// until a timeout ends the request; a client that reads while it
-    /// sends streams any size through this much memory.
+    /// sends streams any size through this much memory. A multipart `.npy`
+    /// on the seed route is answered once its body is in, so its whole
+    /// answer must fit.
     #[arg(long, env = "TENSORWIRE_ANSWER_BUFFER_BYTES", default_value = "1GiB", value_parser = parse_bytes)]
     pub answer_buffer_bytes: u64,
 
