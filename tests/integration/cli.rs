@@ -202,15 +202,9 @@ async fn errors_are_one_line_and_a_failing_exit_code() {
 /// test's own 256 MiB of input and `.npy` bytes, not the CLI's.) A growth in
 /// the child's last 5 ms would be missed; the CLI's last act is a flush.
 fn wait_with_peak_rss(mut child: std::process::Child) -> (bool, u64) {
-    let status_path = format!("/proc/{}/status", child.id());
     let mut peak_kib = 0u64;
     loop {
-        if let Ok(status) = std::fs::read_to_string(&status_path)
-            && let Some(kib) = status
-                .lines()
-                .find_map(|line| line.strip_prefix("VmHWM:"))
-                .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        {
+        if let Some(kib) = common::peak_rss_kib(child.id()) {
             peak_kib = peak_kib.max(kib);
         }
         if let Some(exit) = child.try_wait().expect("the CLI can be waited for") {

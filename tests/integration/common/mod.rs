@@ -87,10 +87,15 @@ impl Drop for ServerProcess {
 
 /// Peak resident memory of process `pid` in MiB (`VmHWM`).
 pub fn peak_rss_mib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
-    let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
-    kib / 1024
+    peak_rss_kib(pid).expect("the process's VmHWM") / 1024
+}
+
+/// Peak resident memory of process `pid` in KiB (`VmHWM`), `None` once it
+/// has exited (a zombie's status has no memory lines).
+pub fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Starts `tensorwire serve` on port 0 with `args` added, and reads the
