@@ -272,6 +272,25 @@ async fn a_stream_larger_than_the_budget_is_filtered_exactly_in_bounded_memory()
     );
 }
 
+/// A `.npy` POST to the gateway whose body is the pieces sent into the
+/// returned channel, as they are sent; the request goes once it is polled.
+fn post_npy_in_pieces(
+    gw: &gateway::Gateway,
+    path: &str,
+) -> (
+    mpsc::Sender<Result<Bytes, std::io::Error>>,
+    impl std::future::Future<Output = reqwest::Result<reqwest::Response>> + use<>,
+) {
+    let (send, body) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    let request = gw
+        .http
+        .post(gw.url(path))
+        .header("content-type", "application/x-npy")
+        .body(reqwest::Body::wrap_stream(ReceiverStream::new(body)))
+        .send();
+    (send, request)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_gateway_answers_a_large_npy_while_its_body_is_still_arriving() {
     let gw = gateway::start_with(|c| c.limits.stream_slab_bytes = 256 << 10).await;
@@ -280,13 +299,7 @@ async fn the_gateway_answers_a_large_npy_while_its_body_is_still_arriving() {
     let file = gateway::npy(&input);
     let pieces: Vec<Bytes> = file.chunks(64 << 10).map(Bytes::copy_from_slice).collect();
     let (last, most) = pieces.split_last().unwrap();
-    let (send, body) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
-    let request = gw
-        .http
-        .post(gw.url("/v1/gaussian_filter?sigma=2"))
-        .header("content-type", "application/x-npy")
-        .body(reqwest::Body::wrap_stream(ReceiverStream::new(body)))
-        .send();
+    let (send, request) = post_npy_in_pieces(&gw, "/v1/gaussian_filter?sigma=2");
     let answer = tokio::spawn(async move {
         let mut answer = request.await.expect("the gateway answers");
         assert_eq!(answer.status(), 200);
@@ -339,13 +352,7 @@ async fn a_gateway_client_that_stops_reading_stalls_its_upload() {
     let total = file.len();
     let pieces: Vec<Bytes> = file.chunks(256 << 10).map(Bytes::copy_from_slice).collect();
     drop(file);
-    let (send, body) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
-    let request = gw
-        .http
-        .post(gw.url("/v1/gaussian_filter?sigma=1&axes=0"))
-        .header("content-type", "application/x-npy")
-        .body(reqwest::Body::wrap_stream(ReceiverStream::new(body)))
-        .send();
+    let (send, request) = post_npy_in_pieces(&gw, "/v1/gaussian_filter?sigma=1&axes=0");
     let (start_reading, reading) = tokio::sync::oneshot::channel::<()>();
     let answer = tokio::spawn(async move {
         let mut answer = request.await.expect("the gateway answers");
