@@ -84,8 +84,8 @@ async fn hold_reservation(server: &common::TestServer, len: u64) -> HeldStream {
         }
         let refusal = held.1.await.unwrap();
         assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "the stream was refused for 5 s: {refusal:?}"
+            started.elapsed() < Duration::from_secs(20),
+            "the stream was refused for 20 s: {refusal:?}"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -104,10 +104,11 @@ async fn filter_stream_outcome(
     Ok(())
 }
 
-/// Waits until `check` holds, polling for up to 5 s.
+/// Waits until `check` holds, polling for up to 20 s (a loaded CI machine
+/// runs the whole suite at once on two cores).
 async fn eventually(mut check: impl AsyncFnMut() -> bool, what: &str) {
     let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(5) {
+    while started.elapsed() < Duration::from_secs(20) {
         if check().await {
             return;
         }
