@@ -73,7 +73,7 @@ async fn start_held_stream(server: &common::TestServer, len: u64) -> (HeldStream
 
 /// [`start_held_stream`] once the budget has room for it: a reservation
 /// still being released (of a call answered a moment ago, or ended by a
-/// deadline) refuses the first tries, so this retries for up to 5 s and
+/// deadline) refuses the first tries, so this retries for up to 20 s and
 /// fails the test if the stream is still refused then.
 async fn hold_reservation(server: &common::TestServer, len: u64) -> HeldStream {
     let started = Instant::now();
