@@ -23,7 +23,7 @@ use crate::service::Reason;
 pub enum GatewayError {
     /// The upstream gRPC service refused the call or could not be reached.
     #[error("{}", upstream_message(.0))]
-    Upstream(#[from] tonic::Status),
+    Upstream(tonic::Status),
     /// A required field of a seed route is missing (`Missing 'array_data'`).
     #[error("Missing '{0}'")]
     MissingField(&'static str),
@@ -58,8 +58,8 @@ pub enum GatewayError {
     #[error("{0}")]
     NotAcceptable(String),
     /// The request took longer than the configured timeout.
-    #[error("the request did not complete within {0} seconds (--request-timeout-secs)")]
-    Timeout(u64),
+    #[error("the request did not complete in time (--request-timeout-secs)")]
+    Timeout,
     /// The client sent nothing for longer than the body read timeout.
     #[error("the request body stalled: no data arrived within --body-read-timeout-secs")]
     BodyStalled,
@@ -77,6 +77,31 @@ pub enum GatewayError {
 impl From<crate::filter::param_text::ParamError> for GatewayError {
     fn from(err: crate::filter::param_text::ParamError) -> GatewayError {
         GatewayError::BadRequest(err.to_string())
+    }
+}
+
+impl From<tonic::Status> for GatewayError {
+    /// An upstream status, except what tonic's client reports as
+    /// `CANCELLED` on its own: the gateway's deadline on the call (the
+    /// request timeout, 504) or a connection to the upstream that closed
+    /// under the call (503, to be retried). Neither is the HTTP client going
+    /// away, which drops the request before any answer is made, and the
+    /// service never answers `CANCELLED` itself.
+    fn from(status: tonic::Status) -> GatewayError {
+        if status.code() != Code::Cancelled {
+            return GatewayError::Upstream(status);
+        }
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&status);
+        while let Some(err) = cause {
+            if err.is::<tonic::TimeoutExpired>() {
+                return GatewayError::Timeout;
+            }
+            cause = err.source();
+        }
+        GatewayError::Upstream(tonic::Status::unavailable(format!(
+            "the call was cut off: {}",
+            status.message()
+        )))
     }
 }
 
@@ -107,7 +132,7 @@ impl GatewayError {
             GatewayError::BodyTooLarge { .. } | GatewayError::TooLarge(_) => {
                 Code::ResourceExhausted
             }
-            GatewayError::Timeout(_) | GatewayError::BodyStalled => Code::DeadlineExceeded,
+            GatewayError::Timeout | GatewayError::BodyStalled => Code::DeadlineExceeded,
             GatewayError::Unauthenticated(_) => Code::Unauthenticated,
             GatewayError::Internal(_) => Code::Internal,
         }
@@ -302,6 +327,25 @@ mod tests {
         let status = tonic::Status::with_error_details(Code::ResourceExhausted, "busy", details);
         let response = GatewayError::Upstream(status).into_response();
         assert_eq!(response.headers()[header::RETRY_AFTER], "3");
+    }
+
+    #[test]
+    fn what_tonic_cancels_on_its_own_is_a_timeout_or_an_unavailable_upstream() {
+        let expired = tonic::Status::from_error(Box::new(tonic::TimeoutExpired(())));
+        assert_eq!(expired.code(), Code::Cancelled, "tonic's own mapping");
+        let response = GatewayError::from(expired).into_response();
+        assert_eq!(response.status(), 504);
+
+        let cut = tonic::Status::cancelled("operation was canceled: connection closed");
+        let err = GatewayError::from(cut);
+        assert_eq!(err.code(), Code::Unavailable);
+        assert!(err.to_string().contains("connection closed"), "{err}");
+        let response = err.into_response();
+        assert_eq!(response.status(), 503);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+
+        let refused = tonic::Status::invalid_argument("bad sigma");
+        assert_eq!(GatewayError::from(refused).status(), 400);
     }
 
     #[test]

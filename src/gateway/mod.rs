@@ -306,11 +306,7 @@ async fn json_error_bodies(body_limit: u64, response: Response) -> Response {
     if status == StatusCode::GATEWAY_TIMEOUT
         && !response.headers().contains_key(header::CONTENT_TYPE)
     {
-        return error::error_response(
-            status,
-            "the request did not complete in time (--request-timeout-secs)",
-            tonic::Code::DeadlineExceeded,
-        );
+        return GatewayError::Timeout.into_response();
     }
     if status == StatusCode::PAYLOAD_TOO_LARGE {
         return GatewayError::BodyTooLarge { limit: body_limit }.into_response();
