@@ -7,7 +7,10 @@
 //! status's details (the rich error model, see `crate::service::Reason`):
 //! `RESOURCE_EXHAUSTED` with the reason `LIMIT_EXCEEDED` or `BUDGET_EXCEEDED`
 //! is 413 (retrying cannot help), with `BUSY` 429 with `Retry-After` from its
-//! `RetryInfo`. The message text is never read.
+//! `RetryInfo`. The message text is never read. One exception to keeping
+//! the code: a `CANCELLED` that tonic's client raises on its own (its
+//! deadline, or the upstream's connection closing under the call) is a 504
+//! or a 503, never nginx's 499 "client closed request".
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
