@@ -63,9 +63,7 @@ async fn start_held_stream(server: &common::TestServer, len: u64) -> (HeldStream
         let request = tonic::Request::new(tokio_stream::wrappers::ReceiverStream::new(receiver));
         let answer = client.gaussian_filter_stream(request).await;
         let _ = answered.send(answer.is_ok());
-        let mut answer = answer?.into_inner();
-        while answer.message().await?.is_some() {}
-        Ok(())
+        read_to_the_end(answer?).await
     });
     let accepted = accepted.await.unwrap_or(false);
     ((sender, call), accepted)
@@ -99,7 +97,15 @@ async fn filter_stream_outcome(
     >,
     request: tonic::Request<tokio_stream::wrappers::ReceiverStream<pb::GaussianFilterChunk>>,
 ) -> Result<(), tonic::Status> {
-    let mut answer = client.gaussian_filter_stream(request).await?.into_inner();
+    read_to_the_end(client.gaussian_filter_stream(request).await?).await
+}
+
+/// Reads a filter stream's answer to its end: the error it ends with, or
+/// `Ok` once it ends cleanly.
+async fn read_to_the_end(
+    answer: tonic::Response<tonic::Streaming<pb::TensorChunk>>,
+) -> Result<(), tonic::Status> {
+    let mut answer = answer.into_inner();
     while answer.message().await?.is_some() {}
     Ok(())
 }
