@@ -374,7 +374,6 @@ impl SlabCutter {
             // each slab.
             let mut data =
                 super::pool::take_from(slab.len() * s.row_in, super::pool::SLAB_POOL_MIN_BYTES);
-            let held = self.held.make_contiguous();
             for run in &slab.sources {
                 // Rows before `first` are a wrap's first rows, kept aside.
                 let split = run.end.min(self.first).max(run.start);
@@ -383,8 +382,10 @@ impl SlabCutter {
                 }
                 if run.end > split {
                     let from = split - self.first;
-                    data.extend_from_slice(
-                        &held[from * s.row_in..(run.end - self.first) * s.row_in],
+                    copy_from_ring(
+                        &self.held,
+                        from * s.row_in..(run.end - self.first) * s.row_in,
+                        &mut data,
                     );
                 }
             }
@@ -437,6 +438,20 @@ impl SlabCutter {
     /// Bytes of input held right now (for tests of the bound).
     pub fn held_bytes(&self) -> usize {
         self.held.len() + self.head.len()
+    }
+}
+
+/// Appends the bytes `range` of `ring` to `out`, from the ring's two halves
+/// as they lie: making the ring contiguous first would move up to half of
+/// it again whenever its contents wrap around the end of its buffer.
+fn copy_from_ring(ring: &VecDeque<u8>, range: Range<usize>, out: &mut Vec<u8>) {
+    let (front, back) = ring.as_slices();
+    let split = front.len();
+    if range.start < split {
+        out.extend_from_slice(&front[range.start..range.end.min(split)]);
+    }
+    if range.end > split {
+        out.extend_from_slice(&back[range.start.max(split) - split..range.end - split]);
     }
 }
 
@@ -534,6 +549,24 @@ mod tests {
         assert_eq!(out, plan.run(&input).data().to_vec());
         assert!(first_at.unwrap() < 40, "first slab after row {first_at:?}");
         assert!(most_held <= 40 * 24, "held {most_held} bytes");
+    }
+
+    #[test]
+    fn rows_are_copied_from_a_ring_that_wraps_around() {
+        let mut ring: VecDeque<u8> = VecDeque::with_capacity(16);
+        ring.extend(0..12u8);
+        ring.drain(..8);
+        ring.extend(12..22u8);
+        let (front, back) = ring.as_slices();
+        assert!(!front.is_empty() && !back.is_empty(), "the ring wraps");
+        let whole: Vec<u8> = ring.iter().copied().collect();
+        for start in 0..=whole.len() {
+            for end in start..=whole.len() {
+                let mut out = vec![99];
+                copy_from_ring(&ring, start..end, &mut out);
+                assert_eq!(out[1..], whole[start..end], "range {start}..{end}");
+            }
+        }
     }
 
     /// A tensor of `dtype` and `shape` with xorshift bytes (bool bytes 0
