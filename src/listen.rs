@@ -1,8 +1,9 @@
 //! Serving an HTTP service (the gRPC routes or the gateway's router) on a
 //! TCP listener, in plain text or TLS, with the connection-level defences:
 //! a deadline on the TLS handshake and on HTTP/1 request headers (slowloris),
-//! HTTP/2 keep-alive pings that drop dead peers, and a graceful shutdown that
-//! stops accepting at once and lets open requests finish.
+//! HTTP/2 keep-alive pings that drop dead peers, a graceful shutdown that
+//! stops accepting at once and lets open requests finish, and a lingering
+//! close (`linger`) so that closing never cuts an answer already written.
 //!
 //! Both listeners go through this one loop (hyper-util's connection builder
 //! with tokio-rustls), rather than `tonic::transport::Server` and
@@ -29,6 +30,8 @@ use tokio_rustls::rustls;
 use tokio_util::sync::CancellationToken;
 
 pub use crate::config::TlsFiles;
+
+mod linger;
 
 impl TlsFiles {
     /// The rustls settings for these files, offering the given ALPN
@@ -173,6 +176,7 @@ where
             },
         };
         let _ = tcp.set_nodelay(true);
+        let tcp = linger::LingeringTcp::new(tcp);
         let service = TowerToHyperService::new(service.clone());
         let builder = builder.clone();
         let watcher = graceful.watcher();
