@@ -443,7 +443,9 @@ impl SlabCutter {
 
 /// Appends the bytes `range` of `ring` to `out`, from the ring's two halves
 /// as they lie: making the ring contiguous first would move up to half of
-/// it again whenever its contents wrap around the end of its buffer.
+/// it again whenever its contents wrap around the end of its buffer. (std's
+/// `vec_deque::Iter::as_slices` would give these two slices, but it is not
+/// stable in Rust 1.95.)
 fn copy_from_ring(ring: &VecDeque<u8>, range: Range<usize>, out: &mut Vec<u8>) {
     let (front, back) = ring.as_slices();
     let split = front.len();
