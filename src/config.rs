@@ -99,6 +99,13 @@ pub struct GatewayCommand {
     /// TLS certificate and key (none: plain text).
     #[command(flatten)]
     pub tls: TlsFiles,
+
+    /// Most bytes the gateway's requests together may hold (bodies, decoded
+    /// copies, answers held for clients); a request that does not fit gets
+    /// 429 with Retry-After (413 if it never could). `serve` has the same
+    /// flag, one budget for its service and its gateway.
+    #[arg(long, env = "TENSORWIRE_MEMORY_BUDGET", default_value = "8GiB", value_parser = parse_bytes)]
+    pub memory_budget: u64,
 }
 
 /// Settings of the HTTP gateway (flags of both `serve` and `gateway`).
@@ -194,7 +201,9 @@ pub enum Encoding {
     Zstd,
 }
 
-/// Deadlines on slow peers, for both listeners (slowloris defence).
+/// Deadlines on slow peers and the number of connections, for every
+/// listener (slowloris defence; each connection holds a fixed amount of
+/// memory outside the memory budget, so their number bounds it).
 #[derive(clap::Args, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConnectionTimeouts {
     /// Seconds a client may take for the TLS handshake and to send the
@@ -211,6 +220,13 @@ pub struct ConnectionTimeouts {
     /// DEADLINE_EXCEEDED) and what it held is freed.
     #[arg(long, env = "TENSORWIRE_BODY_READ_TIMEOUT_SECS", default_value_t = 60)]
     pub body_read_timeout_secs: u64,
+
+    /// Most connections each listener serves at once; further ones wait in
+    /// the kernel's accept queue until one closes. 0 means no limit. Each
+    /// connection may hold up to its HTTP/2 receive window (16 MiB) and a
+    /// few buffers outside the memory budget (see ARCHITECTURE.md, Memory).
+    #[arg(long, env = "TENSORWIRE_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
 }
 
 impl Default for ConnectionTimeouts {
@@ -218,6 +234,7 @@ impl Default for ConnectionTimeouts {
         ConnectionTimeouts {
             header_read_timeout_secs: 10,
             body_read_timeout_secs: 60,
+            max_connections: 1024,
         }
     }
 }

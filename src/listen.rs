@@ -100,6 +100,9 @@ pub struct ConnectionSettings {
     pub connection_window: u32,
     /// Largest HTTP/2 frame the peer may send.
     pub max_frame_size: u32,
+    /// Most connections served at once (0: no limit); the listener stops
+    /// accepting while it has this many.
+    pub max_connections: usize,
 }
 
 impl ConnectionSettings {
@@ -114,6 +117,7 @@ impl ConnectionSettings {
             stream_window: 8 << 20,
             connection_window: 16 << 20,
             max_frame_size: 1 << 20,
+            max_connections: 0,
         }
     }
 
@@ -161,7 +165,23 @@ where
     let builder = Arc::new(settings.builder());
     let acceptor = settings.tls.clone().map(TlsAcceptor::from);
     let graceful = GracefulShutdown::new();
+    let slots = (settings.max_connections > 0).then(|| {
+        Arc::new(tokio::sync::Semaphore::new(
+            settings
+                .max_connections
+                .min(tokio::sync::Semaphore::MAX_PERMITS),
+        ))
+    });
     loop {
+        // A connection slot first: at the limit, connections wait in the
+        // kernel's accept queue, holding nothing here.
+        let slot = match &slots {
+            None => None,
+            Some(slots) => tokio::select! {
+                () = shutdown.cancelled() => break,
+                slot = slots.clone().acquire_owned() => slot.ok(),
+            },
+        };
         let (tcp, peer) = tokio::select! {
             () = shutdown.cancelled() => break,
             accepted = listener.accept() => match accepted {
@@ -185,10 +205,12 @@ where
             None => {
                 tokio::spawn(async move {
                     serve_connection(&builder, tcp, service, watcher, peer).await;
+                    drop(slot);
                 });
             }
             Some(acceptor) => {
                 tokio::spawn(async move {
+                    let _slot = slot;
                     let tls =
                         match tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)).await {
                             Ok(Ok(tls)) => tls,

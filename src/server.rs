@@ -107,7 +107,7 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<RunningServer> {
     let service = grpc_service(
         &config.limits,
         config.timeouts,
-        budget,
+        budget.clone(),
         metrics.clone(),
         keys.clone(),
         config.compress_responses,
@@ -115,6 +115,7 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<RunningServer> {
     .await?;
     let mut grpc_settings = listen::ConnectionSettings::new(true, config.timeouts.header_read());
     grpc_settings.tls = grpc_tls;
+    grpc_settings.max_connections = config.timeouts.max_connections;
     let mut tasks = vec![tokio::spawn(listen::serve(
         grpc_listener,
         service.clone(),
@@ -150,6 +151,9 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<RunningServer> {
         api_keys: keys,
         service_metrics: Some(metrics),
         tls: http_tls,
+        // One budget for the process: the gateway's buffers and the
+        // service's reservations come out of the same `--memory-budget`.
+        budget,
     };
     tasks.push(tokio::spawn(crate::gateway::start(
         http_listener,

@@ -169,6 +169,7 @@ async fn gateway(command: GatewayCommand) -> anyhow::Result<()> {
         upstream: command.upstream,
         config: command.gateway,
         timeouts: command.timeouts,
+        budget: crate::budget::MemoryBudget::new(command.memory_budget),
     };
     tracing::info!(http_addr = %listener.local_addr()?, upstream = %start.upstream, "tensorwire gateway listening");
     let shutdown = tokio_util::sync::CancellationToken::new();

@@ -12,11 +12,16 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::upload::{BodyPieces, read_all};
+use super::memory::{Account, RequestMemory};
+use super::upload::read_body;
 use super::upstream::Credentials;
 use super::{AppState, GatewayError};
 use crate::kserve::pb;
 use crate::kserve::rest::{HEADER_LENGTH, read_infer_request, write_infer_response};
+
+/// Memory reading a KServe JSON body holds per number: a `serde_json::Value`
+/// (32 bytes) in a list that may have grown by doubling.
+const KSERVE_BYTES_PER_NUMBER: u64 = 48;
 
 /// The gRPC client of the protocol's service.
 pub type KServeUpstream =
@@ -31,8 +36,11 @@ fn call<T>(
     let client = state.kserve().ok_or_else(|| {
         GatewayError::Internal("this gateway has no channel to the inference service".into())
     })?;
+    // These calls hold nothing large but their request and answer messages,
+    // which `infer` reserves itself.
+    let memory = RequestMemory::new(state.budget());
     let request = state
-        .calls(Credentials::from_headers(headers))
+        .calls(Credentials::from_headers(headers), &memory)
         .request(message);
     Ok((client, request))
 }
@@ -128,6 +136,7 @@ pub(crate) async fn model_ready(
 pub(crate) async fn infer(
     State(state): State<AppState>,
     Path(path): Path<ModelPath>,
+    memory: RequestMemory,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, GatewayError> {
@@ -146,15 +155,36 @@ pub(crate) async fn infer(
         ),
     };
     let limit = state.body_limit();
-    let body = read_all(
-        &mut BodyPieces::new(body, limit),
-        usize::try_from(limit).unwrap_or(usize::MAX),
-    )
-    .await?;
+    let body = read_body(body, &headers, limit, &memory, 1).await?;
+    // Reading the JSON builds a tree of its values (about 48 bytes per
+    // number, at most one more number than commas), then the message's
+    // contents; the message is encoded again to be sent.
+    let json = &body[..header_length.unwrap_or(body.len()).min(body.len())];
+    let commas = json.iter().filter(|&&b| b == b',').count() as u64;
+    memory.add(
+        Account::Decoded,
+        KSERVE_BYTES_PER_NUMBER * (commas + 1) + body.len() as u64,
+    )?;
     let (message, binary) = read_infer_request(&path.name, &path.version, header_length, body)
         .map_err(|e| GatewayError::BadRequest(e.to_string()))?;
+    let size = prost::Message::encoded_len(&message) as u64;
+    // Encoded to be sent; the answer (about as large) decoded.
+    memory.add(Account::Decoded, size)?;
+    memory.add(Account::Answer, 2 * size)?;
     let (mut client, request) = call(&state, &headers, message)?;
     let answer = client.model_infer(request).await?.into_inner();
+    memory.cover(
+        Account::Answer,
+        2 * prost::Message::encoded_len(&answer) as u64,
+    )?;
+    // The answer written: JSON lists take up to 8 characters per byte of
+    // data (a bool is `false,`), binary outputs their bytes.
+    let written: u64 = answer
+        .raw_output_contents
+        .iter()
+        .map(|raw| 8 * raw.len() as u64 + 1024)
+        .sum();
+    memory.add(Account::Answer, written)?;
     // JSON lists of large tensors take a while: off the runtime.
     let (body, json_length) =
         tokio::task::spawn_blocking(move || write_infer_response(answer, &binary))

@@ -32,6 +32,7 @@ pub(crate) mod error;
 mod image_codec;
 pub mod json_list;
 mod kserve;
+mod memory;
 mod metrics;
 mod native;
 mod openapi;
@@ -76,6 +77,10 @@ pub(crate) struct GatewayExtras {
     /// The channel to the upstream's `inference.GRPCInferenceService`, for
     /// the `/v2` routes (without one they answer 500).
     pub kserve_channel: Option<Channel>,
+    /// The memory budget the gateway's buffers are reserved in: the
+    /// service's own in `serve` (one budget for the process), else one of
+    /// the default size (`--memory-budget`'s default).
+    pub budget: Option<crate::budget::MemoryBudget>,
 }
 
 /// The gRPC client the gateway calls.
@@ -111,6 +116,7 @@ pub(crate) struct Inner {
     metrics: metrics::Metrics,
     api_keys: crate::auth::ApiKeys,
     kserve: Option<kserve::KServeUpstream>,
+    budget: crate::budget::MemoryBudget,
 }
 
 impl AppState {
@@ -127,6 +133,9 @@ impl AppState {
             config,
             metrics: metrics::Metrics::new(extras.service_metrics),
             api_keys: extras.api_keys,
+            budget: extras.budget.unwrap_or_else(|| {
+                crate::budget::MemoryBudget::new(crate::config::Limits::default().memory_budget)
+            }),
             kserve: extras.kserve_channel.map(|channel| {
                 kserve::KServeUpstream::new(channel)
                     .max_decoding_message_size(usize::MAX)
@@ -144,8 +153,23 @@ impl AppState {
         &self.0.api_keys
     }
 
-    pub(crate) fn calls(&self, credentials: upstream::Credentials) -> upstream::Calls {
-        upstream::Calls::new(self.0.upstream.clone(), &self.0.config, credentials)
+    /// The calls of one request, reserving what they hold in `memory`.
+    pub(crate) fn calls(
+        &self,
+        credentials: upstream::Credentials,
+        memory: &memory::RequestMemory,
+    ) -> upstream::Calls {
+        upstream::Calls::new(
+            self.0.upstream.clone(),
+            &self.0.config,
+            credentials,
+            memory.clone(),
+        )
+    }
+
+    /// The memory budget the gateway reserves its buffers in.
+    pub(crate) fn budget(&self) -> &crate::budget::MemoryBudget {
+        &self.0.budget
     }
 
     pub(crate) fn config(&self) -> &GatewayConfig {
@@ -249,6 +273,9 @@ pub(crate) fn router_with(
             state.clone(),
             auth::authenticate,
         ))
+        // Every request gets its reservation in the memory budget, kept
+        // until its answer body is done.
+        .layer(middleware::from_fn_with_state(state.clone(), memory::hold))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             metrics::record,
@@ -343,6 +370,9 @@ pub struct GatewayStart {
     pub service_metrics: Option<Arc<crate::grpc_layers::metrics::ServiceMetrics>>,
     /// TLS for the HTTP listener, or `None` for plain text.
     pub tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    /// The memory budget the gateway's buffers are reserved in (the
+    /// service's in `serve`, its own `--memory-budget` in `gateway`).
+    pub budget: crate::budget::MemoryBudget,
 }
 
 /// Starts a gateway on `listener`: connects (lazily) to the upstream, builds
@@ -359,9 +389,11 @@ pub fn start(
         api_keys: start.api_keys,
         service_metrics: start.service_metrics,
         kserve_channel: Some(channel.clone()),
+        budget: Some(start.budget),
     };
     let mut settings = crate::listen::ConnectionSettings::new(false, start.timeouts.header_read());
     settings.tls = start.tls;
+    settings.max_connections = start.timeouts.max_connections;
     let app = router_with(Upstream::new(channel), start.config, extras, start.timeouts);
     Ok(serve_app(listener, app, settings, shutdown))
 }

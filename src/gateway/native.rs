@@ -20,7 +20,8 @@ use super::error::error_response;
 use super::image_codec::{decode_image, encode_png};
 use super::seed::media_type;
 use super::tensor_json::tensor_to_json;
-use super::upload::{BodyPieces, read_all, read_npy_upload};
+use super::memory::{Account, RequestMemory, content_length};
+use super::upload::{BodyPieces, read_body, read_npy_upload};
 use super::upstream::{Credentials, Filtered};
 use super::{AppState, GatewayError, metrics, openapi};
 use crate::filter::param_text::{Param, ParamError};
@@ -97,21 +98,44 @@ impl From<pb::TensorInfo> for TensorInfoJson {
 /// `POST /v1/describe`: a `.npy` body → its `TensorInfo` as JSON.
 pub(crate) async fn describe(
     State(state): State<AppState>,
+    memory: RequestMemory,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<TensorInfoJson>, GatewayError> {
     body_kind(&headers, "/v1/describe", false)?;
-    let calls = state.calls(Credentials::from_headers(&headers));
+    let calls = state.calls(Credentials::from_headers(&headers), &memory);
+    reserve_npy_body(&calls, &headers)?;
     let pieces = BodyPieces::new(body, state.body_limit());
-    let upload = read_npy_upload(pieces, calls.threshold(), refuse_npy).await?;
+    let upload = read_npy_upload(
+        pieces,
+        calls.threshold(),
+        refuse_npy,
+        (&memory, Account::Gathered),
+    )
+    .await?;
     let info = calls.describe_upload(upload, refuse_npy).await?;
     Ok(Json(info.into()))
+}
+
+/// What a `.npy` body that may stream holds, reserved from its declared
+/// length before it is read: up to the streaming threshold, gathered.
+pub(crate) fn reserve_npy_body(
+    calls: &super::upstream::Calls,
+    headers: &HeaderMap,
+) -> Result<(), GatewayError> {
+    if let Some(declared) = content_length(headers) {
+        calls
+            .memory()
+            .cover(Account::Gathered, declared.min(calls.threshold() as u64))?;
+    }
+    Ok(())
 }
 
 /// `POST /v1/gaussian_filter?sigma=…`: a `.npy` or image body → the filtered
 /// tensor as `.npy`, PNG or JSON, by `Accept`.
 pub(crate) async fn gaussian_filter(
     State(state): State<AppState>,
+    memory: RequestMemory,
     uri: Uri,
     headers: HeaderMap,
     body: Body,
@@ -130,18 +154,31 @@ pub(crate) async fn gaussian_filter(
             accept.unwrap_or_default()
         ))
     })?;
-    let calls = state.calls(Credentials::from_headers(&headers));
+    let calls = state.calls(Credentials::from_headers(&headers), &memory);
     let limit = state.body_limit();
     let filtered = match kind {
         BodyKind::Npy => {
+            // The body streams; its answer, about as large, may have to be
+            // held for a client that sends it all before it reads.
+            reserve_npy_body(&calls, &headers)?;
+            if let Some(declared) = content_length(&headers) {
+                calls.prepay_answer(declared)?;
+            }
             let pieces = BodyPieces::new(body, limit);
-            let upload = read_npy_upload(pieces, calls.threshold(), refuse_npy).await?;
+            let upload = read_npy_upload(
+                pieces,
+                calls.threshold(),
+                refuse_npy,
+                (&memory, Account::Gathered),
+            )
+            .await?;
             calls
                 .filter_upload(upload, query.params, refuse_npy)
                 .await?
         }
         BodyKind::Image => {
-            let bytes = read_all(&mut BodyPieces::new(body, limit), usize::MAX).await?;
+            let bytes = read_body(body, &headers, limit, &memory, 1).await?;
+            memory.add(Account::Decoded, decoded_image_bytes(&bytes, &state))?;
             let limits = state.config().image_limits;
             let decoded = tokio::task::spawn_blocking(move || decode_image(&bytes, &limits))
                 .await
@@ -157,11 +194,46 @@ pub(crate) async fn gaussian_filter(
             calls.filter_tensor(decoded.tensor, params).await?
         }
     };
-    answer(filtered, format).await
+    answer(filtered, format, &memory).await
 }
 
-/// Writes a filter result in the negotiated format.
-async fn answer(filtered: Filtered, format: Format) -> Result<Response, GatewayError> {
+/// The most bytes decoding an image body allocates for its pixels, from its
+/// header (up to four channels of its bit depth, within
+/// `max_decode_bytes`); a body whose header cannot be read is left to the
+/// decoder, which refuses it.
+fn decoded_image_bytes(bytes: &[u8], state: &AppState) -> u64 {
+    let most = state.config().image_limits.max_decode_bytes;
+    match crate::image::read_image_header(bytes, None) {
+        Ok(header) => {
+            let per_channel: u64 = match header.bit_depth {
+                0..=8 => 1,
+                9..=16 => 2,
+                _ => 4,
+            };
+            let channels = u64::from(header.channels.max(4));
+            u64::from(header.width)
+                .saturating_mul(u64::from(header.height))
+                .saturating_mul(channels * per_channel)
+                .min(most)
+        }
+        Err(_) => 0,
+    }
+}
+
+/// Bytes of a tensor written as JSON, at most: a number takes at most 32
+/// characters with its separator, and the brackets fewer than that again.
+fn json_answer_bytes(tensor: &Tensor) -> u64 {
+    let elements = tensor.nbytes() / tensor.dtype().itemsize().max(1);
+    (elements as u64).saturating_mul(48).saturating_add(1 << 10)
+}
+
+/// Writes a filter result in the negotiated format; a result that must be
+/// gathered and encoded whole (JSON, PNG) is reserved in `memory` first.
+async fn answer(
+    filtered: Filtered,
+    format: Format,
+    memory: &RequestMemory,
+) -> Result<Response, GatewayError> {
     let content_type = HeaderValue::from_static(format.content_type());
     if format == Format::Npy {
         let (length, body) = filtered.into_npy();
@@ -174,7 +246,14 @@ async fn answer(filtered: Filtered, format: Format) -> Result<Response, GatewayE
             .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
         return Ok(response);
     }
-    let tensor = filtered.collect().await?;
+    let tensor = filtered.collect(memory).await?;
+    let encoded = match format {
+        Format::Json => json_answer_bytes(&tensor),
+        // The pixels handed to the encoder, and the PNG itself (no larger
+        // than the pixels and the zlib framing).
+        _ => 2 * tensor.nbytes() as u64 + tensor.nbytes() as u64 / 8 + (1 << 16),
+    };
+    memory.add(Account::Answer, encoded)?;
     let encode = move |tensor: Tensor| match format {
         Format::Json => Ok(tensor_to_json(&tensor)),
         _ => encode_png(&tensor),
@@ -253,6 +332,7 @@ fn is_zero(v: &u32) -> bool {
 /// `POST /v1/image_size?filename=…`: raw image bytes → `ImageInfo` as JSON.
 pub(crate) async fn image_size(
     State(state): State<AppState>,
+    memory: RequestMemory,
     uri: Uri,
     headers: HeaderMap,
     body: Body,
@@ -269,7 +349,14 @@ pub(crate) async fn image_size(
             }
         }
     }
-    let calls = state.calls(Credentials::from_headers(&headers));
+    let calls = state.calls(Credentials::from_headers(&headers), &memory);
+    if let Some(declared) = content_length(&headers) {
+        // Gathered, then joined, up to the streaming threshold.
+        memory.cover(
+            Account::Gathered,
+            2 * declared.min(calls.threshold() as u64),
+        )?;
+    }
     let info = calls
         .image_size_pieces(BodyPieces::new(body, state.body_limit()), filename)
         .await?;
@@ -286,7 +373,7 @@ pub(crate) async fn image_size(
 /// `GET /healthz`: 200 when the gateway is up and its upstream answers a
 /// `Describe` of an empty tensor within a second; 503 otherwise. Needs no
 /// API key (a refusal for want of one still proves the upstream is up).
-pub(crate) async fn healthz(State(state): State<AppState>) -> Response {
+pub(crate) async fn healthz(State(state): State<AppState>, memory: RequestMemory) -> Response {
     let probe = pb::Tensor {
         dtype: pb::DType::DtypeUint8 as i32,
         shape: vec![0],
@@ -294,7 +381,7 @@ pub(crate) async fn healthz(State(state): State<AppState>) -> Response {
     };
     let mut request = tonic::Request::new(probe);
     request.set_timeout(Duration::from_secs(1));
-    let mut client = state.calls(Credentials::default()).client();
+    let mut client = state.calls(Credentials::default(), &memory).client();
     let call = tokio::time::timeout(Duration::from_secs(2), client.describe(request)).await;
     let upstream_up = match &call {
         Ok(Ok(_)) => Ok(()),

@@ -209,6 +209,7 @@ mod tests {
             },
             service_metrics: None,
             kserve_channel: None,
+            budget: None,
         };
         let state = AppState::new(
             super::super::Upstream::new(channel),

@@ -26,9 +26,10 @@ use super::AppState;
 use super::GatewayError;
 use super::auth::FormKey;
 use super::json_list::{ListError, tensor_from_json_body};
+use super::memory::{Account, RequestMemory, content_length};
 use super::upload::{
-    Base64Pieces, BodyPieces, FieldPieces, PARSE_LIMITS, clean_base64, decode_base64,
-    multipart_error, read_all, read_npy_upload,
+    Base64Pieces, FieldPieces, PARSE_LIMITS, clean_base64, decode_base64, multipart_error,
+    read_body, read_npy_upload,
 };
 use super::upstream::Credentials;
 use crate::npy::read_npy;
@@ -38,22 +39,28 @@ use crate::proto::pb;
 /// JSON body does not hold up the other requests of its runtime thread.
 const INLINE_PARSE_BYTES: usize = 1 << 20;
 
+/// Memory reading a JSON list holds per number: the number as read (16
+/// bytes) and its place in the tensor (8).
+const LIST_BYTES_PER_NUMBER: u64 = 24;
+
 /// `POST /receive_array`: `{"array_data": "<base64 .npy>"}` → its shape.
 pub(crate) async fn receive_array(
     State(state): State<AppState>,
+    memory: RequestMemory,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<serde_json::Value>, GatewayError> {
-    receive_base64_npy(state, headers, body, SeedNpy::ARRAY).await
+    receive_base64_npy(state, memory, headers, body, SeedNpy::ARRAY).await
 }
 
 /// `POST /receive_tensor`: `{"tensor_data": "<base64 .npy>"}` → its shape.
 pub(crate) async fn receive_tensor(
     State(state): State<AppState>,
+    memory: RequestMemory,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<serde_json::Value>, GatewayError> {
-    receive_base64_npy(state, headers, body, SeedNpy::TENSOR).await
+    receive_base64_npy(state, memory, headers, body, SeedNpy::TENSOR).await
 }
 
 /// What differs between `/receive_array` and `/receive_tensor`.
@@ -107,28 +114,47 @@ fn payload_refusal(err: GatewayError, what: &'static str) -> GatewayError {
     }
 }
 
+/// The JSON body must be held whole (the field may come last): it is
+/// reserved from `Content-Length` before it is read, and every copy made
+/// from it before the copy is made.
 async fn receive_base64_npy(
     state: AppState,
+    memory: RequestMemory,
     headers: HeaderMap,
     body: Body,
     seed: SeedNpy,
 ) -> Result<Json<serde_json::Value>, GatewayError> {
     let limit = state.body_limit();
-    let body = read_all(&mut BodyPieces::new(body, limit), usize::MAX).await?;
+    let body = read_body(body, &headers, limit, &memory, 1).await?;
+    if body.contains(&b'\\') {
+        // Escapes: serde_json unescapes the string into its scratch buffer,
+        // then it is copied out.
+        memory.add(Account::Decoded, 2 * body.len() as u64)?;
+    }
     let text = find_base64_field(body, seed.field, seed.what).await?;
-    let calls = state.calls(Credentials::from_headers(&headers));
+    let calls = state.calls(Credentials::from_headers(&headers), &memory);
     let described = if text.len() / 4 * 3 <= calls.threshold() {
-        // Small: decoded whole, in one go.
+        // Small: decoded whole, in one go (and maybe reordered).
+        memory.add(Account::Decoded, 2 * (text.len() / 4 * 3) as u64)?;
         let decoded = Bytes::from(decode_base64(&text, seed.what)?);
         let tensor = read_npy(decoded, &PARSE_LIMITS).map_err(|e| (seed.refuse)(e.to_string()))?;
         calls.describe_tensor(tensor).await
     } else {
         // Large: decoded a piece at a time into the streaming call, so the
         // body is held once and the decoded tensor never whole.
+        if text.iter().any(u8::is_ascii_whitespace) {
+            memory.add(Account::Decoded, text.len() as u64)?;
+        }
         let text = clean_base64(&text);
         let piece = usize::try_from(state.config().upload_chunk_bytes).unwrap_or(usize::MAX);
         let pieces = Base64Pieces::new(&text, piece, seed.what);
-        let upload = read_npy_upload(pieces, calls.threshold(), seed.refuse).await?;
+        let upload = read_npy_upload(
+            pieces,
+            calls.threshold(),
+            seed.refuse,
+            (&memory, Account::Gathered),
+        )
+        .await?;
         calls.describe_upload(upload, seed.refuse).await
     };
     let info = described.map_err(|e| payload_refusal(e, seed.what))?;
@@ -274,11 +300,16 @@ impl<'de> Visitor<'de> for TextSeed {
 /// `POST /receive_list`: `{"array_list": [[...], ...]}` → its shape.
 pub(crate) async fn receive_list(
     State(state): State<AppState>,
+    memory: RequestMemory,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<serde_json::Value>, GatewayError> {
     let limit = state.body_limit();
-    let body = read_all(&mut BodyPieces::new(body, limit), usize::MAX).await?;
+    let body = read_body(body, &headers, limit, &memory, 1).await?;
+    // Reading a list holds each number as it was read (16 bytes), then the
+    // tensor (8 bytes each); there are at most one more numbers than commas.
+    let commas = body.iter().filter(|&&b| b == b',').count() as u64;
+    memory.add(Account::Decoded, LIST_BYTES_PER_NUMBER * (commas + 1))?;
     let small = body.len() <= INLINE_PARSE_BYTES;
     let parse = move || tensor_from_json_body(&body, "array_list");
     let parsed = if small {
@@ -293,7 +324,7 @@ pub(crate) async fn receive_list(
         ListError::Invalid(detail) => refuse_array(detail),
     })?;
     let info = state
-        .calls(Credentials::from_headers(&headers))
+        .calls(Credentials::from_headers(&headers), &memory)
         .describe_tensor(tensor)
         .await
         .map_err(|e| payload_refusal(e, "array"))?;
@@ -307,15 +338,23 @@ pub(crate) async fn receive_list(
 /// `"sizes"` for several. A `key` form field is the API key.
 pub(crate) async fn im_size(
     State(state): State<AppState>,
+    memory: RequestMemory,
     mut request: Request,
 ) -> Result<Json<serde_json::Value>, GatewayError> {
     let mut form_key = FormKey::take(&mut request);
     let limit = state.body_limit();
-    let mut calls = state.calls(Credentials::from_headers(request.headers()));
+    let mut calls = state.calls(Credentials::from_headers(request.headers()), &memory);
     let content_type = media_type(request.headers());
     let mut sizes: Vec<[u32; 2]> = Vec::new();
     match content_type.as_str() {
         "multipart/form-data" => {
+            if let Some(declared) = content_length(request.headers()) {
+                // An image is gathered, then joined, up to the threshold.
+                memory.cover(
+                    Account::Gathered,
+                    2 * declared.min(calls.threshold() as u64),
+                )?;
+            }
             let mut multipart = Multipart::from_request(request, &state)
                 .await
                 .map_err(|e| GatewayError::BadRequest(e.body_text()))?;
@@ -346,8 +385,10 @@ pub(crate) async fn im_size(
             }
         }
         "application/x-www-form-urlencoded" => {
-            let body =
-                read_all(&mut BodyPieces::new(request.into_body(), limit), usize::MAX).await?;
+            // The form held whole, its fields unescaped (a copy), and one
+            // image decoded at a time: three bytes per byte of body at most.
+            let (parts, body) = request.into_parts();
+            let body = read_body(body, &parts.headers, limit, &memory, 3).await?;
             let mut images = Vec::new();
             for (name, value) in form_urlencoded::parse(&body) {
                 match name.as_ref() {
@@ -395,13 +436,19 @@ pub(crate) async fn im_size(
 /// `gaussian_filter(array, 0.5)`, streamed back as the service answers.
 pub(crate) async fn filter_upload(
     State(state): State<AppState>,
+    memory: RequestMemory,
     mut request: Request,
 ) -> Result<Response, GatewayError> {
     let mut form_key = FormKey::take(&mut request);
     let limit = state.body_limit();
-    let mut calls = state.calls(Credentials::from_headers(request.headers()));
+    let mut calls = state.calls(Credentials::from_headers(request.headers()), &memory);
     if media_type(request.headers()) != "multipart/form-data" {
         return Err(GatewayError::NoInputFile);
+    }
+    // The file streams, but its whole answer is held until the body is in.
+    super::native::reserve_npy_body(&calls, request.headers())?;
+    if let Some(declared) = content_length(request.headers()) {
+        calls.prepay_answer(declared)?;
     }
     let mut multipart = Multipart::from_request(request, &state)
         .await
@@ -425,6 +472,7 @@ pub(crate) async fn filter_upload(
             FieldPieces::new(field, limit),
             calls.threshold(),
             refuse_array,
+            (&memory, Account::Gathered),
         )
         .await?;
         let params = pb::GaussianParams {

@@ -17,6 +17,7 @@ use futures::StreamExt;
 use http_body_util::LengthLimitError;
 
 use super::GatewayError;
+use super::memory::{Account, RequestMemory, content_length};
 use crate::npy::{NpyError, read_npy, read_npy_header};
 use crate::tensor::{DType, Tensor, TensorLimits, validate_shape};
 
@@ -242,21 +243,35 @@ pub(crate) type NpyRefusal = fn(String) -> GatewayError;
 /// and parsed whole; beyond that, a C-order little-endian file is handed over
 /// for streaming with its header parsed, and anything else (Fortran order,
 /// big-endian), which needs all its data to reorder, is gathered whole.
+/// What is gathered is covered in `memory`'s `account` before it is kept
+/// (twice when it must be joined, for the joined copy).
 pub(crate) async fn read_npy_upload<P: Pieces>(
     mut pieces: P,
     threshold: usize,
     refuse: NpyRefusal,
+    (memory, account): (&RequestMemory, Account),
 ) -> Result<NpyUpload<P>, GatewayError> {
     let mut parts: Vec<Bytes> = Vec::new();
     let mut total = 0usize;
     let mut gather_whole = false;
     loop {
         let Some(piece) = pieces.next_piece().await? else {
+            // Joining holds the parts and the whole; reordering a Fortran
+            // or big-endian file makes one more copy.
+            let copies = if gather_whole {
+                3
+            } else if parts.len() > 1 {
+                2
+            } else {
+                1
+            };
+            memory.cover(account, copies * total as u64)?;
             let whole = concat(parts, total);
             let tensor = read_npy(whole, &PARSE_LIMITS).map_err(|e| npy_refusal(e, refuse))?;
             return Ok(NpyUpload::Whole(tensor));
         };
         total += piece.len();
+        memory.cover(account, total as u64)?;
         parts.push(piece);
         if gather_whole || total <= threshold {
             continue;
@@ -311,23 +326,36 @@ pub(crate) fn concat(mut parts: Vec<Bytes>, total: usize) -> Bytes {
     }
 }
 
-/// Reads every piece into one buffer, refusing more than `limit` bytes.
-pub(crate) async fn read_all<P: Pieces>(
-    pieces: &mut P,
-    limit: usize,
+/// Reads a whole request body into one buffer, `per_byte` bytes of the
+/// request's memory (`Account::Body`) reserved for each of its bytes: up
+/// front from `Content-Length` when it is declared (a request that does not
+/// fit is refused before its body is read), else as the body arrives. A
+/// handler that will make copies of the body passes a `per_byte` above 1.
+/// The body is read straight into one buffer of the declared size, never
+/// gathered in pieces and joined (which would hold it twice).
+pub(crate) async fn read_body(
+    body: axum::body::Body,
+    headers: &axum::http::HeaderMap,
+    limit: u64,
+    memory: &RequestMemory,
+    per_byte: u64,
 ) -> Result<Bytes, GatewayError> {
-    let mut parts = Vec::new();
-    let mut total = 0usize;
-    while let Some(piece) = pieces.next_piece().await? {
-        total = total.saturating_add(piece.len());
-        if total > limit {
-            return Err(GatewayError::BodyTooLarge {
-                limit: limit as u64,
-            });
-        }
-        parts.push(piece);
+    let declared = content_length(headers).filter(|&n| n <= limit);
+    if let Some(declared) = declared {
+        memory.cover(Account::Body, declared.saturating_mul(per_byte))?;
     }
-    Ok(concat(parts, total))
+    let mut pieces = BodyPieces::new(body, limit);
+    let mut buffer = BytesMut::with_capacity(declared.unwrap_or(0) as usize);
+    let mut total = 0u64;
+    while let Some(piece) = pieces.next_piece().await? {
+        total = total.saturating_add(piece.len() as u64);
+        if total > limit {
+            return Err(GatewayError::BodyTooLarge { limit });
+        }
+        memory.cover(Account::Body, total.saturating_mul(per_byte))?;
+        buffer.extend_from_slice(&piece);
+    }
+    Ok(buffer.freeze())
 }
 
 /// Cuts the payload into messages of exactly `target` bytes (the last one
@@ -393,11 +421,17 @@ mod tests {
         GatewayError::BadRequest(detail)
     }
 
+    fn memory() -> (RequestMemory, Account) {
+        let budget = crate::budget::MemoryBudget::new(1 << 30);
+        (RequestMemory::new(&budget), Account::Body)
+    }
+
     #[tokio::test]
     async fn small_npy_is_read_whole() {
         let t = tensor(100);
         let file = Bytes::from(write_npy(&t));
-        match read_npy_upload(MemoryPieces::new(file, 7), 1000, refuse).await {
+        let (memory, account) = memory();
+        match read_npy_upload(MemoryPieces::new(file, 7), 1000, refuse, (&memory, account)).await {
             Ok(NpyUpload::Whole(got)) => assert_eq!(got, t),
             _ => panic!("expected a whole tensor"),
         }
@@ -407,8 +441,14 @@ mod tests {
     async fn large_npy_streams_after_its_header() {
         let t = tensor(10_000);
         let file = Bytes::from(write_npy(&t));
-        let Ok(NpyUpload::Streaming(mut s)) =
-            read_npy_upload(MemoryPieces::new(file, 3000), 1000, refuse).await
+        let (memory, account) = memory();
+        let Ok(NpyUpload::Streaming(mut s)) = read_npy_upload(
+            MemoryPieces::new(file, 3000),
+            1000,
+            refuse,
+            (&memory, account),
+        )
+        .await
         else {
             panic!("expected a stream");
         };
@@ -425,10 +465,12 @@ mod tests {
 
     #[tokio::test]
     async fn garbage_is_refused_with_the_npy_reason() {
+        let (memory, account) = memory();
         let err = read_npy_upload(
             MemoryPieces::new(Bytes::from_static(b"hello"), 2),
             1,
             refuse,
+            (&memory, account),
         )
         .await
         .err()

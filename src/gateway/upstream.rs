@@ -8,6 +8,7 @@
 //! service takes it, and holds a few pieces at most.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::http::HeaderMap;
@@ -17,9 +18,11 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::metadata::{AsciiMetadataValue, MetadataValue};
 
+use super::memory::{Account, RequestMemory};
 use super::upload::{
     Coalescer, MemoryPieces, NpyRefusal, NpyUpload, PARSE_LIMITS, Pieces, StreamingTensor,
 };
+use crate::budget::{MemoryBudget, Reservation};
 use super::{GatewayConfig, GatewayError, Upstream};
 use crate::npy::write_npy_header;
 use crate::proto::pb;
@@ -29,6 +32,10 @@ use crate::wire::{self, DecodeError};
 
 /// Pieces in flight between the pump and the call.
 const PIPELINE_DEPTH: usize = 4;
+
+/// Pieces a streaming call holds at once, each at most a chunk: those in
+/// the channel, the one the coalescer gathers, the one being encoded.
+const PIPELINE_PIECES: u64 = PIPELINE_DEPTH as u64 + 2;
 
 /// The caller's API key, passed on as gRPC `authorization` metadata.
 #[derive(Clone, Debug, Default)]
@@ -67,6 +74,12 @@ pub(crate) struct Calls {
     credentials: Credentials,
     /// Most answer bytes held for a client that has not read them.
     answer_buffer: usize,
+    /// The request's reservation in the memory budget.
+    memory: RequestMemory,
+    /// Bytes of a streamed answer's buffer already reserved in `memory`
+    /// (from the request's declared size); pieces beyond wait for the
+    /// budget.
+    prepaid_answer: AtomicUsize,
 }
 
 /// The answer of a filter: whole, or a header and data still arriving.
@@ -98,10 +111,19 @@ pub(crate) struct FilteredStream {
 /// stops reading stops the upstream answer, and with it the upload.
 enum AnswerEvent {
     Header(DType, ValidShape),
-    Data(Bytes, OwnedSemaphorePermit),
+    Data(Bytes, PieceHold),
     End,
     Failed(GatewayError),
 }
+
+/// What a queued answer piece holds until the HTTP answer takes it: its
+/// share of `--answer-buffer-bytes`, and its bytes in the memory budget,
+/// either from the request's prepaid reservation or reserved for it.
+type PieceHold = (
+    OwnedSemaphorePermit,
+    Option<OwnedSemaphorePermit>,
+    Option<Reservation>,
+);
 
 impl FilteredStream {
     /// Reads the answer's header, then waits for its first data piece, the
@@ -156,7 +178,12 @@ impl Drop for FilteredStream {
 }
 
 impl Calls {
-    pub(crate) fn new(client: Upstream, config: &GatewayConfig, credentials: Credentials) -> Calls {
+    pub(crate) fn new(
+        client: Upstream,
+        config: &GatewayConfig,
+        credentials: Credentials,
+        memory: RequestMemory,
+    ) -> Calls {
         Calls {
             client,
             threshold: usize::try_from(config.stream_threshold_bytes).unwrap_or(usize::MAX),
@@ -170,7 +197,35 @@ impl Calls {
             answer_buffer: usize::try_from(config.answer_buffer_bytes)
                 .unwrap_or(usize::MAX)
                 .max(1),
+            memory,
+            prepaid_answer: AtomicUsize::new(0),
         }
+    }
+
+    /// Reserves room for a streamed answer of about `bytes` (the declared
+    /// size of the request, at most `--answer-buffer-bytes`) up front, so
+    /// that a request whose answer could not be held is refused before its
+    /// body is read; an answer larger than that waits for the budget.
+    pub(crate) fn prepay_answer(&self, bytes: u64) -> Result<(), GatewayError> {
+        let bytes = bytes.min(self.answer_buffer as u64);
+        if bytes <= self.prepaid_answer.load(Ordering::Relaxed) as u64 {
+            return Ok(());
+        }
+        self.memory.cover(Account::Answer, bytes)?;
+        self.prepaid_answer
+            .store(usize::try_from(bytes).unwrap_or(usize::MAX), Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The request's reservation in the memory budget.
+    pub(crate) fn memory(&self) -> &RequestMemory {
+        &self.memory
+    }
+
+    /// Reserves what a streaming call holds in flight.
+    fn reserve_pipeline(&self) -> Result<(), GatewayError> {
+        self.memory
+            .cover(Account::Pipeline, PIPELINE_PIECES * self.chunk as u64)
     }
 
     /// Replaces the credentials (a `key` form field overrides headers).
@@ -210,6 +265,8 @@ impl Calls {
         tensor: Tensor,
     ) -> Result<pb::TensorInfo, GatewayError> {
         if tensor.nbytes() <= self.threshold {
+            // The message is encoded into a buffer of its own.
+            self.memory.add(Account::Decoded, tensor.nbytes() as u64)?;
             let response = self
                 .client
                 .clone()
@@ -238,6 +295,7 @@ impl Calls {
         upload: StreamingTensor<P>,
         refuse: NpyRefusal,
     ) -> Result<pb::TensorInfo, GatewayError> {
+        self.reserve_pipeline()?;
         let (sender, receiver) = mpsc::channel(PIPELINE_DEPTH);
         let header = header_to_wire(upload.dtype, &upload.shape);
         let messages =
@@ -266,6 +324,10 @@ impl Calls {
         params: pb::GaussianParams,
     ) -> Result<Filtered, GatewayError> {
         if tensor.nbytes() <= self.threshold {
+            // The request encoded, the answer's message and its tensor.
+            let result = answer_bytes(tensor.dtype(), tensor.nbytes(), &params);
+            self.memory.add(Account::Decoded, tensor.nbytes() as u64)?;
+            self.memory.add(Account::Answer, 2 * result)?;
             let request = pb::GaussianFilterRequest {
                 tensor: Some(tensor_to_wire(tensor)),
                 params: Some(params),
@@ -281,6 +343,7 @@ impl Calls {
             })?;
             return Ok(Filtered::Whole(tensor));
         }
+        self.prepay_answer(answer_bytes(tensor.dtype(), tensor.nbytes(), &params))?;
         let streaming = in_memory(tensor, self.chunk);
         self.filter_stream(streaming, params, reject_stream_data)
             .await
@@ -298,7 +361,7 @@ impl Calls {
         match upload {
             NpyUpload::Whole(tensor) => self.filter_tensor(tensor, params).await,
             NpyUpload::Streaming(streaming) => {
-                let (sender, events, mut answer) = self.filter_call(&streaming, params);
+                let (sender, events, mut answer) = self.filter_call(&streaming, params)?;
                 let pump = pump_filter(streaming, sender, self.chunk, refuse);
                 let pump = tokio::spawn(async move {
                     if let Err(e) = pump.await {
@@ -339,7 +402,7 @@ impl Calls {
         params: pb::GaussianParams,
         refuse: NpyRefusal,
     ) -> Result<Filtered, GatewayError> {
-        let (sender, events, mut answer) = self.filter_call(&upload, params);
+        let (sender, events, mut answer) = self.filter_call(&upload, params)?;
         drop(events);
         pump_filter(upload, sender, self.chunk, refuse).await?;
         answer.wait_for_data().await?;
@@ -354,11 +417,15 @@ impl Calls {
         &self,
         upload: &StreamingTensor<P>,
         params: pb::GaussianParams,
-    ) -> (
-        mpsc::Sender<Bytes>,
-        mpsc::UnboundedSender<AnswerEvent>,
-        FilteredStream,
-    ) {
+    ) -> Result<
+        (
+            mpsc::Sender<Bytes>,
+            mpsc::UnboundedSender<AnswerEvent>,
+            FilteredStream,
+        ),
+        GatewayError,
+    > {
+        self.reserve_pipeline()?;
         let (sender, receiver) = mpsc::channel(PIPELINE_DEPTH);
         let start = pb::GaussianFilterStart {
             header: Some(header_to_wire(upload.dtype, &upload.shape)),
@@ -373,7 +440,11 @@ impl Calls {
         let request = self.request(messages);
         let (events, queue) = mpsc::unbounded_channel();
         let into = events.clone();
-        let buffer = self.answer_buffer;
+        let buffer = AnswerBuffer {
+            cap: self.answer_buffer,
+            prepaid: self.prepaid_answer.load(Ordering::Relaxed),
+            budget: self.memory.budget().clone(),
+        };
         let reader = tokio::spawn(async move {
             if let Err(e) = read_answer(&mut client, request, &into, buffer).await {
                 let _ = into.send(AnswerEvent::Failed(e));
@@ -388,7 +459,7 @@ impl Calls {
             ended: false,
             tasks: vec![reader.abort_handle()],
         };
-        (sender, events, answer)
+        Ok((sender, events, answer))
     }
 
     /// `ImageSize` of an encoded image in memory.
@@ -398,6 +469,7 @@ impl Calls {
         filename: String,
     ) -> Result<pb::ImageInfo, GatewayError> {
         if data.len() <= self.threshold {
+            self.memory.add(Account::Decoded, data.len() as u64)?;
             let request = pb::ImageRequest { data, filename };
             return Ok(self
                 .client
@@ -422,6 +494,12 @@ impl Calls {
         let mut total = 0usize;
         loop {
             match pieces.next_piece().await? {
+                Some(piece) if total + piece.len() <= self.threshold => {
+                    total += piece.len();
+                    // Held, then joined: twice.
+                    self.memory.cover(Account::Gathered, 2 * total as u64)?;
+                    first.push(piece);
+                }
                 None => {
                     let data = super::upload::concat(first, total);
                     return self.image_size(data, filename).await;
@@ -443,6 +521,7 @@ impl Calls {
         rest: P,
         filename: String,
     ) -> Result<pb::ImageInfo, GatewayError> {
+        self.reserve_pipeline()?;
         let (sender, receiver) = mpsc::channel(PIPELINE_DEPTH);
         let mut filename = Some(filename);
         let messages = ReceiverStream::new(receiver).map(move |data| pb::ImageChunk {
@@ -542,11 +621,13 @@ async fn pump<P: Pieces>(
 }
 
 impl Filtered {
-    /// The whole result in memory (for answers that need it all: JSON, PNG).
-    pub(crate) async fn collect(self) -> Result<Tensor, GatewayError> {
+    /// The whole result in memory (for answers that need it all: JSON, PNG),
+    /// reserved in `memory` before it is gathered.
+    pub(crate) async fn collect(self, memory: &RequestMemory) -> Result<Tensor, GatewayError> {
         match self {
             Filtered::Whole(tensor) => Ok(tensor),
             Filtered::Streamed(mut s) => {
+                memory.add(Account::Answer, s.nbytes as u64)?;
                 // The reader checked the data's length against the header.
                 let mut data = bytes::BytesMut::with_capacity(s.nbytes);
                 while let Some(piece) = s.next_data().await? {
@@ -633,11 +714,12 @@ async fn read_answer(
     client: &mut Upstream,
     request: tonic::Request<impl Stream<Item = pb::GaussianFilterChunk> + Send + 'static>,
     into: &mpsc::UnboundedSender<AnswerEvent>,
-    buffer: usize,
+    buffer: AnswerBuffer,
 ) -> Result<(), GatewayError> {
     // Shares of the buffer, a byte each; a piece takes at most the whole
     // buffer (and a semaphore hands out at most u32::MAX at once).
-    let held = Arc::new(Semaphore::new(buffer.min(Semaphore::MAX_PERMITS)));
+    let held = Arc::new(Semaphore::new(buffer.cap.min(Semaphore::MAX_PERMITS)));
+    let prepaid = Arc::new(Semaphore::new(buffer.prepaid.min(Semaphore::MAX_PERMITS)));
     let mut messages = client.gaussian_filter_stream(request).await?.into_inner();
     let header = wire::read_header(&mut messages)
         .await
@@ -652,16 +734,52 @@ async fn read_answer(
         return Ok(());
     }
     while let Some(piece) = pieces.next().await.map_err(upstream_stream)? {
-        let share = piece.len().min(buffer).min(u32::MAX as usize) as u32;
-        let Ok(share) = Arc::clone(&held).acquire_many_owned(share).await else {
+        let len = piece.len().min(buffer.cap).min(u32::MAX as usize) as u32;
+        let Ok(share) = Arc::clone(&held).acquire_many_owned(len).await else {
             return Ok(()); // never closed
         };
-        if into.send(AnswerEvent::Data(piece, share)).is_err() {
+        // From the prepaid room when it has some, else from the budget,
+        // waiting for it: a full budget stops reading the upstream's answer
+        // (back-pressure), as a full buffer does.
+        let hold = match Arc::clone(&prepaid).try_acquire_many_owned(len) {
+            Ok(paid) => (share, Some(paid), None),
+            Err(_) => {
+                let most = buffer.budget.total_bytes().max(1);
+                let reserved = buffer
+                    .budget
+                    .reserve_waiting(u64::from(len).min(most))
+                    .await?;
+                (share, None, Some(reserved))
+            }
+        };
+        if into.send(AnswerEvent::Data(piece, hold)).is_err() {
             return Ok(());
         }
     }
     let _ = into.send(AnswerEvent::End);
     Ok(())
+}
+
+/// Where a streamed answer's pieces are held while the HTTP answer has not
+/// taken them.
+struct AnswerBuffer {
+    /// `--answer-buffer-bytes`.
+    cap: usize,
+    /// Bytes already reserved for the answer in the request's memory.
+    prepaid: usize,
+    /// The budget pieces beyond `prepaid` are reserved in.
+    budget: MemoryBudget,
+}
+
+/// The size of a filter's answer: the input's elements in the output dtype
+/// the parameters ask for (the input's own by default).
+fn answer_bytes(dtype: DType, nbytes: usize, params: &pb::GaussianParams) -> u64 {
+    let elements = nbytes / dtype.itemsize().max(1);
+    let output = match params.output_dtype {
+        0 => dtype,
+        wire => dtype_from_wire(wire).unwrap_or(dtype),
+    };
+    (elements as u64).saturating_mul(output.itemsize().max(dtype.itemsize()) as u64)
 }
 
 /// An answer of the upstream that cannot be read: its status as the

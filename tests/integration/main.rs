@@ -26,5 +26,6 @@ mod hardening;
 mod image_rpc;
 mod kserve;
 mod limits;
+mod memory_budget;
 mod overload;
 mod pages;

@@ -72,6 +72,11 @@ pub async fn start_server_with(config: ServeConfig) -> TestServer {
 pub struct ServerProcess(Child);
 
 impl ServerProcess {
+    /// Owns `child`: killed when dropped.
+    pub fn from_child(child: Child) -> ServerProcess {
+        ServerProcess(child)
+    }
+
     /// The server's process id.
     pub fn pid(&self) -> u32 {
         self.0.id()
