@@ -22,8 +22,8 @@ use super::memory::{Account, RequestMemory};
 use super::upload::{
     Coalescer, MemoryPieces, NpyRefusal, NpyUpload, PARSE_LIMITS, Pieces, StreamingTensor,
 };
-use crate::budget::{MemoryBudget, Reservation};
 use super::{GatewayConfig, GatewayError, Upstream};
+use crate::budget::{MemoryBudget, Reservation};
 use crate::npy::write_npy_header;
 use crate::proto::pb;
 use crate::proto::{dtype_from_wire, header_to_wire, tensor_from_wire, tensor_to_wire};
@@ -212,8 +212,10 @@ impl Calls {
             return Ok(());
         }
         self.memory.cover(Account::Answer, bytes)?;
-        self.prepaid_answer
-            .store(usize::try_from(bytes).unwrap_or(usize::MAX), Ordering::Relaxed);
+        self.prepaid_answer.store(
+            usize::try_from(bytes).unwrap_or(usize::MAX),
+            Ordering::Relaxed,
+        );
         Ok(())
     }
 

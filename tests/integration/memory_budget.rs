@@ -185,8 +185,8 @@ fn dechunk(mut raw: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     while let Some(line_end) = raw.windows(2).position(|w| w == b"\r\n") {
         let size_text = String::from_utf8_lossy(&raw[..line_end]);
-        let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16)
-            .unwrap_or(0);
+        let size =
+            usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16).unwrap_or(0);
         raw = &raw[line_end + 2..];
         if size == 0 || raw.len() < size {
             break;
@@ -258,7 +258,9 @@ fn floats(elements: usize, seed: u32) -> Tensor {
     let values: Vec<f32> = (0..elements)
         .map(|i| ((i as u32).wrapping_mul(2_654_435_761).wrapping_add(seed) % 1000) as f32 / 7.0)
         .collect();
-    Tensor::from_array(&ndarray::ArrayD::from_shape_vec(vec![elements / 1024, 1024], values).unwrap())
+    Tensor::from_array(
+        &ndarray::ArrayD::from_shape_vec(vec![elements / 1024, 1024], values).unwrap(),
+    )
 }
 
 fn filtered(tensor: &Tensor, sigma: f64) -> Tensor {
@@ -347,7 +349,11 @@ async fn base64_json_bodies_stay_within_the_budget() {
 async fn json_lists_stay_within_the_budget() {
     let (server, addr) = serve(&SMALL);
     let rows: Vec<Vec<f64>> = (0..512)
-        .map(|r| (0..1024).map(|c| f64::from((r * 7 + c) % 97) / 4.0).collect())
+        .map(|r| {
+            (0..1024)
+                .map(|c| f64::from((r * 7 + c) % 97) / 4.0)
+                .collect()
+        })
         .collect();
     let body = Bytes::from(serde_json::to_vec(&serde_json::json!({ "array_list": rows })).unwrap());
     let answers = all((0..12).map(|_| {
@@ -433,7 +439,9 @@ async fn kserve_rest_requests_stay_within_the_budget() {
     .await;
     judge("kserve REST", &server, answers, |a| {
         let v: serde_json::Value = serde_json::from_slice(&a.body).unwrap();
-        v["outputs"][0]["data"].as_array().is_some_and(|d| d.len() == n)
+        v["outputs"][0]["data"]
+            .as_array()
+            .is_some_and(|d| d.len() == n)
     });
 }
 
