@@ -32,4 +32,6 @@ pub mod server;
 pub(crate) mod service;
 pub(crate) mod shutdown;
 pub mod tensor;
+#[cfg(test)]
+mod test_values;
 pub(crate) mod wire;

@@ -12,8 +12,8 @@ pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/tensorwire_descriptor.bin"));
 
 use crate::describe::TensorSummary;
-use crate::filter::BoundaryMode;
 use crate::filter::param_text::{self, Param, ParamError};
+use crate::filter::{BoundaryMode, KernelExp};
 use crate::tensor::{DType, Tensor, TensorError, TensorLimits};
 
 /// Wire `GaussianParams` to the engine's, checked (the service's own
@@ -68,6 +68,22 @@ pub fn mode_from_wire(code: i32) -> Option<BoundaryMode> {
         .and_then(|i| BoundaryMode::ALL.get(i).copied())
 }
 
+/// The code of an `exp` in the wire's `KernelExp` enum (which lists them in
+/// the order of [`KernelExp::ALL`], from 0).
+pub fn kernel_exp_to_wire(exp: KernelExp) -> i32 {
+    KernelExp::ALL
+        .iter()
+        .position(|e| *e == exp)
+        .map_or(0, |i| i as i32)
+}
+
+/// The `exp` of a wire `KernelExp` code; `None` for a code the enum does not have.
+pub fn kernel_exp_from_wire(code: i32) -> Option<KernelExp> {
+    usize::try_from(code)
+        .ok()
+        .and_then(|i| KernelExp::ALL.get(i).copied())
+}
+
 impl pb::GaussianParams {
     /// Sets `param` from its text (see [`param_text`]): list parameters
     /// append the listed values, so a parameter given twice adds to its
@@ -87,6 +103,7 @@ impl pb::GaussianParams {
             Param::OutputDtype => {
                 self.output_dtype = pb::DType::from(param_text::dtype(param, text)?) as i32;
             }
+            Param::Exp => self.exp = kernel_exp_to_wire(param_text::kernel_exp(text)?),
         }
         Ok(())
     }
@@ -160,6 +177,16 @@ mod tests {
             );
         }
         assert_eq!(mode_from_wire(8), None);
+        for exp in KernelExp::ALL {
+            let code = kernel_exp_to_wire(exp);
+            assert_eq!(kernel_exp_from_wire(code), Some(exp));
+            let proto_name = pb::KernelExp::try_from(code).unwrap().as_str_name();
+            assert_eq!(
+                proto_name,
+                format!("KERNEL_EXP_{}", exp.name().to_uppercase().replace('-', "_"))
+            );
+        }
+        assert_eq!(kernel_exp_from_wire(2), None);
         assert_eq!(mode_from_wire(-1), None);
     }
 
@@ -177,6 +204,7 @@ mod tests {
             (Param::Radius, "4"),
             (Param::Axes, "-1,0"),
             (Param::OutputDtype, "float32"),
+            (Param::Exp, "numpy-avx512"),
         ] {
             p.set_text(param, text).unwrap();
         }
@@ -189,6 +217,7 @@ mod tests {
         assert_eq!((p.cval, p.cval_imag, p.truncate), (2.5, 1.0, Some(3.0)));
         assert_eq!((&p.radius[..], &p.axes[..]), (&[4][..], &[-1, 0][..]));
         assert_eq!(p.output_dtype, pb::DType::DtypeFloat32 as i32);
+        assert_eq!(p.exp, pb::KernelExp::NumpyAvx512 as i32);
         let err = p.set_text(Param::Order, "-1").unwrap_err();
         assert_eq!(err.param(), "order");
     }

@@ -9,6 +9,20 @@ Two uses:
     NPY_DISABLE_CPU_FEATURES="X86_V4 AVX512_ICL AVX512_SPR" \
         python tools/make_filter_cases.py OUTDIR --random N SEED
     then: TENSORWIRE_GOLDEN_DIR=OUTDIR cargo test --lib golden
+    # the cases whose results change under numpy's AVX-512 exp (tests/golden_avx512/),
+    # here with tensorwire's emulation of it in place of numpy.exp:
+    NPY_DISABLE_CPU_FEATURES="X86_V4 AVX512_ICL AVX512_SPR" \
+        python tools/make_filter_cases.py tests/golden_avx512 \
+        --emulate-avx512-exp LIBPATH --only-differing tests/golden
+
+Options (after OUTDIR, with or without --random):
+    --emulate-avx512-exp LIBPATH  for the whole run, numpy.exp on a contiguous
+        float64 array is tools/numpy_exp_lib's emulation of numpy's AVX-512
+        exp (LIBPATH: the built libtensorwire_numpy_exp.so); anything else
+        still goes to the real numpy.exp
+    --only-differing REFDIR  after making every case, keep only those whose
+        output.npy, expected_error or kernel bits (params.json "passes")
+        differ from the case of the same id in REFDIR
 
 Each case_NNNN/ holds input.npy, output.npy (absent when scipy raised) and
 params.json: the call (floats also as exact f64 bits, `*_bits`), scipy's
@@ -23,13 +37,17 @@ deterministic for a given seed, scipy and numpy.
 
 NPY_DISABLE_CPU_FEATURES keeps numpy's float64 exp on the C library's
 (numpy's AVX-512 exp differs in the last bit for some arguments, and
-scipy's kernels with it); the manifest records whether they agree.
+scipy's kernels with it); the manifest records which exp numpy used
+("numpy_exp") and whether it agrees with the C library's.
 """
 
+import ctypes
+import filecmp
 import json
 import math
 import os
 import platform
+import shutil
 import struct
 import sys
 import warnings
@@ -85,6 +103,53 @@ def plain(v):
     if isinstance(v, float) and not math.isfinite(v):
         return str(v)
     return v
+
+
+# --- Which exp numpy uses ----------------------------------------------------------------
+
+_real_exp = np.exp
+EMULATED_EXP = "numpy-avx512 (emulated: tools/numpy_exp_lib)"
+_exp_used = None  # None: numpy's own; else EMULATED_EXP
+
+
+def emulate_avx512_exp(libpath):
+    """Puts tools/numpy_exp_lib's emulation of numpy's AVX-512 float64 exp in
+    place of numpy.exp for the rest of the run. scipy's _gaussian_kernel1d
+    looks up np.exp at each call, so it gets this one; a call it cannot take
+    (not a C-contiguous float64 ndarray, or extra arguments) goes to the
+    real numpy.exp."""
+    global _exp_used
+    lib = ctypes.CDLL(os.path.abspath(libpath))
+    fn = lib.tensorwire_numpy_avx512_exp_array
+    fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
+    fn.restype = None
+
+    def exp(x, *args, **kwargs):
+        if (
+            args
+            or kwargs
+            or type(x) is not np.ndarray
+            or x.dtype != np.float64
+            or not x.flags.c_contiguous
+        ):
+            return _real_exp(x, *args, **kwargs)
+        out = np.empty_like(x)
+        fn(x.ctypes.data, out.ctypes.data, x.size)
+        return out
+
+    np.exp = exp
+    _exp_used = EMULATED_EXP
+
+
+def numpy_exp_kind():
+    """Which float64 exp numpy's calls give: the C library's, numpy's AVX-512
+    one, or this script's emulation of the latter."""
+    if _exp_used is not None:
+        return _exp_used
+    from numpy.lib.introspect import opt_func_info
+
+    current = opt_func_info(func_name="^exp$", signature="float64")["exp"]["dd"]["current"]
+    return "numpy-avx512" if "X86_V4" in current or "AVX512" in current else "libm"
 
 
 # --- What scipy does, recorded from inside it ------------------------------------------
@@ -526,15 +591,60 @@ def environment(seed):
         "seed": seed,
         "NPY_DISABLE_CPU_FEATURES": os.environ.get("NPY_DISABLE_CPU_FEATURES"),
         "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
+        "numpy_exp": numpy_exp_kind(),
         "numpy_exp_equals_libm_exp": exp_ok,
         "order2_kernel_uses_fma": got == fused,
         "order2_kernel_plain": got == unfused,
     }
 
 
+def _json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def keep_differing(out, rows, refdir):
+    """Deletes the cases of out whose results equal those of the same id in
+    refdir (output.npy, expected_error and the passes' kernel bits); returns
+    the rows of the others. The call itself (input.npy and params.json less
+    the results) must be the same, or the ids would not match."""
+    results = ("expected_error", "output_dtype_actual", "passes")
+    kept = []
+    for row in rows:
+        mine, ref = os.path.join(out, row["id"]), os.path.join(refdir, row["id"])
+        p, q = _json(os.path.join(mine, "params.json")), _json(os.path.join(ref, "params.json"))
+        call_p = {k: v for k, v in p.items() if k not in results}
+        call_q = {k: v for k, v in q.items() if k not in results}
+        same_input = filecmp.cmp(
+            os.path.join(mine, "input.npy"), os.path.join(ref, "input.npy"), shallow=False
+        )
+        if call_p != call_q or not same_input:
+            sys.exit(f"{row['id']}: not the same call as in {refdir}")
+        outputs = [os.path.join(d, "output.npy") for d in (mine, ref)]
+        if all(os.path.exists(o) for o in outputs):
+            same_output = filecmp.cmp(*outputs, shallow=False)
+        else:
+            same_output = not any(os.path.exists(o) for o in outputs)
+        if same_output and all(p.get(k) == q.get(k) for k in results):
+            shutil.rmtree(mine)
+        else:
+            kept.append(row)
+    return kept
+
+
 def main(argv):
+    argv, opts = list(argv), {}
+    for opt in ("--emulate-avx512-exp", "--only-differing"):
+        if opt in argv:
+            i = argv.index(opt)
+            if i + 1 >= len(argv) or opt in argv[i + 1 :]:
+                sys.exit(__doc__)
+            opts[opt] = argv[i + 1]
+            del argv[i : i + 2]
     if len(argv) not in (2, 5) or (len(argv) == 5 and argv[2] != "--random"):
         sys.exit(__doc__)
+    if "--emulate-avx512-exp" in opts:
+        emulate_avx512_exp(opts["--emulate-avx512-exp"])
     out = argv[1]
     os.makedirs(out, exist_ok=True)
     if len(argv) == 5:
@@ -544,10 +654,18 @@ def main(argv):
         seed = 0
         rows = curated(out, seed)
     manifest = environment(seed)
+    if "--only-differing" in opts:
+        refdir = opts["--only-differing"]
+        manifest["differing_from"] = os.path.normpath(refdir)
+        manifest["cases_made"] = len(rows)
+        rows = keep_differing(out, rows, refdir)
     manifest["cases"] = rows
     with open(os.path.join(out, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)
-    print(f"{len(rows)} cases in {out}; exp equals libm: {manifest['numpy_exp_equals_libm_exp']}")
+    print(
+        f"{len(rows)} cases in {out}; numpy exp: {manifest['numpy_exp']}, "
+        f"equals libm: {manifest['numpy_exp_equals_libm_exp']}"
+    )
 
 
 if __name__ == "__main__":

@@ -27,6 +27,30 @@ ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden"
 
 
+def numpy_exp_target() -> str:
+    """The code NumPy runs for float64 ``exp`` in this process: an AVX-512
+    target (``X86_V4``, ``AVX512F``, ...) computes NumPy's own AVX-512 ``exp``;
+    any other calls the C library's."""
+    from numpy.lib.introspect import opt_func_info
+
+    return opt_func_info(func_name="^exp$", signature="float64")["exp"]["dd"]["current"]
+
+
+def numpy_exp_is_libm() -> bool:
+    """True when this process's NumPy computes float64 ``exp`` with the C library."""
+    return "AVX512" not in numpy_exp_target() and "X86_V4" not in numpy_exp_target()
+
+
+def pytest_report_header(config) -> str:
+    """Says which ``exp`` the kernels of this run's scipy use (and so what was checked)."""
+    kind = "the C library's exp" if numpy_exp_is_libm() else "NumPy's AVX-512F exp"
+    disabled = os.environ.get("NPY_DISABLE_CPU_FEATURES") or "(unset)"
+    return (
+        f"numpy {np.__version__}: float64 exp runs {numpy_exp_target()} = {kind}; "
+        f"NPY_DISABLE_CPU_FEATURES={disabled}"
+    )
+
+
 def need(module: str):
     """Imports an optional test dependency: skips without it, unless
     ``TENSORWIRE_TEST_ALL=1`` (CI), where a missing one fails the test."""

@@ -164,6 +164,7 @@ fn filter_params(command: &FilterCommand, axes: Vec<i32>) -> anyhow::Result<pb::
         truncate: command.truncate,
         radius: command.radius.clone(),
         axes,
+        exp: crate::proto::kernel_exp_to_wire(crate::filter::param_text::kernel_exp(&command.exp)?),
         ..Default::default()
     })
 }

@@ -104,6 +104,10 @@ pub struct FilterCommand {
     /// two spatial axes of an image.
     #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
     pub axes: Vec<i32>,
+    /// Which float64 exp builds the kernels: libm (NumPy without AVX-512)
+    /// or numpy-avx512 (a default NumPy on a CPU with AVX-512F).
+    #[arg(long, default_value = "libm")]
+    pub exp: String,
     #[command(flatten)]
     pub client: ClientArgs,
 }

@@ -1,7 +1,10 @@
 //! The golden walk: every case scipy 1.17.1 produced in `tests/golden/`
-//! must come out of the engine bit for bit (any NaN equals any NaN, `-0.0`
-//! differs from `0.0`), and every case scipy refused must be refused, except
-//! float16 input, which tensorwire filters as float32.
+//! (NumPy with the C library's `exp`) and `tests/golden_avx512/` (NumPy's
+//! AVX-512 `exp`, the cases whose kernels differ) must come out of the
+//! engine bit for bit with the `exp` the folder's manifest names, and again
+//! with scipy's recorded kernels sent as the caller's own (any NaN equals
+//! any NaN, `-0.0` differs from `0.0`); every case scipy refused must be
+//! refused, except float16 input, which tensorwire filters as float32.
 //!
 //! Parameters are read from the exact bit patterns in `params.json`, never
 //! from the decimals. A failure names the case, the first differing element
@@ -35,6 +38,35 @@ pub(crate) fn golden_dir() -> PathBuf {
     dir.to_path_buf()
 }
 
+/// The folders the walk reads, each with the `exp` its cases were made
+/// with: the repository's two, or the one `TENSORWIRE_GOLDEN_DIR` names.
+fn golden_sets() -> Vec<(PathBuf, KernelExp)> {
+    let mut dirs = vec![golden_dir()];
+    if std::env::var_os("TENSORWIRE_GOLDEN_DIR").is_none() {
+        dirs.push(
+            Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden_avx512")).to_path_buf(),
+        );
+    }
+    dirs.into_iter()
+        .map(|dir| {
+            let exp = manifest_exp(&dir);
+            (dir, exp)
+        })
+        .collect()
+}
+
+/// The `exp` a folder's manifest names (`numpy_exp`); sets made before the
+/// field existed were made with the C library's.
+fn manifest_exp(dir: &Path) -> KernelExp {
+    let text = std::fs::read_to_string(dir.join("manifest.json")).expect("manifest.json");
+    let manifest: Value = serde_json::from_str(&text).expect("manifest is JSON");
+    match manifest["numpy_exp"].as_str() {
+        None | Some("libm") => KernelExp::Libm,
+        Some(name) if name.starts_with("numpy-avx512") => KernelExp::NumpyAvx512,
+        Some(other) => panic!("{}: unknown numpy_exp {other:?}", dir.display()),
+    }
+}
+
 /// How many cases the folder's manifest lists.
 pub(crate) fn manifest_case_count(dir: &Path) -> usize {
     let text = std::fs::read_to_string(dir.join("manifest.json")).expect("manifest.json");
@@ -45,8 +77,16 @@ pub(crate) fn manifest_case_count(dir: &Path) -> usize {
     }
 }
 
-fn case_dirs() -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(golden_dir())
+/// Every case folder of every set, with the set's `exp`.
+fn cases() -> Vec<(PathBuf, KernelExp)> {
+    golden_sets()
+        .into_iter()
+        .flat_map(|(dir, exp)| case_dirs(&dir).into_iter().map(move |case| (case, exp)))
+        .collect()
+}
+
+fn case_dirs(set: &Path) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(set)
         .expect("golden folder is readable")
         .map(|e| e.expect("directory entry").path())
         .filter(|p| p.join("params.json").is_file())
@@ -71,7 +111,7 @@ fn list<T>(v: &Value, f: impl Fn(&Value) -> T) -> Vec<T> {
 
 /// Reads a case's parameters; `Err` with the mode name when scipy was given
 /// a mode that does not exist (the proto enum cannot express it).
-fn params_of(p: &Value) -> Result<GaussianParams, String> {
+fn params_of(p: &Value, exp: KernelExp) -> Result<GaussianParams, String> {
     let mut modes = vec![];
     for name in list(&p["mode"], |v| v.as_str().expect("mode name").to_owned()) {
         modes.push(BoundaryMode::from_name(&name).ok_or(name)?);
@@ -92,7 +132,46 @@ fn params_of(p: &Value) -> Result<GaussianParams, String> {
         output_dtype: p["output_dtype"]
             .as_str()
             .map(|s| DType::from_name(s).expect("known dtype")),
+        exp,
+        kernels: vec![],
     })
+}
+
+/// scipy's recorded kernels as a caller would send them: one per entry of
+/// `axes` (reversed, as `correlate1d` takes them; empty where scipy made no
+/// pass), with each pass's radius.
+fn with_recorded_kernels(p: &Value, mut params: GaussianParams, rank: usize) -> GaussianParams {
+    let axes: Vec<usize> = if params.axes.is_empty() {
+        (0..rank).collect()
+    } else {
+        params
+            .axes
+            .iter()
+            .map(|&a| a.rem_euclid(rank.max(1) as i64) as usize)
+            .collect()
+    };
+    let passes = p["passes"].as_array().cloned().unwrap_or_default();
+    let mut radius = Vec::new();
+    params.kernels = axes
+        .iter()
+        .map(|&axis| {
+            match passes
+                .iter()
+                .find(|pass| pass["axis"].as_u64() == Some(axis as u64))
+            {
+                Some(pass) => {
+                    radius.push(pass["radius"].as_i64().expect("integer radius"));
+                    list(&pass["kernel_bits"], bits).into_iter().rev().collect()
+                }
+                None => {
+                    radius.push(0);
+                    vec![]
+                }
+            }
+        })
+        .collect();
+    params.radius = radius;
+    params
 }
 
 fn load_input(dir: &Path) -> Tensor {
@@ -118,12 +197,13 @@ fn load_output(dir: &Path) -> (DType, Vec<u64>, Vec<u8>) {
     )
 }
 
-/// Checks one case; `Err` describes the failure.
-fn check_case(dir: &Path) -> Result<(), String> {
+/// Checks one case with the kernels built from `exp`, or (`recorded`) with
+/// scipy's own kernels sent as the caller's; `Err` describes the failure.
+fn check_case(dir: &Path, exp: KernelExp, recorded: bool) -> Result<(), String> {
     let text = std::fs::read_to_string(dir.join("params.json")).map_err(|e| e.to_string())?;
     let p: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
     let input = load_input(dir);
-    let params = match params_of(&p) {
+    let params = match params_of(&p, exp) {
         Ok(params) => params,
         Err(mode) => {
             return if p["expected_error"].is_null() {
@@ -143,6 +223,23 @@ fn check_case(dir: &Path) -> Result<(), String> {
             Ok(_) => Err(format!("accepted a call scipy refused with {err}")),
         };
     }
+    let params = if recorded {
+        // Sent with the wrong `exp`, so only the kernels can make it equal.
+        let other = KernelExp::ALL
+            .into_iter()
+            .find(|e| *e != exp)
+            .unwrap_or(exp);
+        with_recorded_kernels(
+            &p,
+            GaussianParams {
+                exp: other,
+                ..params
+            },
+            input.shape().len(),
+        )
+    } else {
+        params
+    };
     let plan = plan(input.dtype(), input.shape(), &params, &limits)
         .map_err(|e| format!("refused a call scipy accepted: {e}"))?;
     let (dtype, shape, want) = load_output(dir);
@@ -169,7 +266,7 @@ fn check_case(dir: &Path) -> Result<(), String> {
     if let Some((index, g, w)) = first_mismatch(dtype, &got, &want) {
         return Err(format!(
             "element {index} (flat, C order) is 0x{g}, scipy's is 0x{w}{}",
-            kernel_note(&p)
+            kernel_note(&p, exp)
         ));
     }
     // The public result equals the raw one, with bool bytes normalised.
@@ -185,15 +282,15 @@ fn check_case(dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Says whether our kernels differ from the ones scipy recorded.
-fn kernel_note(p: &Value) -> String {
+/// Says whether our kernels (built with `exp`) differ from the ones scipy recorded.
+fn kernel_note(p: &Value, exp: KernelExp) -> String {
     let passes = p["passes"].as_array().cloned().unwrap_or_default();
     for pass in passes {
         let sigma = bits(&pass["sigma_bits"]);
         let order = pass["order"].as_u64().unwrap_or(0) as u32;
         let radius = pass["radius"].as_u64().unwrap_or(0) as usize;
         let want: Vec<u64> = list(&pass["kernel_bits"], |v| bits(v).to_bits());
-        let ours: Vec<u64> = gaussian_kernel(sigma, order, radius)
+        let ours: Vec<u64> = gaussian_kernel(sigma, order, radius, exp)
             .iter()
             .map(|v| v.to_bits())
             .collect();
@@ -235,27 +332,23 @@ fn check_float16(input: &Tensor, params: &GaussianParams) -> Result<(), String> 
     }
 }
 
-#[test]
-fn every_golden_case_matches_scipy_bit_for_bit() {
-    let dirs = case_dirs();
-    let listed = manifest_case_count(&golden_dir());
-    assert_eq!(dirs.len(), listed, "the manifest lists {listed} cases");
-    assert!(!dirs.is_empty(), "no golden cases");
-    let failures: Vec<String> = dirs
-        .iter()
-        .filter_map(|dir| {
-            let name = dir
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            check_case(dir).err().map(|e| format!("{name}: {e}"))
+/// Runs `check` on every case of every set; fails listing the first 40 failures.
+fn walk(what: &str, check: impl Fn(&Path, KernelExp) -> Result<(), String> + Sync) {
+    let cases = cases();
+    assert!(!cases.is_empty(), "no golden cases");
+    let failures: Vec<String> = cases
+        .par_iter()
+        .filter_map(|(dir, exp)| {
+            check(dir, *exp)
+                .err()
+                .map(|e| format!("{} ({exp}): {e}", dir.display()))
         })
         .collect();
     assert!(
         failures.is_empty(),
-        "{} of {} golden cases fail:\n{}",
+        "{what}: {} of {} golden cases fail:\n{}",
         failures.len(),
-        dirs.len(),
+        cases.len(),
         failures
             .iter()
             .take(40)
@@ -266,17 +359,49 @@ fn every_golden_case_matches_scipy_bit_for_bit() {
 }
 
 #[test]
+fn every_golden_case_matches_scipy_bit_for_bit() {
+    for (set, _) in golden_sets() {
+        let listed = manifest_case_count(&set);
+        assert_eq!(
+            case_dirs(&set).len(),
+            listed,
+            "{}: the manifest lists {listed} cases",
+            set.display()
+        );
+    }
+    walk("kernels built here", |dir, exp| check_case(dir, exp, false));
+}
+
+#[test]
+fn every_golden_case_matches_scipy_with_scipys_kernels_sent_by_the_caller() {
+    walk("kernels sent", |dir, exp| check_case(dir, exp, true));
+}
+
+#[test]
 fn every_golden_kernel_equals_scipys_bits() {
-    let mut checked = 0;
-    for dir in case_dirs() {
+    let mut checked = [0, 0];
+    for (dir, exp) in cases() {
         let text = std::fs::read_to_string(dir.join("params.json")).expect("params.json");
         let p: Value = serde_json::from_str(&text).expect("valid json");
-        let note = kernel_note(&p);
-        assert!(note.contains("are equal"), "{}{note}", dir.display());
-        checked += p["passes"].as_array().map_or(0, Vec::len);
+        let note = kernel_note(&p, exp);
+        assert!(
+            note.contains("are equal"),
+            "{} ({exp}){note}",
+            dir.display()
+        );
+        checked[exp as usize] += p["passes"].as_array().map_or(0, Vec::len);
     }
     if std::env::var_os("TENSORWIRE_GOLDEN_DIR").is_none() {
-        assert!(checked > 1000, "only {checked} kernels checked");
+        assert!(
+            checked[0] > 1000,
+            "only {} libm kernels checked",
+            checked[0]
+        );
+        assert!(
+            checked[1] > 200,
+            "only {} numpy-avx512 kernels checked",
+            checked[1]
+        );
     }
 }
 
@@ -288,13 +413,18 @@ fn unknown_mode_names_are_not_modes() {
 /// Checks one case through the slab path (slabs of `height` rows, fed in
 /// pieces of `piece` bytes) against scipy's output; cases scipy refused
 /// are the business of the whole-tensor walk.
-fn check_case_in_slabs(dir: &Path, height: usize, piece: usize) -> Result<(), String> {
+fn check_case_in_slabs(
+    dir: &Path,
+    exp: KernelExp,
+    height: usize,
+    piece: usize,
+) -> Result<(), String> {
     let text = std::fs::read_to_string(dir.join("params.json")).map_err(|e| e.to_string())?;
     let p: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
     if !p["expected_error"].is_null() {
         return Ok(());
     }
-    let params = params_of(&p)?;
+    let params = params_of(&p, exp)?;
     let input = load_input(dir);
     let plan = plan(
         input.dtype(),
@@ -329,31 +459,9 @@ fn check_case_in_slabs(dir: &Path, height: usize, piece: usize) -> Result<(), St
 /// fed in pieces of 1 and 7 bytes: every case equals scipy's output.
 #[test]
 fn every_golden_case_matches_scipy_in_tiny_slabs() {
-    let dirs = case_dirs();
-    let failures: Vec<String> = dirs
-        .iter()
-        .flat_map(|dir| [(1, 7), (3, 1)].map(|(height, piece)| (dir, height, piece)))
-        .filter_map(|(dir, height, piece)| {
-            let name = dir
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            check_case_in_slabs(dir, height, piece)
-                .err()
-                .map(|e| format!("{name}: {e}"))
-        })
-        .collect();
-    assert!(
-        failures.is_empty(),
-        "{} golden walks through slabs fail:\n{}",
-        failures.len(),
-        failures
-            .iter()
-            .take(40)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
+    walk("slabs", |dir, exp| {
+        check_case_in_slabs(dir, exp, 1, 7).and(check_case_in_slabs(dir, exp, 3, 1))
+    });
 }
 
 /// Most input elements of a case that [`small_golden_cases`] takes: Miri
@@ -374,9 +482,9 @@ const MIRI_SAMPLE_STEP: usize = 30;
 /// with real scipy cases as input.
 #[test]
 fn small_golden_cases() {
-    let small: Vec<PathBuf> = case_dirs()
+    let small: Vec<(PathBuf, KernelExp)> = cases()
         .into_iter()
-        .filter(|dir| {
+        .filter(|(dir, _)| {
             let bytes = std::fs::read(dir.join("input.npy")).expect("input.npy");
             let header = read_npy_header(&bytes)
                 .expect("input header")
@@ -393,9 +501,9 @@ fn small_golden_cases() {
     let failures: Vec<String> = small
         .iter()
         .step_by(step)
-        .filter_map(|dir| {
-            let whole = check_case(dir);
-            let slabs = check_case_in_slabs(dir, 1, 1);
+        .filter_map(|(dir, exp)| {
+            let whole = check_case(dir, *exp, false);
+            let slabs = check_case_in_slabs(dir, *exp, 1, 1);
             whole
                 .and(slabs)
                 .err()

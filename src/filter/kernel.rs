@@ -8,7 +8,58 @@
 //! last bits of the result, so each is reproduced literally; the golden cases
 //! carry scipy's kernel bits and the tests here compare against them.
 
+use super::numpy_exp::numpy_avx512_exp;
 use super::params::FilterError;
+
+/// Which float64 `exp` builds a Gaussian kernel.
+///
+/// scipy builds its kernels with NumPy's `exp`, and NumPy picks its `exp`
+/// by CPU: with AVX-512 (and not disabled by `NPY_DISABLE_CPU_FEATURES`) it
+/// runs Intel SVML's vectorised `exp`, which differs from the C library's in
+/// the last bit for some arguments. Both are computed here on any CPU, so a
+/// caller can ask for the scipy it compares with.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum KernelExp {
+    /// The C library's `exp`: NumPy on a CPU without AVX-512F, or with its
+    /// AVX-512 features disabled. The default.
+    #[default]
+    Libm,
+    /// NumPy's AVX-512 `exp` (SVML's): a default NumPy on a CPU with AVX-512.
+    NumpyAvx512,
+}
+
+impl KernelExp {
+    /// Both, in the order of the wire's `KernelExp` enum.
+    pub const ALL: [KernelExp; 2] = [KernelExp::Libm, KernelExp::NumpyAvx512];
+
+    /// The name the text routes use: `libm` or `numpy-avx512`.
+    pub fn name(self) -> &'static str {
+        match self {
+            KernelExp::Libm => "libm",
+            KernelExp::NumpyAvx512 => "numpy-avx512",
+        }
+    }
+
+    /// Looks a name up ([`KernelExp::name`]).
+    pub fn from_name(name: &str) -> Option<KernelExp> {
+        KernelExp::ALL.into_iter().find(|e| e.name() == name)
+    }
+
+    /// `exp(x)` as this `exp` computes it.
+    pub fn exp(self, x: f64) -> f64 {
+        match self {
+            // Rust's `f64::exp` calls the C library's `exp`.
+            KernelExp::Libm => x.exp(),
+            KernelExp::NumpyAvx512 => numpy_avx512_exp(x),
+        }
+    }
+}
+
+impl std::fmt::Display for KernelExp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// The radius scipy uses for one axis: `int(truncate * sigma + 0.5)`, or
 /// `radius` when given (scipy still evaluates the truncate expression, so a
@@ -88,13 +139,14 @@ pub(crate) fn pairwise_sum(a: &[f64]) -> f64 {
 }
 
 /// scipy's `_gaussian_kernel1d(sigma, order, radius)`: `2r+1` weights for
-/// `x = -r..=r`, before reversal. `order` is 0..=3.
-pub(crate) fn gaussian_kernel(sigma: f64, order: u32, radius: usize) -> Vec<f64> {
+/// `x = -r..=r`, before reversal, with NumPy's `exp` as `exp` computes it.
+/// `order` is 0..=3.
+pub(crate) fn gaussian_kernel(sigma: f64, order: u32, radius: usize, exp: KernelExp) -> Vec<f64> {
     let r = radius as i64;
     let sigma2 = sigma * sigma;
     let a = -0.5 / sigma2;
     // x² is an int64 array in NumPy, converted to float64 by the product.
-    let mut phi: Vec<f64> = (-r..=r).map(|x| (a * (x * x) as f64).exp()).collect();
+    let mut phi: Vec<f64> = (-r..=r).map(|x| exp.exp(a * (x * x) as f64)).collect();
     let sum = pairwise_sum(&phi);
     for v in &mut phi {
         *v /= sum;
@@ -139,8 +191,24 @@ pub(crate) struct Taps {
 
 impl Taps {
     /// The taps of scipy's Gaussian (derivative) kernel.
-    pub(crate) fn gaussian(sigma: f64, order: u32, radius: usize) -> Taps {
-        Taps::from_kernel(&gaussian_kernel(sigma, order, radius))
+    pub(crate) fn gaussian(sigma: f64, order: u32, radius: usize, exp: KernelExp) -> Taps {
+        Taps::from_kernel(&gaussian_kernel(sigma, order, radius, exp))
+    }
+
+    /// Folds odd-length weights as `correlate1d` takes them (a Gaussian
+    /// kernel already reversed), or `None` when they are neither symmetric
+    /// nor antisymmetric by scipy's tests (scipy's general loop, which this
+    /// engine does not run).
+    pub(crate) fn from_weights(w: &[f64]) -> Option<Taps> {
+        debug_assert!(w.len() % 2 == 1);
+        let size1 = w.len() / 2;
+        let within = |d: f64| d.abs() <= f64::EPSILON;
+        let symmetric = (1..=size1).all(|ii| within(w[size1 + ii] - w[size1 - ii]));
+        let anti = !symmetric && (1..=size1).all(|ii| within(w[size1 + ii] + w[size1 - ii]));
+        (symmetric || anti).then(|| Taps {
+            k: (0..=size1).map(|m| w[size1 - m]).collect(),
+            anti,
+        })
     }
 
     /// Folds an odd-length kernel (in scipy's order, before reversal):
@@ -194,7 +262,7 @@ mod tests {
 
     #[test]
     fn order_zero_kernel_sums_to_about_one_and_is_symmetric() {
-        let k = gaussian_kernel(2.0, 0, 8);
+        let k = gaussian_kernel(2.0, 0, 8, KernelExp::Libm);
         assert_eq!(k.len(), 17);
         assert!((k.iter().sum::<f64>() - 1.0).abs() < 1e-12);
         for i in 0..8 {
@@ -205,7 +273,7 @@ mod tests {
 
     #[test]
     fn first_derivative_kernel_is_antisymmetric() {
-        let t = Taps::gaussian(1.0, 1, 4);
+        let t = Taps::gaussian(1.0, 1, 4, KernelExp::Libm);
         assert!(t.is_antisymmetric());
         assert_eq!(t.weights()[0], 0.0);
         // The reversed kernel's left weight is the original's right one: positive x gives negative weight.
@@ -214,8 +282,51 @@ mod tests {
 
     #[test]
     fn tiny_derivative_kernel_counts_as_symmetric_as_in_scipy() {
-        let t = Taps::gaussian(1e9, 1, 2);
+        let t = Taps::gaussian(1e9, 1, 2, KernelExp::Libm);
         assert!(!t.is_antisymmetric());
+    }
+
+    #[test]
+    fn weights_fold_like_the_reversed_kernel_and_other_shapes_are_refused() {
+        for (sigma, order) in [(2.0, 0), (1.5, 1), (3.0, 2), (0.7, 3)] {
+            for exp in KernelExp::ALL {
+                let kernel = gaussian_kernel(sigma, order, 6, exp);
+                let reversed: Vec<f64> = kernel.iter().rev().copied().collect();
+                assert_eq!(
+                    Taps::from_weights(&reversed),
+                    Some(Taps::from_kernel(&kernel)),
+                    "sigma {sigma} order {order} {exp}"
+                );
+            }
+        }
+        assert_eq!(Taps::from_weights(&[1.0, 2.0, 3.0]), None);
+        let t = Taps::from_weights(&[1.0, 0.5, -1.0]).expect("antisymmetric");
+        assert!(t.is_antisymmetric());
+        assert_eq!(t.weights(), &[0.5, 1.0]);
+    }
+
+    #[test]
+    fn the_two_exps_differ_for_the_sigmas_an_avx512_machine_showed() {
+        // Issue #27's table, measured with a default NumPy on an AVX-512
+        // machine: scipy's results differed from the C library's kernels for
+        // sigma 2.0 and 8.0, and not for 0.5, 1.0, 1.5 and 3.0.
+        for (sigma, differs) in [
+            (0.5, false),
+            (1.0, false),
+            (1.5, false),
+            (2.0, true),
+            (3.0, false),
+            (8.0, true),
+        ] {
+            let radius = (4.0 * sigma + 0.5) as usize;
+            let libm = gaussian_kernel(sigma, 0, radius, KernelExp::Libm);
+            let avx = gaussian_kernel(sigma, 0, radius, KernelExp::NumpyAvx512);
+            assert_eq!(libm != avx, differs, "sigma {sigma}");
+        }
+        for name in ["libm", "numpy-avx512"] {
+            assert_eq!(KernelExp::from_name(name).map(KernelExp::name), Some(name));
+        }
+        assert_eq!(KernelExp::from_name("avx2"), None);
     }
 
     #[test]

@@ -28,6 +28,7 @@ mod boundary;
 mod cast;
 mod correlate;
 mod kernel;
+mod numpy_exp;
 pub mod param_text;
 mod params;
 pub mod pool;
@@ -47,6 +48,7 @@ mod test_util;
 use bytes::Bytes;
 use rayon::prelude::*;
 
+pub use kernel::KernelExp;
 pub use params::{BoundaryMode, FilterError, FilterLimits, GaussianParams};
 pub use slabs::{SlabCutter, SlabJob, SlabPlan};
 

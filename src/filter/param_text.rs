@@ -13,7 +13,7 @@ use std::str::FromStr;
 
 use thiserror::Error;
 
-use super::BoundaryMode;
+use super::{BoundaryMode, KernelExp};
 use crate::tensor::DType;
 
 /// One parameter of the Gaussian filter as the text routes name it (the
@@ -38,11 +38,14 @@ pub enum Param {
     CvalImag,
     /// `output_dtype`: a dtype name.
     OutputDtype,
+    /// `exp`: which float64 `exp` builds the kernels (`libm`, the default,
+    /// or `numpy-avx512`).
+    Exp,
 }
 
 impl Param {
     /// Every parameter, in the order the routes list them.
-    pub const ALL: [Param; 9] = [
+    pub const ALL: [Param; 10] = [
         Param::Sigma,
         Param::Order,
         Param::Mode,
@@ -52,6 +55,7 @@ impl Param {
         Param::Axes,
         Param::CvalImag,
         Param::OutputDtype,
+        Param::Exp,
     ];
 
     /// The parameter's name (`"sigma"`, `"cval_imag"`, ...).
@@ -66,6 +70,7 @@ impl Param {
             Param::Axes => "axes",
             Param::CvalImag => "cval_imag",
             Param::OutputDtype => "output_dtype",
+            Param::Exp => "exp",
         }
     }
 
@@ -139,6 +144,14 @@ pub enum ParamError {
         /// The name as given.
         value: String,
     },
+    /// An `exp` that is not one of [`KernelExp`]'s names.
+    #[error("parameter {param:?}: unknown exp {value:?}: use libm (the default) or numpy-avx512")]
+    UnknownExp {
+        /// The parameter's name.
+        param: String,
+        /// The name as given.
+        value: String,
+    },
     /// A dtype that is not one of NumPy's names.
     #[error(
         "parameter {param:?}: unknown dtype {value:?}: use a NumPy dtype name such as uint8, int32, float32, float64, complex64"
@@ -174,6 +187,7 @@ impl ParamError {
             ParamError::NotA { param, .. }
             | ParamError::NotOne { param, .. }
             | ParamError::UnknownMode { param, .. }
+            | ParamError::UnknownExp { param, .. }
             | ParamError::UnknownDtype { param, .. }
             | ParamError::NoValue { param } => param,
         }
@@ -258,6 +272,17 @@ pub fn modes(text: &str) -> Result<Vec<BoundaryMode>, ParamError> {
     items(text).map(mode).collect()
 }
 
+/// An `exp` by name (`libm`, `numpy-avx512`), in any case, with `_` for `-` too.
+pub fn kernel_exp(text: &str) -> Result<KernelExp, ParamError> {
+    let text = text.trim();
+    KernelExp::from_name(&text.to_ascii_lowercase().replace('_', "-")).ok_or_else(|| {
+        ParamError::UnknownExp {
+            param: Param::Exp.name().to_owned(),
+            value: text.to_owned(),
+        }
+    })
+}
+
 /// A dtype by its NumPy name (`float32`).
 pub fn dtype(param: Param, text: &str) -> Result<DType, ParamError> {
     let text = text.trim();
@@ -276,9 +301,9 @@ mod tests {
         for param in Param::ALL {
             assert_eq!(Param::from_name(param.name()), Some(param));
         }
-        assert_eq!(Param::names(true).len(), 9);
+        assert_eq!(Param::names(true).len(), 10);
         let real = Param::names(false);
-        assert_eq!(real.len(), 8);
+        assert_eq!(real.len(), 9);
         assert!(!real.contains(&"cval_imag"));
         assert_eq!(Param::from_name("sigmas"), None);
     }
@@ -334,6 +359,18 @@ mod tests {
         let err = modes("nearest,sideways").unwrap_err();
         assert_eq!(err.param(), "mode");
         assert!(err.to_string().contains("\"sideways\""), "{err}");
+    }
+
+    #[test]
+    fn exps_read_by_name_in_any_case() {
+        assert_eq!(
+            kernel_exp(" NUMPY_AVX512 ").unwrap(),
+            KernelExp::NumpyAvx512
+        );
+        assert_eq!(kernel_exp("libm").unwrap(), KernelExp::Libm);
+        let err = kernel_exp("svml").unwrap_err();
+        assert_eq!(err.param(), "exp");
+        assert!(err.to_string().contains("numpy-avx512"), "{err}");
     }
 
     #[test]

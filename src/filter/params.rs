@@ -10,7 +10,7 @@
 
 use thiserror::Error;
 
-use super::kernel::{Taps, kernel_radius};
+use super::kernel::{KernelExp, Taps, kernel_radius};
 use crate::tensor::DType;
 
 /// How values beyond the edge of an axis are made up; scipy's `mode`.
@@ -102,6 +102,15 @@ pub struct GaussianParams {
     pub axes: Vec<i64>,
     /// Element type of the result; `None` means the input's.
     pub output_dtype: Option<DType>,
+    /// Which float64 `exp` builds the kernels (scipy's depends on the
+    /// caller's NumPy and CPU); the C library's by default.
+    pub exp: KernelExp,
+    /// Kernels made by the caller, as `correlate1d` weights (scipy's
+    /// kernel reversed): empty, or one per filtered axis (in the order of
+    /// `axes`), empty for an axis that is skipped. They replace the kernels
+    /// built here; the other parameters are checked as usual and must give
+    /// each kernel's radius.
+    pub kernels: Vec<Vec<f64>>,
 }
 
 impl GaussianParams {
@@ -186,7 +195,7 @@ pub enum FilterError {
     },
     /// A derivative order above 3.
     #[error(
-        "order {order} for axis {axis} is not supported: use 0 (smoothing) or 1, 2, 3 (derivatives)"
+        "order {order} for axis {axis} is not supported: use 0 (smoothing) or 1, 2, 3 (derivatives), or send the kernel (the Python package does)"
     )]
     OrderTooLarge {
         /// The filtered axis.
@@ -250,6 +259,62 @@ pub enum FilterError {
         taps: u128,
         /// The limit.
         max: u64,
+    },
+    /// `kernels` has neither no entry nor one per filtered axis.
+    #[error(
+        "kernels has {len} entries but {axes} axes are filtered; give none, or one per filtered axis (empty for an axis with sigma <= 1e-15)"
+    )]
+    KernelCount {
+        /// Kernels given.
+        len: usize,
+        /// Number of filtered axes.
+        axes: usize,
+    },
+    /// A kernel given for an axis that scipy skips.
+    #[error(
+        "kernels: axis {axis} is not filtered (sigma {sigma} <= 1e-15) but has a kernel of {len} weights; give an empty kernel"
+    )]
+    KernelForSkippedAxis {
+        /// The axis.
+        axis: usize,
+        /// Its sigma.
+        sigma: f64,
+        /// Weights given.
+        len: usize,
+    },
+    /// A kernel whose length is not `2·radius + 1`.
+    #[error(
+        "kernels: the kernel for axis {axis} has {len} weights, but the call's radius {radius} needs {expected}; set radius to match"
+    )]
+    KernelLength {
+        /// The axis.
+        axis: usize,
+        /// Weights given.
+        len: usize,
+        /// The radius the call resolves for that axis.
+        radius: usize,
+        /// `2·radius + 1`.
+        expected: usize,
+    },
+    /// A weight that is NaN or infinite.
+    #[error(
+        "kernels: weight {index} of the kernel for axis {axis} is {value}; weights must be finite"
+    )]
+    KernelNotFinite {
+        /// The axis.
+        axis: usize,
+        /// Index of the weight.
+        index: usize,
+        /// The weight.
+        value: f64,
+    },
+    /// A kernel that is neither symmetric nor antisymmetric.
+    #[error(
+        "kernels: the kernel for axis {axis} is neither symmetric nor antisymmetric (within 2.2e-16), as every Gaussian kernel is"
+    )]
+    KernelNotSymmetric {
+        /// The axis.
+        axis: usize,
     },
     /// Complex input with a real output dtype (scipy: "output must have complex dtype").
     #[error(
@@ -380,13 +445,27 @@ pub(crate) fn resolve_passes(
             });
         }
     }
+    if !params.kernels.is_empty() && params.kernels.len() != n {
+        return Err(FilterError::KernelCount {
+            len: params.kernels.len(),
+            axes: n,
+        });
+    }
     let truncate = params.truncate.unwrap_or(4.0);
     let mut passes = Vec::new();
     for (index, &axis) in axes.iter().enumerate() {
         let sigma = per_axis("sigma", &params.sigma, n, index, 0.0)?;
+        let given = params.kernels.get(index);
         // `sigma > 1e-15` as scipy tests it, so NaN is skipped too.
         let filtered = sigma > 1e-15;
         if !filtered {
+            if let Some(kernel) = given.filter(|k| !k.is_empty()) {
+                return Err(FilterError::KernelForSkippedAxis {
+                    axis,
+                    sigma,
+                    len: kernel.len(),
+                });
+            }
             continue;
         }
         let order = per_axis("order", &params.order, n, index, 0)?;
@@ -401,16 +480,35 @@ pub(crate) fn resolve_passes(
         if order < 0 {
             return Err(FilterError::NegativeOrder { axis, order });
         }
-        if order > 3 {
+        // The kernels built here go up to order 3; a given kernel may be of any order.
+        if order > 3 && given.is_none() {
             return Err(FilterError::OrderTooLarge { axis, order });
         }
-        passes.push(PassPlan {
-            axis,
-            mode,
-            taps: Taps::gaussian(sigma, order as u32, r),
-        });
+        let taps = match given {
+            Some(weights) => given_taps(axis, weights, r)?,
+            None => Taps::gaussian(sigma, order as u32, r, params.exp),
+        };
+        passes.push(PassPlan { axis, mode, taps });
     }
     Ok(passes)
+}
+
+/// Checks a kernel the caller gave for `axis` (length `2·radius + 1`,
+/// finite, symmetric or antisymmetric) and folds it.
+fn given_taps(axis: usize, weights: &[f64], radius: usize) -> Result<Taps, FilterError> {
+    let expected = 2 * radius + 1;
+    if weights.len() != expected {
+        return Err(FilterError::KernelLength {
+            axis,
+            len: weights.len(),
+            radius,
+            expected,
+        });
+    }
+    if let Some((index, &value)) = weights.iter().enumerate().find(|(_, w)| !w.is_finite()) {
+        return Err(FilterError::KernelNotFinite { axis, index, value });
+    }
+    Taps::from_weights(weights).ok_or(FilterError::KernelNotSymmetric { axis })
 }
 
 #[cfg(test)]
@@ -567,6 +665,66 @@ mod tests {
             vec![2, 0]
         );
         assert_eq!(passes[1].taps.radius(), 8);
+    }
+
+    #[test]
+    fn given_kernels_replace_the_built_ones_and_are_checked() {
+        let built = super::super::kernel::gaussian_kernel(2.0, 0, 8, KernelExp::NumpyAvx512);
+        let weights: Vec<f64> = built.iter().rev().copied().collect();
+        let mut p = params(&[2.0, 0.0]);
+        p.kernels = vec![weights.clone(), vec![]];
+        let passes = resolve_passes(2, &p, &FilterLimits::default()).unwrap();
+        assert_eq!(passes.len(), 1);
+        let mut q = params(&[2.0, 0.0]);
+        q.exp = KernelExp::NumpyAvx512;
+        assert_eq!(
+            passes,
+            resolve_passes(2, &q, &FilterLimits::default()).unwrap()
+        );
+
+        let limits = FilterLimits::default();
+        let mut bad = p.clone();
+        bad.kernels = vec![weights.clone()];
+        assert_eq!(
+            resolve_passes(2, &bad, &limits),
+            Err(FilterError::KernelCount { len: 1, axes: 2 })
+        );
+        bad.kernels = vec![weights.clone(), vec![1.0]];
+        assert!(matches!(
+            resolve_passes(2, &bad, &limits),
+            Err(FilterError::KernelForSkippedAxis {
+                axis: 1,
+                len: 1,
+                ..
+            })
+        ));
+        bad.kernels = vec![weights[1..].to_vec(), vec![]];
+        assert_eq!(
+            resolve_passes(2, &bad, &limits),
+            Err(FilterError::KernelLength {
+                axis: 0,
+                len: 16,
+                radius: 8,
+                expected: 17
+            })
+        );
+        let mut nan = weights.clone();
+        nan[3] = f64::NAN;
+        bad.kernels = vec![nan, vec![]];
+        assert!(matches!(
+            resolve_passes(2, &bad, &limits),
+            Err(FilterError::KernelNotFinite {
+                axis: 0,
+                index: 3,
+                ..
+            })
+        ));
+        let mut lopsided = weights;
+        lopsided[0] = 0.5;
+        bad.kernels = vec![lopsided, vec![]];
+        let err = resolve_passes(2, &bad, &limits).unwrap_err();
+        assert_eq!(err, FilterError::KernelNotSymmetric { axis: 0 });
+        assert!(err.to_string().contains("axis 0"), "{err}");
     }
 
     #[test]

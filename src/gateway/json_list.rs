@@ -440,6 +440,26 @@ mod tests {
     }
 
     #[test]
+    fn floats_parse_to_the_doubles_pythons_json_reads() {
+        let texts: Vec<&str> = crate::test_values::HARD_DOUBLES
+            .iter()
+            .map(|(t, _)| *t)
+            .collect();
+        let t = read(&format!(r#"{{"array_list": [{}]}}"#, texts.join(", "))).unwrap();
+        assert_eq!(t.dtype(), DType::Float64);
+        let got: Vec<u64> = t
+            .data()
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+            .collect();
+        let want: Vec<u64> = crate::test_values::HARD_DOUBLES
+            .iter()
+            .map(|(_, b)| *b)
+            .collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
     fn a_body_without_the_field_is_missing() {
         assert_eq!(read(r#"{"other": [1]}"#).err(), Some(ListError::Missing));
     }

@@ -488,7 +488,7 @@ mod tests {
         };
         assert!(
             message.starts_with("unknown parameter \"sigmas\": /v1/gaussian_filter reads sigma,")
-                && message.ends_with("cval_imag, output_dtype"),
+                && message.ends_with("cval_imag, output_dtype, exp"),
             "{message}"
         );
         let q = FilterQuery::parse("sigma=1&output=uint8").unwrap();

@@ -54,6 +54,13 @@ pub fn decode_to_tensor_hinted(
             .map_err(|e| classify(e, name, bytes.len(), hit_end.get(), "header", memory_limit))?;
 
         let (width, height) = decoder.dimensions();
+        if width == 0 || height == 0 {
+            return Err(ImageError::ZeroSize {
+                format: name,
+                width,
+                height,
+            });
+        }
         let color = decoder.color_type();
         let nbytes = check_decode_limits(width, height, color, limits)?;
         let (dtype, channels) = tensor_layout(color)

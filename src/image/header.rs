@@ -217,7 +217,7 @@ pub(super) fn attempt(bytes: &[u8], hint: Option<ImageFormat>, complete: bool) -
         Ok(None) => return Attempt::NeedMore,
         Err(err) => return Attempt::Failed(err),
     };
-    match decoder_attempt(bytes, format, complete) {
+    let found = match decoder_attempt(bytes, format, complete) {
         // The crate gave no header, and no more bytes will come or more
         // would not help: the header fields alone may still give the size,
         // as they do for Pillow.
@@ -225,6 +225,16 @@ pub(super) fn attempt(bytes: &[u8], hint: Option<ImageFormat>, complete: bool) -
             Some(header) => Attempt::Header(header),
             None => Attempt::Failed(err),
         },
+        other => other,
+    };
+    match found {
+        Attempt::Header(header) if header.width == 0 || header.height == 0 => {
+            Attempt::Failed(ImageError::ZeroSize {
+                format: format_name(format),
+                width: header.width,
+                height: header.height,
+            })
+        }
         other => other,
     }
 }
@@ -659,6 +669,26 @@ mod tests {
     }
 
     #[test]
+    fn refuses_images_of_zero_width_or_height_as_pillow_does() {
+        let mut gif = b"GIF89a".to_vec();
+        gif.extend([0u8; 20]);
+        let mut wide = b"GIF89a".to_vec();
+        wide.extend([5, 0, 0, 0]);
+        wide.extend([0u8; 16]);
+        for bytes in [&gif[..], &wide[..], &b"P6\n0 7\n255\n"[..]] {
+            let err = read_image_header(bytes, None).unwrap_err();
+            assert!(matches!(err, ImageError::ZeroSize { .. }), "{err}");
+            assert!(err.to_string().contains("zero width or height"), "{err}");
+            let mut reader = HeaderReader::new(None, &ImageLimits::default());
+            let streamed = bytes
+                .chunks(3)
+                .find_map(|piece| reader.push(piece).err())
+                .map_or_else(|| reader.finish().unwrap_err(), |e| e);
+            assert_eq!(streamed, err);
+        }
+    }
+
+    #[test]
     fn refuses_an_empty_body() {
         assert_eq!(read_image_header(&[], None), Err(ImageError::Empty));
         let reader = HeaderReader::new(None, &ImageLimits::default());
@@ -824,8 +854,9 @@ mod tests {
     fn a_full_buffer_that_cuts_a_header_field_is_too_long_not_misread() {
         // Found by the `image_header` fuzz target: a PGM whose maxval 10000
         // (16-bit samples) was cut to "000100" by max_header_bytes and read
-        // as 8-bit. Kept in tests/fuzz_regressions/image_header/.
-        let pgm = b"P5\n25\n \n0\n00010000 00800";
+        // as 8-bit. Kept in tests/fuzz_regressions/image_header/ (with a
+        // height of 0, which is now refused as Pillow refuses it; here 1).
+        let pgm = b"P5\n25\n \n1\n00010000 00800";
         let whole = read_image_header(pgm, None).unwrap();
         assert_eq!(whole.color_type.as_deref(), Some("L16"));
         let limits = ImageLimits {

@@ -174,6 +174,19 @@ pub enum ImageError {
         /// The limit.
         max: usize,
     },
+    /// The header gives a width or height of 0, which Pillow (and so the
+    /// Flask apps tensorwire replaces) cannot identify as an image.
+    #[error(
+        "the {format} image is {width}×{height}: an image with a zero width or height is not an image"
+    )]
+    ZeroSize {
+        /// Format, lower case.
+        format: &'static str,
+        /// Width from the header.
+        width: u32,
+        /// Height from the header.
+        height: u32,
+    },
     /// A bug: something this module guarantees did not hold.
     #[error("internal error in the image module: {0}")]
     Internal(String),

@@ -221,7 +221,7 @@ mod tests {
         assert!(
             complex_only
                 .message()
-                .ends_with("model gaussian_filter reads sigma, order, mode, cval, truncate, radius, axes, output_dtype"),
+                .ends_with("model gaussian_filter reads sigma, order, mode, cval, truncate, radius, axes, output_dtype, exp"),
             "{}",
             complex_only.message()
         );

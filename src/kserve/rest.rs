@@ -436,6 +436,35 @@ mod tests {
     }
 
     #[test]
+    fn json_float64_data_and_double_parameters_parse_to_the_exact_doubles() {
+        let texts: Vec<&str> = crate::test_values::HARD_DOUBLES
+            .iter()
+            .map(|(t, _)| *t)
+            .collect();
+        let json = format!(
+            r#"{{"inputs":[{{"name":"INPUT","shape":[{}],"datatype":"FP64","data":[{}]}}],"parameters":{{"cval":{}}}}}"#,
+            texts.len(),
+            texts.join(","),
+            texts[0]
+        );
+        let (req, _) = read_infer_request("gaussian_filter", "", None, json.into()).unwrap();
+        let got: Vec<u64> = req.raw_input_contents[0]
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+            .collect();
+        let want: Vec<u64> = crate::test_values::HARD_DOUBLES
+            .iter()
+            .map(|(_, bits)| *bits)
+            .collect();
+        assert_eq!(got, want);
+        let cval = match &req.parameters["cval"].parameter_choice {
+            Some(ParameterChoice::DoubleParam(v)) => *v,
+            other => panic!("cval is {other:?}"),
+        };
+        assert_eq!(cval.to_bits(), crate::test_values::HARD_DOUBLES[0].1);
+    }
+
+    #[test]
     fn binary_inputs_are_cut_from_the_tail_by_their_sizes() {
         let json = br#"{"inputs":[{"name":"INPUT","shape":[2],"datatype":"UINT8","parameters":{"binary_data_size":2}}],"parameters":{"sigma":"1"}}"#;
         let mut body = json.to_vec();

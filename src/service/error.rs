@@ -331,6 +331,11 @@ fn filter_field(e: &FilterError) -> Option<&'static str> {
         FilterError::NegativeOrder { .. } | FilterError::OrderTooLarge { .. } => "order",
         FilterError::NegativeRadius { .. } | FilterError::RadiusTooLarge { .. } => "radius",
         FilterError::NegativeTruncate { .. } => "truncate",
+        FilterError::KernelCount { .. }
+        | FilterError::KernelForSkippedAxis { .. }
+        | FilterError::KernelLength { .. }
+        | FilterError::KernelNotFinite { .. }
+        | FilterError::KernelNotSymmetric { .. } => "kernels",
         FilterError::ComplexToReal { .. }
         | FilterError::RealToComplex { .. }
         | FilterError::BoolOutput => "output_dtype",

@@ -32,6 +32,13 @@ pub fn params_from_wire(params: pb::GaussianParams) -> Result<GaussianParams, Se
             })?,
         ),
     };
+    let exp = proto::kernel_exp_from_wire(params.exp).ok_or_else(|| ServiceError::BadField {
+        field: "exp",
+        message: format!(
+            "exp {} is not a known KernelExp (0 = KERNEL_EXP_LIBM, 1 = KERNEL_EXP_NUMPY_AVX512)",
+            params.exp
+        ),
+    })?;
     Ok(GaussianParams {
         sigma: params.sigma,
         order: params.order.into_iter().map(i64::from).collect(),
@@ -42,6 +49,8 @@ pub fn params_from_wire(params: pb::GaussianParams) -> Result<GaussianParams, Se
         radius: params.radius.into_iter().map(i64::from).collect(),
         axes: params.axes.into_iter().map(i64::from).collect(),
         output_dtype,
+        exp,
+        kernels: params.kernels.into_iter().map(|k| k.weights).collect(),
     })
 }
 

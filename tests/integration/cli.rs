@@ -274,3 +274,68 @@ async fn filter_of_a_large_npy_file_is_exact() {
         "the streamed file differs from the engine's result"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filter_takes_the_exp_of_the_kernels() {
+    let server = common::start_server().await;
+    let url = format!("http://{}", server.grpc_addr);
+    let dir = tempfile::tempdir().unwrap();
+    let values: Vec<f64> = (0..(40 * 30))
+        .map(|i| (f64::from(i) * 0.37).sin())
+        .collect();
+    let input = Tensor::from_array(&ndarray::ArrayD::from_shape_vec(vec![40, 30], values).unwrap());
+    let npy_in = dir.path().join("in.npy");
+    std::fs::write(&npy_in, write_npy(&input)).unwrap();
+    let mut results = Vec::new();
+    for exp in [
+        tensorwire::filter::KernelExp::Libm,
+        tensorwire::filter::KernelExp::NumpyAvx512,
+    ] {
+        let npy_out = dir.path().join(format!("{exp}.npy"));
+        let out = tensorwire(&[
+            "filter",
+            npy_in.to_str().unwrap(),
+            "-o",
+            npy_out.to_str().unwrap(),
+            "--sigma",
+            "2",
+            "--exp",
+            exp.name(),
+            "--server",
+            &url,
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let got = read_npy(
+            Bytes::from(std::fs::read(&npy_out).unwrap()),
+            &TensorLimits::default(),
+        )
+        .unwrap();
+        let params = tensorwire::filter::GaussianParams {
+            exp,
+            ..tensorwire::filter::GaussianParams::with_sigma(2.0)
+        };
+        let expected =
+            tensorwire::filter::gaussian_filter(&input, &params, &Default::default()).unwrap();
+        assert_eq!(got, expected, "{exp}");
+        results.push(got);
+    }
+    assert_ne!(results[0], results[1], "sigma 2 tells the two exps apart");
+    let out = tensorwire(&[
+        "filter",
+        npy_in.to_str().unwrap(),
+        "-o",
+        dir.path().join("x.npy").to_str().unwrap(),
+        "--sigma",
+        "2",
+        "--exp",
+        "svml",
+        "--server",
+        &url,
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("unknown exp"),
+        "{}",
+        text(&out.stderr)
+    );
+}

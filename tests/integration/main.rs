@@ -15,6 +15,7 @@ mod bad_inputs;
 mod cli;
 mod describe;
 mod error_details;
+mod exactness;
 mod faults;
 mod filter_rpc;
 mod filter_stream;

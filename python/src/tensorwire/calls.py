@@ -253,7 +253,9 @@ class FilterCall:
             self.target = self.output
         else:
             self.target = np.empty(array.shape, dtype=result_layout)
-        self.streamed = max(self.wire.nbytes, self.target.nbytes) > settings.max_message_bytes
+        # The request message holds the parameters too (with the kernels).
+        request_bytes = self.wire.nbytes + self.params.ByteSize()
+        self.streamed = max(request_bytes, self.target.nbytes) > settings.max_message_bytes
 
     @property
     def transfer_bytes(self) -> int:

@@ -17,6 +17,7 @@ import numpy as np
 
 from .dtypes import to_wire
 from .errors import InvalidArgument
+from .kernels import correlate_weights, kernel_radius
 from .v1 import tensorwire_pb2 as pb
 
 __all__ = ["gaussian_params", "output_dtype", "filtered_axes_count", "MODES"]
@@ -95,8 +96,9 @@ def gaussian_params(
 ) -> pb.GaussianParams:
     """The wire parameters of one ``gaussian_filter`` call on a rank-``ndim`` array."""
     count = filtered_axes_count(ndim, axes)
+    given_sigmas = _per_axis("sigma", sigma, count)
     try:
-        sigmas = [float(s) for s in _per_axis("sigma", sigma, count)]
+        sigmas = [float(s) for s in given_sigmas]
     except (TypeError, ValueError) as err:
         raise InvalidArgument(f"sigma must be a number or a sequence of numbers: {err}") from None
     orders = [
@@ -125,7 +127,7 @@ def gaussian_params(
     except (TypeError, ValueError):
         raise InvalidArgument(f"cval must be a number, not {cval!r}") from None
     try:
-        return pb.GaussianParams(
+        params = pb.GaussianParams(
             sigma=sigmas,
             order=orders,
             mode=modes,
@@ -138,3 +140,35 @@ def gaussian_params(
         )
     except ValueError as err:  # a value out of the wire's range (axis beyond int32)
         raise InvalidArgument(str(err)) from None
+    _add_kernels(params, given_sigmas, orders, truncate, radius, count)
+    return params
+
+
+def _add_kernels(
+    params: pb.GaussianParams,
+    sigmas: list[Any],
+    orders: list[int],
+    truncate: Any,
+    radius: Any,
+    count: int,
+) -> None:
+    """Sends the kernels this process's NumPy makes (see :mod:`.kernels`), with
+    the radius of each, so the result equals this process's scipy. Where
+    scipy would refuse an axis's parameters, or the server's limits decide,
+    no kernel is sent and the server checks and builds everything itself."""
+    radii = [None] * count if radius is None else _per_axis("radius", radius, count)
+    kernels: list[list[float]] = []
+    axis_radii: list[int] = []
+    for index, sigma in enumerate(sigmas):
+        order = orders[0] if len(orders) == 1 else orders[index] if orders else 0
+        if not float(sigma) > 1e-15:
+            kernels.append([])
+            axis_radii.append(0)
+            continue
+        lw = kernel_radius(sigma, truncate, radii[index])
+        if lw is None:
+            return
+        kernels.append(correlate_weights(sigma, order, lw))
+        axis_radii.append(lw)
+    params.kernels.extend(pb.Kernel1D(weights=k) for k in kernels)
+    params.radius[:] = axis_radii

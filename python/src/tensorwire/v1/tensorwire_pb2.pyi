@@ -36,6 +36,11 @@ class Mode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     MODE_GRID_CONSTANT: _ClassVar[Mode]
     MODE_GRID_MIRROR: _ClassVar[Mode]
     MODE_GRID_WRAP: _ClassVar[Mode]
+
+class KernelExp(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    KERNEL_EXP_LIBM: _ClassVar[KernelExp]
+    KERNEL_EXP_NUMPY_AVX512: _ClassVar[KernelExp]
 DTYPE_UNSPECIFIED: DType
 DTYPE_BOOL: DType
 DTYPE_UINT8: DType
@@ -60,6 +65,8 @@ MODE_WRAP: Mode
 MODE_GRID_CONSTANT: Mode
 MODE_GRID_MIRROR: Mode
 MODE_GRID_WRAP: Mode
+KERNEL_EXP_LIBM: KernelExp
+KERNEL_EXP_NUMPY_AVX512: KernelExp
 
 class Tensor(_message.Message):
     __slots__ = ("dtype", "shape", "data")
@@ -107,8 +114,14 @@ class TensorInfo(_message.Message):
     mean: float
     def __init__(self, dtype: _Optional[_Union[DType, str]] = ..., shape: _Optional[_Iterable[int]] = ..., nbytes: _Optional[int] = ..., size: _Optional[int] = ..., dtype_name: _Optional[str] = ..., min: _Optional[float] = ..., max: _Optional[float] = ..., mean: _Optional[float] = ...) -> None: ...
 
+class Kernel1D(_message.Message):
+    __slots__ = ("weights",)
+    WEIGHTS_FIELD_NUMBER: _ClassVar[int]
+    weights: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, weights: _Optional[_Iterable[float]] = ...) -> None: ...
+
 class GaussianParams(_message.Message):
-    __slots__ = ("sigma", "order", "mode", "cval", "truncate", "radius", "axes", "cval_imag", "output_dtype")
+    __slots__ = ("sigma", "order", "mode", "cval", "truncate", "radius", "axes", "cval_imag", "output_dtype", "exp", "kernels")
     SIGMA_FIELD_NUMBER: _ClassVar[int]
     ORDER_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
@@ -118,6 +131,8 @@ class GaussianParams(_message.Message):
     AXES_FIELD_NUMBER: _ClassVar[int]
     CVAL_IMAG_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_DTYPE_FIELD_NUMBER: _ClassVar[int]
+    EXP_FIELD_NUMBER: _ClassVar[int]
+    KERNELS_FIELD_NUMBER: _ClassVar[int]
     sigma: _containers.RepeatedScalarFieldContainer[float]
     order: _containers.RepeatedScalarFieldContainer[int]
     mode: _containers.RepeatedScalarFieldContainer[Mode]
@@ -127,7 +142,9 @@ class GaussianParams(_message.Message):
     axes: _containers.RepeatedScalarFieldContainer[int]
     cval_imag: float
     output_dtype: DType
-    def __init__(self, sigma: _Optional[_Iterable[float]] = ..., order: _Optional[_Iterable[int]] = ..., mode: _Optional[_Iterable[_Union[Mode, str]]] = ..., cval: _Optional[float] = ..., truncate: _Optional[float] = ..., radius: _Optional[_Iterable[int]] = ..., axes: _Optional[_Iterable[int]] = ..., cval_imag: _Optional[float] = ..., output_dtype: _Optional[_Union[DType, str]] = ...) -> None: ...
+    exp: KernelExp
+    kernels: _containers.RepeatedCompositeFieldContainer[Kernel1D]
+    def __init__(self, sigma: _Optional[_Iterable[float]] = ..., order: _Optional[_Iterable[int]] = ..., mode: _Optional[_Iterable[_Union[Mode, str]]] = ..., cval: _Optional[float] = ..., truncate: _Optional[float] = ..., radius: _Optional[_Iterable[int]] = ..., axes: _Optional[_Iterable[int]] = ..., cval_imag: _Optional[float] = ..., output_dtype: _Optional[_Union[DType, str]] = ..., exp: _Optional[_Union[KernelExp, str]] = ..., kernels: _Optional[_Iterable[_Union[Kernel1D, _Mapping]]] = ...) -> None: ...
 
 class GaussianFilterRequest(_message.Message):
     __slots__ = ("tensor", "params")
