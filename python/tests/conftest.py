@@ -41,13 +41,14 @@ def numpy_exp_is_libm() -> bool:
     return "AVX512" not in numpy_exp_target() and "X86_V4" not in numpy_exp_target()
 
 
-def pytest_report_header(config) -> str:
-    """Says which ``exp`` the kernels of this run's scipy use (and so what was checked)."""
-    kind = "the C library's exp" if numpy_exp_is_libm() else "NumPy's AVX-512F exp"
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Says, even under ``-q``, which ``exp`` the kernels of this run's scipy
+    used, so the output tells what was checked."""
+    kind = "the C library's exp" if numpy_exp_is_libm() else "NumPy's AVX-512 exp (SVML)"
     disabled = os.environ.get("NPY_DISABLE_CPU_FEATURES") or "(unset)"
-    return (
-        f"numpy {np.__version__}: float64 exp runs {numpy_exp_target()} = {kind}; "
-        f"NPY_DISABLE_CPU_FEATURES={disabled}"
+    terminalreporter.write_line(
+        f"scipy compared in this process: numpy {np.__version__}, float64 exp runs "
+        f"{numpy_exp_target()} = {kind}; NPY_DISABLE_CPU_FEATURES={disabled}"
     )
 
 

@@ -89,9 +89,9 @@ def test_refusals_carry_the_server_s_reason_and_details() -> None:
     with serve("--max-tensor-bytes", "1000") as address, tw.Client(address) as c:
         # The server names the parameter it refused (BadRequest).
         with pytest.raises(tw.InvalidArgument) as bad:
-            c.gaussian_filter(np.zeros(8, np.uint8), 1.0, order=7)
+            c.gaussian_filter(np.zeros(8, np.uint8), 1.0, truncate=-8.0)
         got = (bad.value.reason, bad.value.field, bad.value.limit)
-        assert got == ("BAD_ARGUMENT", "order", None)
+        assert got == ("BAD_ARGUMENT", "truncate", None)
         assert bad.value.code == grpc.StatusCode.INVALID_ARGUMENT
         # A limit names its flag (QuotaFailure); retrying cannot help.
         with pytest.raises(tw.ResourceExhausted) as big:

@@ -156,16 +156,19 @@ def _add_kernels(
     the radius of each, so the result equals this process's scipy. Where
     scipy would refuse an axis's parameters, or the server's limits decide,
     no kernel is sent and the server checks and builds everything itself."""
-    radii = [None] * count if radius is None else _per_axis("radius", radius, count)
+    # One value stands for every filtered axis, as in scipy's _normalize_sequence.
+    sigmas = sigmas * count if len(sigmas) == 1 else sigmas
+    orders = orders * count if len(orders) == 1 else orders
+    radii = [radius] * count if radius is None else _per_axis("radius", radius, count)
+    radii = radii * count if len(radii) == 1 else radii
     kernels: list[list[float]] = []
     axis_radii: list[int] = []
-    for index, sigma in enumerate(sigmas):
-        order = orders[0] if len(orders) == 1 else orders[index] if orders else 0
+    for sigma, order, given_radius in zip(sigmas, orders, radii, strict=True):
         if not float(sigma) > 1e-15:
             kernels.append([])
             axis_radii.append(0)
             continue
-        lw = kernel_radius(sigma, truncate, radii[index])
+        lw = kernel_radius(sigma, truncate, given_radius)
         if lw is None:
             return
         kernels.append(correlate_weights(sigma, order, lw))
