@@ -683,7 +683,7 @@ mod tests {
             let streamed = bytes
                 .chunks(3)
                 .find_map(|piece| reader.push(piece).err())
-                .map_or_else(|| reader.finish().unwrap_err(), |e| e);
+                .unwrap_or_else(|| reader.finish().unwrap_err());
             assert_eq!(streamed, err);
         }
     }

@@ -73,7 +73,7 @@ async fn grpc_takes_the_exp_and_the_callers_kernels_and_checks_them() {
 
     // The caller's kernels (here: the AVX-512 ones, made by the engine's
     // own kernel code through a one-axis filter of a unit impulse).
-    let mut impulse = vec![0.0f64; 17];
+    let mut impulse = [0.0f64; 17];
     impulse[8] = 1.0;
     let unit = Tensor::new(
         DType::Float64,
