@@ -20,6 +20,31 @@ fn engine(input: &Tensor, sigma: f64, exp: KernelExp) -> Tensor {
     gaussian_filter(input, &params, &FilterLimits::default()).unwrap()
 }
 
+/// POSTs a JSON body (as text, so numbers go as written) to a KServe
+/// model's REST `infer`; the answer's JSON.
+async fn infer(gw: &Gateway, model: &str, body: String) -> Value {
+    gw.http
+        .post(gw.url(&format!("/v2/models/{model}/infer")))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// The numbers of output `index` of a KServe answer.
+fn output_f64(answer: &Value, index: usize) -> Vec<f64> {
+    answer["outputs"][index]["data"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{answer}"))
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect()
+}
+
 /// An input on which sigma 2 gives different results with the two `exp`s.
 fn input() -> Tensor {
     varied_f64(&[64, 24, 3])
@@ -144,24 +169,14 @@ async fn kserve_rest_takes_the_exp_and_reads_json_float64_exactly() {
         .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
         .collect();
     let avx = engine(&input, 2.0, KernelExp::NumpyAvx512);
-    let answer: Value = gw
-        .http
-        .post(gw.url("/v2/models/gaussian_filter/infer"))
-        .json(&json!({
-            "inputs": [{"name": "INPUT", "shape": [20, 10], "datatype": "FP64", "data": values}],
-            "parameters": {"sigma": 2.0, "exp": "numpy-avx512"},
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let got: Vec<u8> = answer["outputs"][0]["data"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{answer}"))
-        .iter()
-        .flat_map(|v| v.as_f64().unwrap().to_le_bytes())
+    let body = json!({
+        "inputs": [{"name": "INPUT", "shape": [20, 10], "datatype": "FP64", "data": values}],
+        "parameters": {"sigma": 2.0, "exp": "numpy-avx512"},
+    });
+    let answer = infer(&gw, "gaussian_filter", body.to_string()).await;
+    let got: Vec<u8> = output_f64(&answer, 0)
+        .into_iter()
+        .flat_map(f64::to_le_bytes)
         .collect();
     assert_eq!(got, avx.data().to_vec());
 
@@ -182,47 +197,27 @@ async fn kserve_rest_takes_the_exp_and_reads_json_float64_exactly() {
         texts.len(),
         texts.join(",")
     );
-    let answer: Value = gw
-        .http
-        .post(gw.url("/v2/models/gaussian_filter/infer"))
-        .header("content-type", "application/json")
-        .body(body.clone())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let back: Vec<u64> = answer["outputs"][0]["data"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{answer}"))
-        .iter()
-        .map(|v| v.as_f64().unwrap().to_bits())
+    let answer = infer(&gw, "gaussian_filter", body.clone()).await;
+    let back: Vec<u64> = output_f64(&answer, 0)
+        .into_iter()
+        .map(f64::to_bits)
         .collect();
     let want: Vec<u64> = texts
         .iter()
         .map(|t| t.parse::<f64>().unwrap().to_bits())
         .collect();
     assert_eq!(back, want);
-    let described: Value = gw
-        .http
-        .post(gw.url("/v2/models/describe/infer"))
-        .header("content-type", "application/json")
-        .body(body.replace(r#""parameters":{"sigma":"0"}"#, r#""parameters":{}"#))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let max = described["outputs"]
+    let described = infer(
+        &gw,
+        "describe",
+        body.replace(r#""parameters":{"sigma":"0"}"#, r#""parameters":{}"#),
+    )
+    .await;
+    let outputs = described["outputs"]
         .as_array()
-        .unwrap_or_else(|| panic!("{described}"))
-        .iter()
-        .find(|o| o["name"] == "MAX")
-        .unwrap()["data"][0]
-        .as_f64()
-        .unwrap();
+        .unwrap_or_else(|| panic!("{described}"));
+    let index = outputs.iter().position(|o| o["name"] == "MAX").unwrap();
+    let max = output_f64(&described, index)[0];
     assert_eq!(max.to_bits(), f64::MAX.to_bits());
 }
 
