@@ -202,13 +202,21 @@ impl Taps {
     pub(crate) fn from_weights(w: &[f64]) -> Option<Taps> {
         debug_assert!(w.len() % 2 == 1);
         let size1 = w.len() / 2;
-        let within = |d: f64| d.abs() <= f64::EPSILON;
-        let symmetric = (1..=size1).all(|ii| within(w[size1 + ii] - w[size1 - ii]));
-        let anti = !symmetric && (1..=size1).all(|ii| within(w[size1 + ii] + w[size1 - ii]));
-        (symmetric || anti).then(|| Taps {
+        // scipy's tests, `fabs(..) > DBL_EPSILON` breaking out: a NaN
+        // difference does not break them.
+        let beyond = |d: f64| d.abs() > f64::EPSILON;
+        let symmetric = !(1..=size1).any(|ii| beyond(w[size1 + ii] - w[size1 - ii]));
+        let anti = !symmetric && !(1..=size1).any(|ii| beyond(w[size1 + ii] + w[size1 - ii]));
+        (symmetric || anti).then(|| Taps::fold(w, anti))
+    }
+
+    /// Folds `correlate1d` weights around their centre, centre first.
+    fn fold(w: &[f64], anti: bool) -> Taps {
+        let size1 = w.len() / 2;
+        Taps {
             k: (0..=size1).map(|m| w[size1 - m]).collect(),
             anti,
-        })
+        }
     }
 
     /// Folds an odd-length kernel (in scipy's order, before reversal):
@@ -216,17 +224,10 @@ impl Taps {
     /// tolerance of `DBL_EPSILON`, so a derivative kernel whose weights are
     /// all tiny counts as symmetric, and scipy then adds the pairs; so do we.
     pub(crate) fn from_kernel(kernel: &[f64]) -> Taps {
-        debug_assert!(kernel.len() % 2 == 1);
         let w: Vec<f64> = kernel.iter().rev().copied().collect();
-        let size1 = w.len() / 2;
-        let symmetric = !(1..=size1).any(|ii| (w[size1 + ii] - w[size1 - ii]).abs() > f64::EPSILON);
         // A kernel that fails both tests (impossible for Gaussians) would take
         // scipy's general path; Gaussians are always one or the other.
-        let k = (0..=size1).map(|m| w[size1 - m]).collect();
-        Taps {
-            k,
-            anti: !symmetric,
-        }
+        Taps::from_weights(&w).unwrap_or_else(|| Taps::fold(&w, true))
     }
 
     /// The radius: the number of pairs.
