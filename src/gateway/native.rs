@@ -21,8 +21,8 @@ use super::image_codec::{decode_image, encode_png};
 use super::memory::{Account, RequestMemory, content_length};
 use super::seed::media_type;
 use super::tensor_json::tensor_to_json;
-use super::upload::{BodyPieces, read_body, read_npy_upload};
-use super::upstream::{Credentials, Filtered};
+use super::upload::{BodyPieces, NpyUpload, read_body, read_npy_upload};
+use super::upstream::{Calls, Credentials, Filtered};
 use super::{AppState, GatewayError, metrics, openapi};
 use crate::filter::param_text::{Param, ParamError};
 use crate::proto::pb;
@@ -105,16 +105,27 @@ pub(crate) async fn describe(
     body_kind(&headers, "/v1/describe", false)?;
     let calls = state.calls(Credentials::from_headers(&headers), &memory);
     reserve_npy_body(&calls, &headers)?;
-    let pieces = BodyPieces::new(body, state.body_limit());
-    let upload = read_npy_upload(
+    let upload = npy_upload(&calls, &memory, body, state.body_limit()).await?;
+    let info = calls.describe_upload(upload, refuse_npy).await?;
+    Ok(Json(info.into()))
+}
+
+/// Reads a `.npy` body that may stream: gathered whole under the streaming
+/// threshold (held in the request's memory), otherwise passed on in pieces.
+async fn npy_upload(
+    calls: &Calls,
+    memory: &RequestMemory,
+    body: Body,
+    limit: u64,
+) -> Result<NpyUpload<BodyPieces>, GatewayError> {
+    let pieces = BodyPieces::new(body, limit);
+    read_npy_upload(
         pieces,
         calls.threshold(),
         refuse_npy,
-        (&memory, Account::Gathered),
+        (memory, Account::Gathered),
     )
-    .await?;
-    let info = calls.describe_upload(upload, refuse_npy).await?;
-    Ok(Json(info.into()))
+    .await
 }
 
 /// What a `.npy` body that may stream holds, reserved from its declared
@@ -164,14 +175,7 @@ pub(crate) async fn gaussian_filter(
             if let Some(declared) = content_length(&headers) {
                 calls.prepay_answer(declared)?;
             }
-            let pieces = BodyPieces::new(body, limit);
-            let upload = read_npy_upload(
-                pieces,
-                calls.threshold(),
-                refuse_npy,
-                (&memory, Account::Gathered),
-            )
-            .await?;
+            let upload = npy_upload(&calls, &memory, body, limit).await?;
             calls
                 .filter_upload(upload, query.params, refuse_npy)
                 .await?

@@ -15,6 +15,15 @@ fn tensorwire(args: &[&str]) -> std::process::Output {
         .expect("run the tensorwire binary")
 }
 
+/// The tensor of a `.npy` file the CLI wrote.
+fn read_npy_file(path: &std::path::Path) -> Tensor {
+    read_npy(
+        Bytes::from(std::fs::read(path).unwrap()),
+        &TensorLimits::default(),
+    )
+    .unwrap()
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -53,11 +62,7 @@ async fn describe_filter_and_size_commands_talk_to_the_server() {
         &url,
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let got = read_npy(
-        Bytes::from(std::fs::read(&npy_out).unwrap()),
-        &TensorLimits::default(),
-    )
-    .unwrap();
+    let got = read_npy_file(&npy_out);
     let params = tensorwire::filter::GaussianParams {
         sigma: vec![0.5],
         mode: vec![tensorwire::filter::BoundaryMode::Nearest],
@@ -257,11 +262,7 @@ async fn filter_of_a_large_npy_file_is_exact() {
         peak_mib > 0 && peak_mib < 96,
         "the CLI's peak RSS was {peak_mib} MiB for a 128 MiB file: not filtered in pieces"
     );
-    let got = read_npy(
-        Bytes::from(std::fs::read(&npy_out).unwrap()),
-        &TensorLimits::default(),
-    )
-    .unwrap();
+    let got = read_npy_file(&npy_out);
     let params = tensorwire::filter::GaussianParams {
         sigma: vec![1.0],
         axes: vec![0],
@@ -305,11 +306,7 @@ async fn filter_takes_the_exp_of_the_kernels() {
             &url,
         ]);
         assert!(out.status.success(), "{}", text(&out.stderr));
-        let got = read_npy(
-            Bytes::from(std::fs::read(&npy_out).unwrap()),
-            &TensorLimits::default(),
-        )
-        .unwrap();
+        let got = read_npy_file(&npy_out);
         let params = tensorwire::filter::GaussianParams {
             exp,
             ..tensorwire::filter::GaussianParams::with_sigma(2.0)
