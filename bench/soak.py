@@ -114,8 +114,15 @@ def http_outcome(status: int) -> str:
     return "error"
 
 
-def raw_post(url: str, path: str, ctype: str, body: bytes, send: int | None, read_rate: int,
-             timeout: float = 120) -> tuple[int, bytes]:
+def raw_post(
+    url: str,
+    path: str,
+    ctype: str,
+    body: bytes,
+    send: int | None,
+    read_rate: int,
+    timeout: float = 120,
+) -> tuple[int, bytes]:
     """HTTP/1 over a plain socket: the whole body (or `send` bytes of it, then
     close: an abandoned upload), then the answer read at `read_rate` B/s."""
     u = urlparse(url)
@@ -152,7 +159,7 @@ def raw_post(url: str, path: str, ctype: str, body: bytes, send: int | None, rea
                 if size == 0:
                     break
                 out.append(rest[:size])
-                rest = rest[size + 2:]
+                rest = rest[size + 2 :]
             payload = b"".join(out)
         return status, payload
     finally:
@@ -170,13 +177,23 @@ class Soak:
         self.stream = floats(6 * MIB, 3)  # 24 MiB
         self.big_npy = npy_bytes(self.big)
         self.big_b64 = json.dumps({"array_data": base64.b64encode(self.big_npy).decode()}).encode()
-        self.list_body = json.dumps({"array_list": (self.small[:256] * 100).round(2).tolist()}).encode()
+        self.list_body = json.dumps(
+            {"array_list": (self.small[:256] * 100).round(2).tolist()}
+        ).encode()
         self.png = png_bytes(512, 512)
-        self.kserve_body = json.dumps({
-            "inputs": [{"name": "INPUT", "shape": [256, 1024], "datatype": "FP32",
-                        "data": self.small.ravel().tolist()}],
-            "parameters": {"sigma": 1.0},
-        }).encode()
+        self.kserve_body = json.dumps(
+            {
+                "inputs": [
+                    {
+                        "name": "INPUT",
+                        "shape": [256, 1024],
+                        "datatype": "FP32",
+                        "data": self.small.ravel().tolist(),
+                    }
+                ],
+                "parameters": {"sigma": 1.0},
+            }
+        ).encode()
         self.multipart = self._multipart(npy_bytes(self.small))
         self.stub = None
         if grpc is not None and args.grpc:
@@ -189,9 +206,13 @@ class Soak:
     def _multipart(npy: bytes) -> tuple[str, bytes]:
         b = "soakboundary"
         body = (
-            f'--{b}\r\nContent-Disposition: form-data; name="array"; filename="a.npy"\r\n'
-            "Content-Type: application/octet-stream\r\n\r\n"
-        ).encode() + npy + f"\r\n--{b}--\r\n".encode()
+            (
+                f'--{b}\r\nContent-Disposition: form-data; name="array"; filename="a.npy"\r\n'
+                "Content-Type: application/octet-stream\r\n\r\n"
+            ).encode()
+            + npy
+            + f"\r\n--{b}--\r\n".encode()
+        )
         return f"multipart/form-data; boundary={b}", body
 
     # -- expected answers, from the unloaded server (and SciPy if present)
@@ -207,12 +228,19 @@ class Soak:
                 time.sleep(0.2)
             raise SystemExit("the server did not answer the reference calls")
 
-        self.expected["v1_filter"] = must(lambda: raw_post(
-            self.http, "/v1/gaussian_filter?sigma=2", "application/x-npy", self.big_npy, None, 0))
-        self.expected["seed_filter"] = must(lambda: raw_post(
-            self.http, "/", self.multipart[0], self.multipart[1], None, 0))
-        self.expected["v1_image"] = must(lambda: raw_post(
-            self.http, "/v1/gaussian_filter?sigma=1", "image/png", self.png, None, 0))
+        self.expected["v1_filter"] = must(
+            lambda: raw_post(
+                self.http, "/v1/gaussian_filter?sigma=2", "application/x-npy", self.big_npy, None, 0
+            )
+        )
+        self.expected["seed_filter"] = must(
+            lambda: raw_post(self.http, "/", self.multipart[0], self.multipart[1], None, 0)
+        )
+        self.expected["v1_image"] = must(
+            lambda: raw_post(
+                self.http, "/v1/gaussian_filter?sigma=1", "image/png", self.png, None, 0
+            )
+        )
         got = np.load(io.BytesIO(self.expected["v1_filter"]))
         try:
             from scipy import ndimage
@@ -231,7 +259,8 @@ class Soak:
         info = self.stub.Describe(t, timeout=60)
         assert info.nbytes == self.small.nbytes
         out = self.stub.GaussianFilter(
-            pb.GaussianFilterRequest(tensor=t, params=pb.GaussianParams(sigma=[1.5])), timeout=60)
+            pb.GaussianFilterRequest(tensor=t, params=pb.GaussianParams(sigma=[1.5])), timeout=60
+        )
         return bytes(out.data)
 
     def _grpc_stream(self) -> bytes:
@@ -239,11 +268,14 @@ class Soak:
         raw = a.tobytes()
 
         def messages():
-            yield pb.GaussianFilterChunk(start=pb.GaussianFilterStart(
-                header=pb.TensorHeader(dtype=pb.DTYPE_FLOAT32, shape=a.shape),
-                params=pb.GaussianParams(sigma=[1.0])))
+            yield pb.GaussianFilterChunk(
+                start=pb.GaussianFilterStart(
+                    header=pb.TensorHeader(dtype=pb.DTYPE_FLOAT32, shape=a.shape),
+                    params=pb.GaussianParams(sigma=[1.0]),
+                )
+            )
             for i in range(0, len(raw), MIB):
-                yield pb.GaussianFilterChunk(data=raw[i:i + MIB])
+                yield pb.GaussianFilterChunk(data=raw[i : i + MIB])
 
         out = bytearray()
         for chunk in self.stub.GaussianFilterStream(messages(), timeout=120):
@@ -283,60 +315,129 @@ class Soak:
         elif kind == "grpc_stream":
             self.grpc_call(kind, self._grpc_stream)
         elif kind == "seed_base64":
-            self.http_call(kind, lambda: (lambda r: (r.status_code, r.content))(
-                requests.post(f"{h}/receive_array", data=self.big_b64,
-                              headers={"Content-Type": "application/json"}, timeout=120)),
-                lambda b: json.loads(b)["shape"] == list(self.big.shape))
+            self.http_call(
+                kind,
+                lambda: (lambda r: (r.status_code, r.content))(
+                    requests.post(
+                        f"{h}/receive_array",
+                        data=self.big_b64,
+                        headers={"Content-Type": "application/json"},
+                        timeout=120,
+                    )
+                ),
+                lambda b: json.loads(b)["shape"] == list(self.big.shape),
+            )
         elif kind == "seed_list":
-            self.http_call(kind, lambda: (lambda r: (r.status_code, r.content))(
-                requests.post(f"{h}/receive_list", data=self.list_body,
-                              headers={"Content-Type": "application/json"}, timeout=120)),
-                lambda b: json.loads(b)["shape"] == [256, 1024])
+            self.http_call(
+                kind,
+                lambda: (lambda r: (r.status_code, r.content))(
+                    requests.post(
+                        f"{h}/receive_list",
+                        data=self.list_body,
+                        headers={"Content-Type": "application/json"},
+                        timeout=120,
+                    )
+                ),
+                lambda b: json.loads(b)["shape"] == [256, 1024],
+            )
         elif kind == "seed_filter":
-            self.http_call(kind, lambda: raw_post(h, "/", *self.multipart, None, 0),
-                           lambda b: b == self.expected["seed_filter"])
+            self.http_call(
+                kind,
+                lambda: raw_post(h, "/", *self.multipart, None, 0),
+                lambda b: b == self.expected["seed_filter"],
+            )
         elif kind == "v1_filter":
-            self.http_call(kind, lambda: raw_post(
-                h, "/v1/gaussian_filter?sigma=2", "application/x-npy", self.big_npy, None, 0),
-                lambda b: b == self.expected["v1_filter"])
+            self.http_call(
+                kind,
+                lambda: raw_post(
+                    h, "/v1/gaussian_filter?sigma=2", "application/x-npy", self.big_npy, None, 0
+                ),
+                lambda b: b == self.expected["v1_filter"],
+            )
         elif kind == "v1_describe":
-            self.http_call(kind, lambda: raw_post(
-                h, "/v1/describe", "application/x-npy", self.big_npy, None, 0),
-                lambda b: json.loads(b)["shape"] == list(self.big.shape))
+            self.http_call(
+                kind,
+                lambda: raw_post(h, "/v1/describe", "application/x-npy", self.big_npy, None, 0),
+                lambda b: json.loads(b)["shape"] == list(self.big.shape),
+            )
         elif kind == "v1_image":
-            self.http_call(kind, lambda: raw_post(
-                h, "/v1/gaussian_filter?sigma=1", "image/png", self.png, None, 0),
-                lambda b: b == self.expected["v1_image"])
+            self.http_call(
+                kind,
+                lambda: raw_post(h, "/v1/gaussian_filter?sigma=1", "image/png", self.png, None, 0),
+                lambda b: b == self.expected["v1_image"],
+            )
         elif kind == "kserve":
-            self.http_call(kind, lambda: raw_post(
-                h, "/v2/models/gaussian_filter/infer", "application/json", self.kserve_body, None, 0),
-                lambda b: len(json.loads(b)["outputs"][0]["data"]) == self.small.size)
+            self.http_call(
+                kind,
+                lambda: raw_post(
+                    h,
+                    "/v2/models/gaussian_filter/infer",
+                    "application/json",
+                    self.kserve_body,
+                    None,
+                    0,
+                ),
+                lambda b: len(json.loads(b)["outputs"][0]["data"]) == self.small.size,
+            )
         elif kind == "slow_reader":
-            self.http_call(kind, lambda: raw_post(
-                h, "/v1/gaussian_filter?sigma=2", "application/x-npy", self.big_npy, None, 4 * MIB),
-                lambda b: b == self.expected["v1_filter"])
+            self.http_call(
+                kind,
+                lambda: raw_post(
+                    h,
+                    "/v1/gaussian_filter?sigma=2",
+                    "application/x-npy",
+                    self.big_npy,
+                    None,
+                    4 * MIB,
+                ),
+                lambda b: b == self.expected["v1_filter"],
+            )
         elif kind == "abandoned":
             try:
-                raw_post(h, "/v1/gaussian_filter?sigma=2", "application/x-npy", self.big_npy,
-                         len(self.big_npy) // 2, 0)
+                raw_post(
+                    h,
+                    "/v1/gaussian_filter?sigma=2",
+                    "application/x-npy",
+                    self.big_npy,
+                    len(self.big_npy) // 2,
+                    0,
+                )
                 self.stats.add(kind, "ok")
             except OSError as err:
                 self.stats.add(kind, "error", repr(err))
         elif kind == "bad_input":
-            case = random.choice([
-                ("/v1/describe", "application/x-npy", b"\x93NUMPY garbage"),
-                ("/receive_array", "application/json", b'{"array_data": 5'),
-                ("/v1/gaussian_filter?sigma=1&sigmas=2", "application/x-npy", npy_bytes(self.small)),
-            ])
+            case = random.choice(
+                [
+                    ("/v1/describe", "application/x-npy", b"\x93NUMPY garbage"),
+                    ("/receive_array", "application/json", b'{"array_data": 5'),
+                    (
+                        "/v1/gaussian_filter?sigma=1&sigmas=2",
+                        "application/x-npy",
+                        npy_bytes(self.small),
+                    ),
+                ]
+            )
             try:
                 status, body = raw_post(h, case[0], case[1], case[2], None, 0)
-                self.stats.add(kind, "ok" if status == 400 else "error", f"{status}: {body[:150]!r}")
+                self.stats.add(
+                    kind, "ok" if status == 400 else "error", f"{status}: {body[:150]!r}"
+                )
             except OSError as err:
                 self.stats.add(kind, "error", repr(err))
 
     def kinds(self) -> list[str]:
-        kinds = ["seed_base64", "seed_list", "seed_filter", "v1_filter", "v1_describe",
-                 "v1_image", "kserve", "slow_reader", "abandoned", "bad_input"]
+        kinds = [
+            "seed_base64",
+            "seed_list",
+            "seed_filter",
+            "v1_filter",
+            "v1_describe",
+            "v1_image",
+            "kserve",
+            "slow_reader",
+            "abandoned",
+            "bad_input",
+        ]
         if self.stub is not None:
             kinds += ["grpc_unary", "grpc_stream"]
         return kinds
@@ -368,7 +469,9 @@ def main() -> None:
     ap.add_argument("--http", required=True)
     ap.add_argument("--seconds", type=float, default=600)
     ap.add_argument("--workers", type=int, default=12)
-    ap.add_argument("--pids-file", default="", help="a file of server pids, one a line, re-read as it changes")
+    ap.add_argument(
+        "--pids-file", default="", help="a file of server pids, one a line, re-read as it changes"
+    )
     ap.add_argument("--report", default="")
     args = ap.parse_args()
 
