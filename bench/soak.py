@@ -21,11 +21,14 @@ before the load began (and, when SciPy is installed, that one with
 - abandoned: half of a 16 MiB upload sent, then the connection closed;
 - bad_input: garbage .npy, malformed JSON, an unknown parameter.
 
-Outcomes per kind: ok (exact), refused (429 / RESOURCE_EXHAUSTED: the
-budget said busy), error (anything else: 5xx, resets, timeouts), inexact
-(an accepted answer that differs: must be 0). Bad inputs count as ok when
-refused with 400. With --pids, the peak RSS (VmHWM) of each server process
-is sampled every 200 ms (a restarted process gets a new entry).
+Outcomes per kind: ok (exact), refused (429 or 503 / RESOURCE_EXHAUSTED:
+the budget said busy), error (anything else: other 5xx, resets, timeouts),
+inexact (an accepted answer that differs: must be 0). Bad inputs count as
+ok when refused with 400. A refused or failed call is tried again (up to
+--retries times); the final outcome is counted, and `first_refused` /
+`first_error` count the calls whose first attempt was one. With --pids,
+the peak RSS (VmHWM) of each server process is sampled every 200 ms (a
+restarted process gets a new entry).
 """
 
 from __future__ import annotations
@@ -109,7 +112,7 @@ class Stats:
 def http_outcome(status: int) -> str:
     if status == 200:
         return "ok"
-    if status == 429:
+    if status in (429, 503):
         return "refused"
     return "error"
 
@@ -171,6 +174,8 @@ class Soak:
         self.args = args
         self.http = args.http.rstrip("/")
         self.stats = Stats()
+        self.retries = args.retries
+        self.last = threading.local()
         self.deadline = time.monotonic() + args.seconds
         self.small = floats(256 * 1024, 1)  # 1 MiB
         self.big = floats(4 * MIB, 2)  # 16 MiB
@@ -287,26 +292,26 @@ class Soak:
         try:
             got = fn()
             if got == self.expected[kind]:
-                self.stats.add(kind, "ok")
+                self.outcome(kind, "ok")
             else:
-                self.stats.add(kind, "inexact", f"{len(got)} bytes")
+                self.outcome(kind, "inexact", f"{len(got)} bytes")
         except grpc.RpcError as err:
             code = err.code()
             if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
-                self.stats.add(kind, "refused")
+                self.outcome(kind, "refused")
             else:
-                self.stats.add(kind, "error", f"{code}: {err.details()}")
+                self.outcome(kind, "error", f"{code}: {err.details()}")
 
     def http_call(self, kind: str, fn, check) -> None:
         try:
             status, body = fn()
         except (OSError, requests.RequestException) as err:
-            self.stats.add(kind, "error", repr(err))
+            self.outcome(kind, "error", repr(err))
             return
         outcome = http_outcome(status)
         if outcome == "ok" and not check(body):
             outcome = "inexact"
-        self.stats.add(kind, outcome, f"{status}: {body[:150]!r}")
+        self.outcome(kind, outcome, f"{status}: {body[:150]!r}")
 
     def one(self, kind: str) -> None:
         h = self.http
@@ -402,9 +407,9 @@ class Soak:
                     len(self.big_npy) // 2,
                     0,
                 )
-                self.stats.add(kind, "ok")
+                self.outcome(kind, "ok")
             except OSError as err:
-                self.stats.add(kind, "error", repr(err))
+                self.outcome(kind, "error", repr(err))
         elif kind == "bad_input":
             case = random.choice(
                 [
@@ -419,11 +424,31 @@ class Soak:
             )
             try:
                 status, body = raw_post(h, case[0], case[1], case[2], None, 0)
-                self.stats.add(
-                    kind, "ok" if status == 400 else "error", f"{status}: {body[:150]!r}"
-                )
+                self.outcome(kind, "ok" if status == 400 else "error", f"{status}: {body[:150]!r}")
             except OSError as err:
-                self.stats.add(kind, "error", repr(err))
+                self.outcome(kind, "error", repr(err))
+
+    def outcome(self, kind: str, outcome: str, detail: str = "") -> None:
+        """What one attempt of a call of `kind` gave (read by `call`)."""
+        self.last.outcome = (outcome, detail)
+
+    def call(self, kind: str) -> None:
+        """One call of `kind`, tried again after a refusal or an error (up to
+        --retries more times, waiting 0.2 s more each time), as a client with
+        a retry policy does. The final outcome is counted, and the first
+        attempt's too when it was not the final one (`first_refused`,
+        `first_error`), so a retry hides nothing."""
+        first = None
+        for attempt in range(self.retries + 1):
+            self.one(kind)
+            outcome, detail = self.last.outcome
+            first = first or outcome
+            if outcome not in ("refused", "error") or attempt == self.retries:
+                break
+            time.sleep(0.2 * (attempt + 1))
+        self.stats.add(kind, outcome, detail)
+        if first != outcome:
+            self.stats.add(kind, f"first_{first}")
 
     def kinds(self) -> list[str]:
         kinds = [
@@ -449,7 +474,7 @@ class Soak:
         while time.monotonic() < self.deadline:
             kind = kinds[i % len(kinds)] if rng.random() < 0.7 else rng.choice(kinds)
             i += 1
-            self.one(kind)
+            self.call(kind)
 
 
 def vmhwm_kib(pid: int) -> int | None:
@@ -471,6 +496,12 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=12)
     ap.add_argument(
         "--pids-file", default="", help="a file of server pids, one a line, re-read as it changes"
+    )
+    ap.add_argument(
+        "--retries",
+        type=int,
+        default=3,
+        help="tries again after a refusal or an error (0: count first attempts only)",
     )
     ap.add_argument("--report", default="")
     args = ap.parse_args()

@@ -13,6 +13,9 @@ use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 use tensorwire::gateway::json_list::{ListError, MAX_DEPTH, tensor_from_json_body};
 use tensorwire::image::{HeaderReader, ImageError, ImageLimits, read_image_header};
+use tensorwire::kserve::pb as kserve_pb;
+use tensorwire::kserve::rest::{BinaryOutputs, read_infer_request, write_infer_response};
+use tensorwire::kserve::tensor::{checked_shape, dtype_of as kserve_dtype_of, input_data};
 use tensorwire::npy::{NpyError, read_npy, read_npy_header, write_npy};
 use tensorwire::proto::{dtype_from_wire, pb, tensor_from_wire, tensor_to_wire};
 use tensorwire::tensor::{
@@ -406,4 +409,213 @@ pub fn image_header(input: &[u8]) -> bool {
         panic!("internal error: {m}");
     }
     whole.is_ok()
+}
+
+// --------------------------------------------------------------- kserve_rest
+
+/// `kserve_rest`: byte 0 bit 0 set: bytes 1-2 (little-endian) are the
+/// `Inference-Header-Content-Length` and the rest is the body; clear: the
+/// rest is a JSON body. The body goes through `kserve::rest`'s
+/// `read_infer_request` as the gateway reads it. An accepted request has a
+/// JSON part that `serde_json::Value` reads too, one raw content per input,
+/// and every input whose data came as JSON has exactly the bytes its shape
+/// needs; inputs that the service then takes (`checked_shape`, `input_data`)
+/// go back out through `write_infer_response` in binary (the tail is their
+/// bytes) and as JSON, and the JSON answer, read again as a request, gives
+/// the same bytes (bools as 0/1; not compared when a float is not finite,
+/// which JSON cannot carry).
+pub fn kserve_rest(input: &[u8]) -> bool {
+    let Some((&mode, rest)) = input.split_first() else {
+        return false;
+    };
+    let (header_length, body) = match rest {
+        [lo, hi, body @ ..] if mode & 1 == 1 => {
+            (Some(usize::from(u16::from_le_bytes([*lo, *hi]))), body)
+        }
+        _ => (None, rest),
+    };
+    let read = read_infer_request(
+        "gaussian_filter",
+        "",
+        header_length,
+        Bytes::copy_from_slice(body),
+    );
+    let Ok((request, _)) = read else {
+        return false;
+    };
+    let json_part = &body[..header_length.unwrap_or(body.len())];
+    let inputs = match serde_json::from_slice::<Value>(json_part) {
+        Ok(value) => value["inputs"]
+            .as_array()
+            .expect("an accepted request has an inputs array")
+            .clone(),
+        // As in `json_list`: a huge number in a field the codec skips.
+        Err(e) if e.to_string().contains("number out of range") => return true,
+        Err(e) => panic!("kserve_rest accepted JSON that serde_json refuses: {e}"),
+    };
+    assert_eq!(request.inputs.len(), inputs.len());
+    assert_eq!(request.raw_input_contents.len(), inputs.len());
+    let mut outputs = Vec::new();
+    let mut datas = Vec::new();
+    for ((tensor, raw), json) in request
+        .inputs
+        .iter()
+        .zip(&request.raw_input_contents)
+        .zip(&inputs)
+    {
+        let Ok(dtype) = kserve_dtype_of(&tensor.datatype, "input") else {
+            continue;
+        };
+        let Ok((_, valid)) = checked_shape(dtype, &tensor.shape, &SMALL_LIMITS, "input") else {
+            continue;
+        };
+        let taken = input_data(dtype, &valid, Some(raw.clone()), None, "input");
+        if json.get("data").is_some() {
+            // JSON data was counted against the shape: always the right size.
+            assert_eq!(raw.len(), valid.nbytes, "{tensor:?}");
+        }
+        let Ok(data) = taken else {
+            assert_ne!(raw.len(), valid.nbytes, "input_data refused the right size");
+            continue;
+        };
+        outputs.push(kserve_pb::model_infer_response::InferOutputTensor {
+            name: tensor.name.clone(),
+            datatype: tensor.datatype.clone(),
+            shape: tensor.shape.clone(),
+            ..Default::default()
+        });
+        datas.push((dtype, data));
+    }
+    let response = kserve_pb::ModelInferResponse {
+        model_name: "m".into(),
+        outputs,
+        raw_output_contents: datas.iter().map(|(_, d)| d.clone()).collect(),
+        ..Default::default()
+    };
+    // In binary: the tail is the outputs' bytes, in order.
+    let (all_binary, _) = read_infer_request(
+        "m",
+        "",
+        None,
+        Bytes::from_static(br#"{"inputs": [], "parameters": {"binary_data_output": true}}"#),
+    )
+    .expect("a request with no inputs");
+    let (answer, json_len) =
+        write_infer_response(response.clone(), &all_binary).expect("a binary answer");
+    let json_len = json_len.expect("a binary answer says its JSON length");
+    let tail: Vec<u8> = datas.iter().flat_map(|(_, d)| d.to_vec()).collect();
+    assert_eq!(&answer[json_len..], &tail[..]);
+    // As JSON, read back as a request.
+    let (answer, json_len) =
+        write_infer_response(response, &BinaryOutputs::default()).expect("a JSON answer");
+    assert_eq!(json_len, None);
+    let mut answer: Value = serde_json::from_slice(&answer).expect("the answer is JSON");
+    let outputs = answer["outputs"].take();
+    let again = serde_json::to_vec(&serde_json::json!({ "inputs": outputs })).unwrap();
+    let finite = |dtype: DType, data: &[u8]| match dtype {
+        DType::Float16 => data
+            .chunks_exact(2)
+            .all(|c| half::f16::from_le_bytes([c[0], c[1]]).is_finite()),
+        DType::BFloat16 => data
+            .chunks_exact(2)
+            .all(|c| half::bf16::from_le_bytes([c[0], c[1]]).is_finite()),
+        DType::Float32 => data
+            .chunks_exact(4)
+            .all(|c| f32::from_le_bytes(c.try_into().unwrap()).is_finite()),
+        DType::Float64 => data
+            .chunks_exact(8)
+            .all(|c| f64::from_le_bytes(c.try_into().unwrap()).is_finite()),
+        _ => true,
+    };
+    match read_infer_request("m", "", None, Bytes::from(again)) {
+        Ok((back, _)) => {
+            for ((dtype, data), raw) in datas.iter().zip(&back.raw_input_contents) {
+                if !finite(*dtype, data) {
+                    continue;
+                }
+                if *dtype == DType::Bool {
+                    let want: Vec<u8> = data.iter().map(|&b| u8::from(b != 0)).collect();
+                    assert_eq!(raw[..], want[..]);
+                } else {
+                    assert_eq!(raw[..], data[..], "{dtype:?}");
+                }
+            }
+        }
+        Err(e) => assert!(
+            datas.iter().any(|(dtype, data)| !finite(*dtype, data)),
+            "the JSON answer of finite values does not read back: {e}"
+        ),
+    }
+    true
+}
+
+// ----------------------------------------------------------------- multipart
+
+/// A runtime for the gateway's async handlers, one per thread.
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a tokio runtime")
+    })
+}
+
+/// `multipart`: byte 0 even: the rest is the body of `POST /` (a multipart
+/// `array` file, `.npy`); odd: of `POST /im_size` (`image` files, a `key`
+/// field). The boundary is `XyZ`. The request goes through the gateway's
+/// whole router (axum's multipart parser, the field loop, the `.npy` and
+/// image header readers, the memory budget) with an upstream that refuses
+/// every connection. Every answer is JSON of the error shape, with a 4xx
+/// status (the gateway refused the body) or 503 (it accepted the upload and
+/// called the upstream), never a 500 nor a panic.
+pub fn multipart(input: &[u8]) -> bool {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let Some((&route, body)) = input.split_first() else {
+        return false;
+    };
+    let path = if route & 1 == 0 { "/" } else { "/im_size" };
+    let request = http::Request::post(path)
+        .header(
+            http::header::CONTENT_TYPE,
+            "multipart/form-data; boundary=XyZ",
+        )
+        .header(http::header::CONTENT_LENGTH, body.len())
+        .body(axum::body::Body::from(body.to_vec()))
+        .expect("a request");
+    let (status, answer) = runtime().block_on(async {
+        // Port 9 (discard) on loopback: nothing listens, so a call fails at
+        // once with UNAVAILABLE.
+        let channel = tonic::transport::Endpoint::from_static("http://127.0.0.1:9").connect_lazy();
+        let app = tensorwire::gateway::router(
+            tensorwire::gateway::Upstream::new(channel),
+            tensorwire::gateway::GatewayConfig::default(),
+        );
+        let response = app.oneshot(request).await.expect("the router answers");
+        let status = response.status();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("the answer body")
+            .to_bytes();
+        (status, bytes)
+    });
+    let json: Value = serde_json::from_slice(&answer).unwrap_or_else(|e| {
+        panic!(
+            "{status}: not JSON ({e}): {}",
+            String::from_utf8_lossy(&answer)
+        )
+    });
+    assert!(
+        json["message"].is_string() && json["code"].is_string(),
+        "{status}: {json}"
+    );
+    assert!(
+        status.is_client_error() || status == http::StatusCode::SERVICE_UNAVAILABLE,
+        "{status}: {json}"
+    );
+    status == http::StatusCode::SERVICE_UNAVAILABLE
 }

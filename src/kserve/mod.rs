@@ -20,8 +20,10 @@
 
 pub(crate) mod grpc;
 pub(crate) mod params;
-pub(crate) mod rest;
-pub(crate) mod tensor;
+/// The REST/JSON codec (public for the `kserve_rest` fuzz target).
+pub mod rest;
+/// Datatypes and contents (public for the `kserve_rest` fuzz target).
+pub mod tensor;
 
 use tonic::Status;
 

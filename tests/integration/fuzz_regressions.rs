@@ -87,3 +87,13 @@ fn image_header_inputs_replay() {
         "tests/fuzz_regressions/image_header is missing or empty"
     );
 }
+
+#[test]
+fn kserve_rest_inputs_replay() {
+    replay("kserve_rest", checks::kserve_rest);
+}
+
+#[test]
+fn multipart_inputs_replay() {
+    replay("multipart", checks::multipart);
+}
