@@ -154,16 +154,28 @@ def raw_post(
         raw = b"".join(chunks)
         head, _, payload = raw.partition(b"\r\n\r\n")
         status = int(head.split()[1]) if head.startswith(b"HTTP/") else 0
-        if b"transfer-encoding: chunked" in head.lower():
-            out, rest = [], payload
+        headers = dict(
+            line.split(b":", 1) for line in head.lower().split(b"\r\n")[1:] if b":" in line
+        )
+        # An answer cut short (a server killed while it was being sent) is a
+        # broken connection, as a client library reports it, not an answer.
+        if b"chunked" in headers.get(b"transfer-encoding", b""):
+            out, rest, ended = [], payload, False
             while rest:
                 line, _, rest = rest.partition(b"\r\n")
                 size = int(line.split(b";")[0] or b"0", 16)
                 if size == 0:
+                    ended = True
                     break
                 out.append(rest[:size])
                 rest = rest[size + 2 :]
+            if not ended:
+                raise ConnectionError("chunked answer cut before its last chunk")
             payload = b"".join(out)
+        elif b"content-length" in headers:
+            length = int(headers[b"content-length"])
+            if len(payload) < length:
+                raise ConnectionError(f"answer cut at {len(payload)} of {length} bytes")
         return status, payload
     finally:
         s.close()
