@@ -24,6 +24,7 @@ use crate::budget::BudgetError;
 use crate::filter::FilterError;
 use crate::image::ImageError;
 use crate::npy::NpyError;
+use crate::proto::FieldError;
 use crate::status::{ERROR_DOMAIN, Reason};
 use crate::tensor::TensorError;
 
@@ -163,6 +164,12 @@ pub enum ServiceError {
     /// A bug: something that should not happen did.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl From<FieldError> for ServiceError {
+    fn from(FieldError { field, message }: FieldError) -> Self {
+        ServiceError::BadField { field, message }
+    }
 }
 
 impl ServiceError {
