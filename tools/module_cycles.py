@@ -26,6 +26,9 @@ from pathlib import Path
 PATH_RE = re.compile(r"\b(?:crate|super|self)(?:\s*::\s*(?:r#)?\w+)+")
 USE_RE = re.compile(r"\b(pub(?:\s*\([^)]*\))?\s+)?use\s+([^;]+);")
 INLINE_MOD_RE = re.compile(r"\bmod\s+(\w+)\s*\{")
+TEST_FILE_MOD_RE = re.compile(
+    r"#\[cfg\(test\)\]\s*(?:#\[[^\]]*\]\s*)*(?:pub(?:\([^)]*\))?\s+)?mod\s+(\w+)\s*;"
+)
 
 
 def strip_comments_and_strings(text):
@@ -115,8 +118,15 @@ class Crate:
         self.refs = defaultdict(list)  # module -> [(path tuple, file, line)]
         for file in sorted(self.src.rglob("*.rs")):
             self.modules.setdefault(self.module_of(file), file)
+        # file modules declared `#[cfg(test)] mod x;`, and their descendants
+        tests = {
+            (*module, m.group(1))
+            for module, file in self.modules.items()
+            for m in TEST_FILE_MOD_RE.finditer(strip_comments_and_strings(file.read_text()))
+        }
         for module, file in list(self.modules.items()):
-            self.read(module, file)
+            if with_tests or not any(module[: len(t)] == t for t in tests):
+                self.read(module, file)
 
     def module_of(self, file):
         rel = file.relative_to(self.src).with_suffix("")
