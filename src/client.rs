@@ -27,7 +27,7 @@ use crate::wire::{self, DecodeError, Framed};
 
 /// The error model a refusal carries (`ErrorInfo` domain and reasons; see
 /// README "The error model"), read with [`ClientError::reason`].
-pub use crate::service::{ERROR_DOMAIN, Reason};
+pub use crate::status::{ERROR_DOMAIN, Reason};
 
 /// Why a client call failed.
 #[derive(Debug, Error)]

@@ -31,6 +31,7 @@ pub mod proto;
 pub mod server;
 pub(crate) mod service;
 pub(crate) mod shutdown;
+pub(crate) mod status;
 pub mod tensor;
 #[cfg(test)]
 mod test_values;

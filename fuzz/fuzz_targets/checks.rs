@@ -493,7 +493,7 @@ pub fn kserve_rest(input: &[u8]) -> bool {
         ..Default::default()
     };
     // In binary: the tail is the outputs' bytes, in order.
-    let (all_binary, _) = read_infer_request(
+    let (_, all_binary) = read_infer_request(
         "m",
         "",
         None,

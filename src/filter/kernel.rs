@@ -8,8 +8,8 @@
 //! last bits of the result, so each is reproduced literally; the golden cases
 //! carry scipy's kernel bits and the tests here compare against them.
 
+use super::error::FilterError;
 use super::numpy_exp::numpy_avx512_exp;
-use super::params::FilterError;
 
 /// Which float64 `exp` builds a Gaussian kernel.
 ///

@@ -12,7 +12,8 @@
 //! casts). `ndarray-ndimage` differs in all of these, and is neither cache-
 //! blocked nor vectorised. The modules:
 //!
-//! - `params`: the parameters, limits, errors and their resolution into passes;
+//! - `error`: why a call is refused, read by `params` and `kernel`;
+//! - `params`: the parameters, limits and their resolution into passes;
 //! - [`param_text`]: the parameters' names, and their values written as text
 //!   (the one parser of the CLI, the gateway and the KServe model);
 //! - `kernel`: scipy's kernels and their folding;
@@ -27,6 +28,7 @@
 mod boundary;
 mod cast;
 mod correlate;
+mod error;
 mod kernel;
 mod numpy_exp;
 pub mod param_text;
@@ -48,8 +50,9 @@ mod test_util;
 use bytes::Bytes;
 use rayon::prelude::*;
 
+pub use error::FilterError;
 pub use kernel::KernelExp;
-pub use params::{BoundaryMode, FilterError, FilterLimits, GaussianParams};
+pub use params::{BoundaryMode, FilterLimits, GaussianParams};
 pub use slabs::{SlabCutter, SlabJob, SlabPlan};
 
 use crate::tensor::{DType, Tensor, TensorLimits, validate_shape};

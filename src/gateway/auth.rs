@@ -8,7 +8,7 @@
 //! key is refused with 401 without reading it. `/healthz` stays open, and
 //! `/metrics` too unless `--metrics-require-key`; so do the browser pages,
 //! their assets and `/openapi.json` (read before anyone can type a key; see
-//! `pages::is_public`).
+//! `request::is_public`).
 //!
 //! The service checks the key again (the gateway forwards it), so a gateway
 //! without keys of its own still lets nobody through; it only buffers more.
@@ -18,6 +18,7 @@ use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use super::request::is_public;
 use super::{AppState, GatewayError};
 use crate::auth::{ApiKeys, bearer_key};
 
@@ -108,7 +109,7 @@ pub(crate) async fn authenticate(
     let path = request.uri().path();
     let open = path == "/healthz"
         || (path == "/metrics" && !state.config().metrics_require_key)
-        || super::pages::is_public(request.method(), path);
+        || is_public(request.method(), path);
     if open {
         return next.run(request).await;
     }

@@ -4,7 +4,7 @@
 //! where `code` is a gRPC status code name. Errors that come back from the
 //! upstream service keep their code and message; the HTTP status follows
 //! grpc-gateway's table (`runtime.HTTPStatusFromCode`), refined by the
-//! status's details (the rich error model, see `crate::service::Reason`):
+//! status's details (the rich error model, see `crate::status::Reason`):
 //! `RESOURCE_EXHAUSTED` with the reason `LIMIT_EXCEEDED` or `BUDGET_EXCEEDED`
 //! is 413 (retrying cannot help), with `BUSY` 429 with `Retry-After` from its
 //! `RetryInfo`. The message text is never read. One exception to keeping
@@ -19,7 +19,7 @@ use thiserror::Error;
 use tonic::Code;
 use tonic_types::StatusExt;
 
-use crate::service::Reason;
+use crate::status::{Reason, code_name};
 
 /// Why an HTTP request failed.
 #[derive(Debug, Error)]
@@ -204,29 +204,6 @@ pub struct ErrorBody<'a> {
     pub message: &'a str,
     /// The gRPC status code name (`INVALID_ARGUMENT`, ...).
     pub code: &'a str,
-}
-
-/// The gRPC name of a code, as grpc-gateway and `google.rpc.Code` spell it.
-pub fn code_name(code: Code) -> &'static str {
-    match code {
-        Code::Ok => "OK",
-        Code::Cancelled => "CANCELLED",
-        Code::Unknown => "UNKNOWN",
-        Code::InvalidArgument => "INVALID_ARGUMENT",
-        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
-        Code::NotFound => "NOT_FOUND",
-        Code::AlreadyExists => "ALREADY_EXISTS",
-        Code::PermissionDenied => "PERMISSION_DENIED",
-        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        Code::FailedPrecondition => "FAILED_PRECONDITION",
-        Code::Aborted => "ABORTED",
-        Code::OutOfRange => "OUT_OF_RANGE",
-        Code::Unimplemented => "UNIMPLEMENTED",
-        Code::Internal => "INTERNAL",
-        Code::Unavailable => "UNAVAILABLE",
-        Code::DataLoss => "DATA_LOSS",
-        Code::Unauthenticated => "UNAUTHENTICATED",
-    }
 }
 
 /// A JSON error answer with this status, message and code.

@@ -20,6 +20,9 @@
 //! - `upstream`: the calls of the gRPC service (unary or streaming by size)
 //!   and their results;
 //! - `json_list`, `tensor_json`: JSON lists in, JSON lists out;
+//! - `request`: what the routes share about a request (open without a key,
+//!   media type, a `.npy` body's reservation, the fallbacks), so that no
+//!   route borrows from another;
 //! - `accept`: `Accept` negotiation; `image_codec`: image bodies;
 //! - `metrics`: Prometheus counters; `openapi`: the document and its test;
 //! - `pages`: the browser pages, `GET /docs` (Swagger UI) and `GET /` (the
@@ -37,6 +40,7 @@ mod metrics;
 mod native;
 mod openapi;
 mod pages;
+mod request;
 mod seed;
 mod tensor_json;
 mod upload;
@@ -258,8 +262,8 @@ pub(crate) fn router_with(
     }
     let limit = usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX);
     let mut app = app
-        .fallback(native::not_found)
-        .method_not_allowed_fallback(native::method_not_allowed)
+        .fallback(request::not_found)
+        .method_not_allowed_fallback(request::method_not_allowed)
         // Extractors (multipart) honour this limit; `RequestBodyLimitLayer`
         // gives the same limit to bodies read as streams (413 up front when
         // Content-Length already says too much; `json_error_bodies` gives

@@ -19,7 +19,7 @@ use super::accept::{Format, negotiate};
 use super::error::error_response;
 use super::image_codec::{decode_image, encode_png};
 use super::memory::{Account, RequestMemory, content_length};
-use super::seed::media_type;
+use super::request::{media_type, reserve_npy_body};
 use super::tensor_json::tensor_to_json;
 use super::upload::{BodyPieces, NpyUpload, read_body, read_npy_upload};
 use super::upstream::{Calls, Credentials, Filtered};
@@ -126,20 +126,6 @@ async fn npy_upload(
         (memory, Account::Gathered),
     )
     .await
-}
-
-/// What a `.npy` body that may stream holds, reserved from its declared
-/// length before it is read: up to the streaming threshold, gathered.
-pub(crate) fn reserve_npy_body(
-    calls: &super::upstream::Calls,
-    headers: &HeaderMap,
-) -> Result<(), GatewayError> {
-    if let Some(declared) = content_length(headers) {
-        calls
-            .memory()
-            .cover(Account::Gathered, declared.min(calls.threshold() as u64))?;
-    }
-    Ok(())
 }
 
 /// `POST /v1/gaussian_filter?sigma=…`: a `.npy` or image body → the filtered
@@ -426,30 +412,6 @@ pub(crate) async fn openapi() -> Response {
         openapi::DOCUMENT,
     )
         .into_response()
-}
-
-/// Any path that is not a route.
-pub(crate) async fn not_found(uri: Uri) -> Response {
-    error_response(
-        StatusCode::NOT_FOUND,
-        &format!(
-            "no route {}; GET /openapi.json lists the routes",
-            uri.path()
-        ),
-        Code::NotFound,
-    )
-}
-
-/// A route asked with a method it does not answer.
-pub(crate) async fn method_not_allowed(uri: Uri) -> Response {
-    error_response(
-        StatusCode::METHOD_NOT_ALLOWED,
-        &format!(
-            "{} does not answer this method; GET /openapi.json lists the routes",
-            uri.path()
-        ),
-        Code::Unimplemented,
-    )
 }
 
 #[cfg(test)]

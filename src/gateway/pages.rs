@@ -11,19 +11,20 @@
 //!
 //! The pages are not API routes, so they are not in the OpenAPI document.
 //! They, their assets and the document are open when API keys are on (they
-//! carry no data; the calls they make send the key), see [`is_public`].
+//! carry no data; the calls they make send the key), see `request::is_public`.
 
 use std::sync::LazyLock;
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
-use axum::http::{HeaderValue, Method, Uri, header};
+use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
 use tower::ServiceExt;
 
 use super::AppState;
+use super::request::not_found;
 
 /// What the playground may load: its own files, and the `blob:` URLs of the
 /// images it shows (the picked file and the filtered PNG).
@@ -93,17 +94,6 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
     ]
 }
 
-/// Whether a request may go without an API key: reading a page, an asset or
-/// the OpenAPI document, which a browser loads before anyone can type a key.
-pub(crate) fn is_public(method: &Method, path: &str) -> bool {
-    let reads = method == Method::GET || method == Method::HEAD;
-    reads
-        && (path == "/"
-            || path == "/docs"
-            || path == "/openapi.json"
-            || path.starts_with("/assets/"))
-}
-
 /// `GET /`: the playground. With API keys on it shows a key field (the page
 /// reads `data-api-keys` from its `<body>`).
 async fn playground(State(state): State<AppState>) -> Response {
@@ -146,7 +136,7 @@ fn page(html: String, csp: &'static str) -> Response {
 /// `GET /assets/{name}`: a script or stylesheet of the pages.
 async fn asset(Path(name): Path<String>, uri: Uri) -> Response {
     let Some((_, content_type, source)) = ASSETS.iter().find(|(n, _, _)| *n == name) else {
-        return super::native::not_found(uri).await;
+        return not_found(uri).await;
     };
     let mut response = match source {
         Source::Here(text) => (*text).into_response(),
@@ -300,24 +290,5 @@ mod tests {
                 .unwrap()
                 .contains("data-api-keys=\"required\"")
         );
-    }
-
-    #[test]
-    fn pages_assets_and_the_document_are_public_and_nothing_else() {
-        for path in ["/", "/docs", "/assets/docs.js", "/openapi.json"] {
-            assert!(is_public(&Method::GET, path), "{path}");
-            assert!(is_public(&Method::HEAD, path), "{path}");
-        }
-        assert!(!is_public(&Method::POST, "/"));
-        assert!(!is_public(&Method::POST, "/docs"));
-        for path in [
-            "/v1/describe",
-            "/im_size",
-            "/metrics",
-            "/docs/x",
-            "/assetsx",
-        ] {
-            assert!(!is_public(&Method::GET, path), "{path}");
-        }
     }
 }

@@ -27,6 +27,7 @@ use super::GatewayError;
 use super::auth::FormKey;
 use super::json_list::{ListError, tensor_from_json_body};
 use super::memory::{Account, RequestMemory, content_length};
+use super::request::{media_type, reserve_npy_body};
 use super::upload::{
     Base64Pieces, FieldPieces, PARSE_LIMITS, clean_base64, decode_base64, multipart_error,
     read_body, read_npy_upload,
@@ -446,7 +447,7 @@ pub(crate) async fn filter_upload(
         return Err(GatewayError::NoInputFile);
     }
     // The file streams, but its whole answer is held until the body is in.
-    super::native::reserve_npy_body(&calls, request.headers())?;
+    reserve_npy_body(&calls, request.headers())?;
     if let Some(declared) = content_length(request.headers()) {
         calls.prepay_answer(declared)?;
     }
@@ -494,16 +495,6 @@ pub(crate) async fn filter_upload(
         return Ok(response);
     }
     Err(GatewayError::NoInputFile)
-}
-
-/// The media type of the body, lower case, without parameters.
-pub(crate) fn media_type(headers: &HeaderMap) -> String {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|v| v.trim().to_ascii_lowercase())
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ use tower::{Layer, Service};
 
 use super::{BoxError, ResponseFuture, method_label};
 use crate::budget::MemoryBudget;
+use crate::status::code_name;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CallLabels {
@@ -125,7 +126,7 @@ impl ServiceMetrics {
         self.calls
             .get_or_create(&CallLabels {
                 method,
-                code: crate::gateway::error::code_name(code),
+                code: code_name(code),
             })
             .inc();
         self.duration

@@ -7,8 +7,8 @@
 //! bytes; the `image` crate's own limits bound the decoder's working memory.
 //! Both directions are CPU-bound: callers run them on a blocking thread.
 
-use super::header::{PrefixReader, classify, detect_format, format_name, guarded, hinted_format};
-use super::{ImageError, ImageLimits};
+use super::header::{PrefixReader, classify, detect_format, guarded, hinted_format};
+use super::{ImageError, ImageLimits, format_name};
 use crate::tensor::{DType, Tensor, TensorLimits};
 use ::image::codecs::png::PngEncoder;
 use ::image::{ColorType, ExtendedColorType, ImageDecoder, ImageEncoder, ImageReader, Limits};

@@ -16,7 +16,7 @@
 //! bytes costs O(n) in total however small the pieces, and the incremental
 //! reader holds at most `max_header_bytes`.
 
-use super::{ImageError, ImageHeader, ImageLimits, header_fields};
+use super::{ImageError, ImageHeader, ImageLimits, format_name, header_fields};
 use ::image::{ColorType, ExtendedColorType, ImageDecoder, ImageFormat, ImageReader, Limits};
 use std::cell::Cell;
 use std::io::{self, BufRead, Read, Seek, SeekFrom};
@@ -340,30 +340,6 @@ fn header_of(decoder: &impl ImageDecoder, format: &'static str) -> ImageHeader {
         color_type: Some(name),
         channels,
         bit_depth: bits.checked_div(channels).unwrap_or(0),
-    }
-}
-
-/// Lower-case format name, as `ImageHeader::format` reports it.
-pub(super) fn format_name(format: ImageFormat) -> &'static str {
-    match format {
-        ImageFormat::Png => "png",
-        ImageFormat::Jpeg => "jpeg",
-        ImageFormat::Gif => "gif",
-        ImageFormat::WebP => "webp",
-        ImageFormat::Pnm => "pnm",
-        ImageFormat::Tiff => "tiff",
-        ImageFormat::Tga => "tga",
-        ImageFormat::Dds => "dds",
-        ImageFormat::Bmp => "bmp",
-        ImageFormat::Ico => "ico",
-        ImageFormat::Hdr => "hdr",
-        ImageFormat::OpenExr => "openexr",
-        ImageFormat::Farbfeld => "farbfeld",
-        ImageFormat::Avif => "avif",
-        ImageFormat::Qoi => "qoi",
-        // `ImageFormat` is non-exhaustive; a format added later still gets
-        // a readable (if not curated) name.
-        _ => "other",
     }
 }
 

@@ -18,8 +18,7 @@
 //! `PngImagePlugin`, `PpmImagePlugin`, Pillow 13), re-written here: no crate
 //! reads these headers without also requiring what follows them.
 
-use super::ImageHeader;
-use super::header::format_name;
+use super::{ImageHeader, format_name};
 use ::image::ImageFormat;
 
 /// Length of a TGA file header.

@@ -31,6 +31,7 @@ pub use codec::{decode_to_tensor, decode_to_tensor_hinted, encode_png};
 pub use header::{HeaderReader, read_image_header};
 
 use crate::tensor::Tensor;
+use ::image::ImageFormat;
 use thiserror::Error;
 
 /// Bounds on what the image module reads and decodes; every number is checked
@@ -91,6 +92,30 @@ pub struct ImageHeader {
     pub channels: u32,
     /// Bits per channel of the stored colour type; 0 when unknown.
     pub bit_depth: u32,
+}
+
+/// Lower-case format name, as `ImageHeader::format` reports it.
+fn format_name(format: ImageFormat) -> &'static str {
+    match format {
+        ImageFormat::Png => "png",
+        ImageFormat::Jpeg => "jpeg",
+        ImageFormat::Gif => "gif",
+        ImageFormat::WebP => "webp",
+        ImageFormat::Pnm => "pnm",
+        ImageFormat::Tiff => "tiff",
+        ImageFormat::Tga => "tga",
+        ImageFormat::Dds => "dds",
+        ImageFormat::Bmp => "bmp",
+        ImageFormat::Ico => "ico",
+        ImageFormat::Hdr => "hdr",
+        ImageFormat::OpenExr => "openexr",
+        ImageFormat::Farbfeld => "farbfeld",
+        ImageFormat::Avif => "avif",
+        ImageFormat::Qoi => "qoi",
+        // `ImageFormat` is non-exhaustive; a format added later still gets
+        // a readable (if not curated) name.
+        _ => "other",
+    }
 }
 
 /// Why an image could not be read, decoded or encoded.

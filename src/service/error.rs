@@ -24,87 +24,13 @@ use crate::budget::BudgetError;
 use crate::filter::FilterError;
 use crate::image::ImageError;
 use crate::npy::NpyError;
+use crate::proto::FieldError;
+use crate::status::{ERROR_DOMAIN, Reason};
 use crate::tensor::TensorError;
-
-/// The `ErrorInfo.domain` of tensorwire's statuses.
-pub const ERROR_DOMAIN: &str = "tensorwire";
 
 /// Seconds a client refused for a busy memory budget is told to wait
 /// (`RetryInfo`, and `retry-after` metadata; the gateway sends it as `Retry-After`).
 pub const BUSY_RETRY_AFTER_SECS: u32 = 1;
-
-/// Why a call was refused: the stable `ErrorInfo.reason` of a status.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Reason {
-    /// An argument is invalid (`INVALID_ARGUMENT`); retrying the same call
-    /// cannot succeed.
-    BadArgument,
-    /// Something is over a size limit (`RESOURCE_EXHAUSTED`): a tensor, a
-    /// message, an image, a result. Retrying cannot succeed.
-    LimitExceeded,
-    /// The request alone needs more memory than the server's whole budget
-    /// (`RESOURCE_EXHAUSTED`). Retrying cannot succeed.
-    BudgetExceeded,
-    /// Other requests hold the memory budget now (`RESOURCE_EXHAUSTED`);
-    /// retrying after the `RetryInfo` delay can succeed.
-    Busy,
-    /// A bug in the server (`INTERNAL`).
-    Internal,
-}
-
-impl Reason {
-    /// Every reason.
-    pub const ALL: [Reason; 5] = [
-        Reason::BadArgument,
-        Reason::LimitExceeded,
-        Reason::BudgetExceeded,
-        Reason::Busy,
-        Reason::Internal,
-    ];
-
-    /// The reason as `ErrorInfo.reason` spells it (`LIMIT_EXCEEDED`, ...).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Reason::BadArgument => "BAD_ARGUMENT",
-            Reason::LimitExceeded => "LIMIT_EXCEEDED",
-            Reason::BudgetExceeded => "BUDGET_EXCEEDED",
-            Reason::Busy => "BUSY",
-            Reason::Internal => "INTERNAL",
-        }
-    }
-
-    /// The gRPC code statuses with this reason have.
-    pub fn code(self) -> Code {
-        match self {
-            Reason::BadArgument => Code::InvalidArgument,
-            Reason::LimitExceeded | Reason::BudgetExceeded | Reason::Busy => {
-                Code::ResourceExhausted
-            }
-            Reason::Internal => Code::Internal,
-        }
-    }
-
-    /// The reason of a status from tensorwire's `ErrorInfo` details; `None`
-    /// for a status without them (made by tonic, or by another server).
-    pub fn of(status: &Status) -> Option<Reason> {
-        Reason::from_details(&status.get_error_details())
-    }
-
-    /// The reason in decoded details, if they are tensorwire's.
-    pub fn from_details(details: &ErrorDetails) -> Option<Reason> {
-        let info = details.error_info()?;
-        if info.domain != ERROR_DOMAIN {
-            return None;
-        }
-        Reason::ALL.into_iter().find(|r| r.as_str() == info.reason)
-    }
-}
-
-impl std::fmt::Display for Reason {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// `ErrorInfo` details with this reason and tensorwire's domain.
 fn info(reason: Reason) -> ErrorDetails {
@@ -238,6 +164,12 @@ pub enum ServiceError {
     /// A bug: something that should not happen did.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl From<FieldError> for ServiceError {
+    fn from(FieldError { field, message }: FieldError) -> Self {
+        ServiceError::BadField { field, message }
+    }
 }
 
 impl ServiceError {

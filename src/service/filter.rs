@@ -1,58 +1,9 @@
-//! The unary Gaussian-filter RPC and the parameters from the wire: the plan
-//! is checked before the engine runs off the async runtime. The streaming
-//! RPC is `filter_stream`.
+//! The unary Gaussian-filter RPC: the parameters are read from the wire
+//! (`proto::params_from_wire`) and the plan is checked before the engine
+//! runs off the async runtime. The streaming RPC is `filter_stream`.
 
 use super::{ServiceError, TensorServiceImpl};
-use crate::filter::GaussianParams;
 use crate::proto::{self, pb};
-
-/// Reads filter parameters from the wire. Unknown enum codes are refused;
-/// everything else is checked by the engine's plan.
-pub fn params_from_wire(params: pb::GaussianParams) -> Result<GaussianParams, ServiceError> {
-    let mode = params
-        .mode
-        .iter()
-        .map(|&code| {
-            proto::mode_from_wire(code).ok_or_else(|| ServiceError::BadField {
-                field: "mode",
-                message: format!(
-                    "mode {code} is not a known Mode (0 = MODE_REFLECT .. 7 = MODE_GRID_WRAP)"
-                ),
-            })
-        })
-        .collect::<Result<_, _>>()?;
-    let output_dtype = match params.output_dtype {
-        0 => None,
-        code => Some(
-            proto::dtype_from_wire(code).map_err(|_| ServiceError::BadField {
-                field: "output_dtype",
-                message: format!(
-                    "output_dtype {code} is not a known DType (0 means the input's dtype)"
-                ),
-            })?,
-        ),
-    };
-    let exp = proto::kernel_exp_from_wire(params.exp).ok_or_else(|| ServiceError::BadField {
-        field: "exp",
-        message: format!(
-            "exp {} is not a known KernelExp (0 = KERNEL_EXP_LIBM, 1 = KERNEL_EXP_NUMPY_AVX512)",
-            params.exp
-        ),
-    })?;
-    Ok(GaussianParams {
-        sigma: params.sigma,
-        order: params.order.into_iter().map(i64::from).collect(),
-        mode,
-        cval: params.cval,
-        cval_imag: params.cval_imag,
-        truncate: params.truncate,
-        radius: params.radius.into_iter().map(i64::from).collect(),
-        axes: params.axes.into_iter().map(i64::from).collect(),
-        output_dtype,
-        exp,
-        kernels: params.kernels.into_iter().map(|k| k.weights).collect(),
-    })
-}
 
 impl TensorServiceImpl {
     /// `GaussianFilter`: one message in, one message out.
@@ -65,7 +16,7 @@ impl TensorServiceImpl {
             message: "the request has no tensor".into(),
         })?;
         let tensor = proto::tensor_from_wire(tensor, &self.tensor_limits)?;
-        let params = params_from_wire(request.params.unwrap_or_default())?;
+        let params = proto::params_from_wire(request.params.unwrap_or_default())?;
         let plan = crate::filter::plan(
             tensor.dtype(),
             tensor.shape(),

@@ -36,7 +36,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Status, Streaming};
 
 use super::stream::{DataPieces, check_header, off_runtime, read_first};
-use super::{ResponseStream, ServiceError, TensorServiceImpl, params_from_wire};
+use super::{ResponseStream, ServiceError, TensorServiceImpl};
 use crate::budget::Reservation;
 use crate::filter::{SlabCutter, SlabJob, SlabPlan};
 use crate::proto::{self, pb};
@@ -156,7 +156,7 @@ impl TensorServiceImpl {
             .header
             .ok_or_else(|| ServiceError::Stream("the start message has no tensor header".into()))?;
         let (dtype, valid) = check_header(&header, &self.tensor_limits)?;
-        let params = params_from_wire(start.params.unwrap_or_default())?;
+        let params = proto::params_from_wire(start.params.unwrap_or_default())?;
         let plan = crate::filter::plan(dtype, &valid.shape, &params, &self.filter_limits())?;
         let slab_bytes = usize::try_from(self.limits.stream_slab_bytes).unwrap_or(usize::MAX);
         let slabs = SlabPlan::new(plan.clone(), slab_bytes);

@@ -19,12 +19,9 @@ use futures::Stream;
 use tokio::sync::Semaphore;
 use tonic::{Request, Response, Status, Streaming};
 
-pub use error::{
-    ERROR_DOMAIN, Reason, ServiceError, bad_argument, internal, rewrite_codec_refusal,
-};
+pub use error::{ServiceError, bad_argument, internal, rewrite_codec_refusal};
 #[cfg(test)]
 pub(crate) use error::{busy_status, limit_exceeded};
-pub use filter::params_from_wire;
 
 use crate::budget::{MemoryBudget, Reservation};
 use crate::config::Limits;

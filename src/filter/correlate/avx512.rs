@@ -6,8 +6,8 @@
 
 use super::Stencil;
 use super::flat::flat;
+use super::level::{Simd, simd};
 use super::narrow::{Narrow, round_results, rounded};
-use super::simd::{Simd, simd};
 use crate::filter::boundary::source_index;
 use crate::filter::cast::{LF64, Lane, load_at};
 

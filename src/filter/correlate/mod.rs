@@ -49,19 +49,21 @@
 //! - Tiles are independent tasks for rayon's global pool.
 //!
 //! The hot loops are compiled three times, plain, AVX2 and AVX-512F, and
-//! chosen at run time ([`simd::simd`]); wider vectors leave results unchanged.
+//! chosen at run time ([`level::simd`]); wider vectors leave results unchanged.
 //!
 //! The files, one concern each: this one tiles the array into tasks
 //! ([`filter_component`]); `region` runs one pass over one region and picks
 //! its kernel; `flat` holds the portable kernels, `avx512` the AVX-512F
 //! ones (intrinsics), `narrow` the round trip through narrow integer
-//! outputs; `simd` compiles the hot loops once per instruction set and
-//! chooses one at run time; `shared` is the one pointer type the tasks
-//! share across threads. `unsafe` stays in the kernels (raw-pointer reads
-//! of any dtype, intrinsics), in `shared`, and at the calls into them.
+//! outputs; `level` detects the instruction set once at run time; `simd`
+//! compiles the hot loops once per instruction set and chooses by that
+//! level; `shared` is the one pointer type the tasks share across threads.
+//! `unsafe` stays in the kernels (raw-pointer reads of any dtype,
+//! intrinsics), in `shared`, and at the calls into them.
 
 mod avx512;
 mod flat;
+mod level;
 mod narrow;
 mod region;
 mod shared;

@@ -8,8 +8,8 @@ use super::avx512::{
     INTERLEAVED_LINE, INTERLEAVED_RADIUS, columns_apply, columns_fn, interleaved, near_fn,
 };
 use super::flat::{boundary_row, flat, short_lines};
+use super::level::{Simd, simd};
 use super::narrow::round_results;
-use super::simd::{Simd, simd};
 use super::{BLOCK, L1_F64, Region, SHORT_LINE, Stencil, View, sized};
 use crate::filter::cast::{LF64, Lane, Store, load_at, store_at};
 

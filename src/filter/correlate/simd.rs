@@ -1,5 +1,5 @@
-//! CPU feature selection: the hot loops compiled once per instruction set
-//! (plain, AVX2, AVX-512F), and the choice among them made once at run time.
+//! The hot loops compiled once per instruction set (plain, AVX2, AVX-512F),
+//! and the choice among them by [`super::level`]'s run-time level.
 //!
 //! The portable loops ([`super::region`]'s, [`super::flat`]'s) are
 //! `#[inline(always)]`, so each wrapper that [`compiled`] generates, with
@@ -8,6 +8,7 @@
 //! with intrinsics and chosen inside those loops. Wider vectors leave
 //! results unchanged: every output is computed alone, in scipy's order.
 
+use super::level::{Simd, simd};
 use super::narrow::Narrow;
 use super::{LaneFns, Region, Stencil, StoreFns, View};
 use crate::filter::cast::{
@@ -15,39 +16,6 @@ use crate::filter::cast::{
     LU32, LU64, Lane, Store,
 };
 use crate::tensor::DType;
-
-/// Which compiled version of the hot loops runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub(super) enum Simd {
-    Plain,
-    Avx2,
-    Avx512,
-}
-
-/// The best the CPU offers, or the one named by `TENSORWIRE_FILTER_SIMD`
-/// (`plain`, `avx2`, `avx512`; never above what the CPU offers), so tests
-/// can check every version against the golden cases. Chosen once.
-pub(super) fn simd() -> Simd {
-    static LEVEL: std::sync::OnceLock<Simd> = std::sync::OnceLock::new();
-    *LEVEL.get_or_init(|| {
-        #[cfg(target_arch = "x86_64")]
-        let best = if std::arch::is_x86_feature_detected!("avx512f") {
-            Simd::Avx512
-        } else if std::arch::is_x86_feature_detected!("avx2") {
-            Simd::Avx2
-        } else {
-            Simd::Plain
-        };
-        #[cfg(not(target_arch = "x86_64"))]
-        let best = Simd::Plain;
-        let asked = match std::env::var("TENSORWIRE_FILTER_SIMD").as_deref() {
-            Ok("plain") => Simd::Plain,
-            Ok("avx2") => Simd::Avx2,
-            _ => Simd::Avx512,
-        };
-        best.min(asked)
-    })
-}
 
 /// A compiled [`super::region::region`] for one lane and form.
 /// `spare` is scratch for the short-line path.
