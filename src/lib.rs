@@ -11,6 +11,7 @@
 //! internal to the crate.
 #![warn(missing_docs)]
 
+pub(crate) mod allocator;
 pub(crate) mod auth;
 pub(crate) mod budget;
 /// The `tensorwire` binary's command line. Public only so that `main.rs`

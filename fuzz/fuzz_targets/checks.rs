@@ -562,6 +562,22 @@ fn runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
+/// The gateway's router, built once (as a server builds it) with an
+/// upstream on port 9 (discard) of loopback: nothing listens there, so a call
+/// fails at once with UNAVAILABLE.
+fn gateway_app() -> &'static axum::Router {
+    static APP: std::sync::OnceLock<axum::Router> = std::sync::OnceLock::new();
+    APP.get_or_init(|| {
+        // The lazy channel starts its worker on the runtime.
+        let _runtime = runtime().enter();
+        let channel = tonic::transport::Endpoint::from_static("http://127.0.0.1:9").connect_lazy();
+        tensorwire::gateway::router(
+            tensorwire::gateway::Upstream::new(channel),
+            tensorwire::gateway::GatewayConfig::default(),
+        )
+    })
+}
+
 /// `multipart`: byte 0 even: the rest is the body of `POST /` (a multipart
 /// `array` file, `.npy`); odd: of `POST /im_size` (`image` files, a `key`
 /// field). The boundary is `XyZ`. The request goes through the gateway's
@@ -586,14 +602,11 @@ pub fn multipart(input: &[u8]) -> bool {
         .body(axum::body::Body::from(body.to_vec()))
         .expect("a request");
     let (status, answer) = runtime().block_on(async {
-        // Port 9 (discard) on loopback: nothing listens, so a call fails at
-        // once with UNAVAILABLE.
-        let channel = tonic::transport::Endpoint::from_static("http://127.0.0.1:9").connect_lazy();
-        let app = tensorwire::gateway::router(
-            tensorwire::gateway::Upstream::new(channel),
-            tensorwire::gateway::GatewayConfig::default(),
-        );
-        let response = app.oneshot(request).await.expect("the router answers");
+        let response = gateway_app()
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("the router answers");
         let status = response.status();
         let bytes = response
             .into_body()

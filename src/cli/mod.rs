@@ -127,6 +127,7 @@ pub fn run(cli: Cli) -> ExitCode {
     // Client commands print their answers; only the servers log.
     if matches!(cli.command, Command::Serve(_) | Command::Gateway(_)) {
         init_logging();
+        crate::allocator::limit_arenas();
     }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,

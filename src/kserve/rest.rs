@@ -129,7 +129,14 @@ pub fn read_infer_request(
         Some(len) => (body.slice(..len), body.slice(len..)),
         None => (body, Bytes::new()),
     };
-    let request: RestRequest = serde_json::from_slice(&json).map_err(|e| {
+    // serde_json does not check the strings of the fields it skips: a body
+    // that is not UTF-8 is refused whole, as Python's `json` refuses it.
+    let json = std::str::from_utf8(&json).map_err(|e| {
+        bad(format!(
+            "the inference request is not valid JSON of the protocol: not UTF-8 ({e})"
+        ))
+    })?;
+    let request: RestRequest = serde_json::from_str(json).map_err(|e| {
         bad(format!(
             "the inference request is not valid JSON of the protocol: {e}"
         ))
