@@ -105,7 +105,7 @@ class Stats:
     def add(self, kind: str, outcome: str, detail: str = "") -> None:
         with self.lock:
             self.counts[kind][outcome] += 1
-            if outcome in ("error", "inexact") and len(self.errors[kind]) < 5:
+            if outcome in ("error", "inexact", "first_error") and len(self.errors[kind]) < 5:
                 self.errors[kind].append(detail[:200])
 
 
@@ -450,17 +450,18 @@ class Soak:
         a retry policy does. The final outcome is counted, and the first
         attempt's too when it was not the final one (`first_refused`,
         `first_error`), so a retry hides nothing."""
-        first = None
+        first = first_detail = None
         for attempt in range(self.retries + 1):
             self.one(kind)
             outcome, detail = self.last.outcome
-            first = first or outcome
+            if first is None:
+                first, first_detail = outcome, detail
             if outcome not in ("refused", "error") or attempt == self.retries:
                 break
             time.sleep(0.2 * (attempt + 1))
         self.stats.add(kind, outcome, detail)
         if first != outcome:
-            self.stats.add(kind, f"first_{first}")
+            self.stats.add(kind, f"first_{first}", first_detail)
 
     def kinds(self) -> list[str]:
         kinds = [
