@@ -394,18 +394,25 @@ fn noise_png(width: u32, height: u32) -> Vec<u8> {
 async fn image_decodes_stay_within_the_budget() {
     let (server, addr) = serve(&SMALL);
     let png = Bytes::from(noise_png(1024, 1024)); // 4 MiB of pixels
-    let answers = all((0..10).map(|_| {
+    let call = |delay| {
         post(
             addr,
             "/v1/gaussian_filter?sigma=1",
             "image/png",
             "Accept: image/png\r\n",
             png.clone(),
-            Duration::from_secs(2),
+            delay,
             0,
         )
-    }))
-    .await;
+    };
+    let mut answers = all((0..10).map(|_| call(Duration::from_secs(2)))).await;
+    // An image's reservation grows in steps (body, pixels, result, PNG), so
+    // when all ten bodies arrive first, the next steps can refuse every one
+    // of them (seen twice on a loaded machine). A client retries a 429: the
+    // retry, alone, must then be accepted.
+    if answers.iter().all(|a| a.status == 429) {
+        answers.push(call(Duration::ZERO).await);
+    }
     judge("image filter", &server, answers, |a| {
         image::load_from_memory(&a.body).is_ok_and(|i| i.width() == 1024)
     });
