@@ -102,7 +102,10 @@ def check_numpy_uses_avx512_exp() -> str:
 
 def kernel_arguments(rng: np.random.Generator) -> np.ndarray:
     """What scipy.ndimage._gaussian_kernel1d passes to np.exp."""
-    sigmas = BASE_SIGMAS + [float(s) for s in np.exp(rng.uniform(np.log(0.3), np.log(12.0), 10))]
+    # math.exp (the C library's), not np.exp: the arguments must not depend
+    # on the exp being recorded, or each CPU would draw other sigmas.
+    logs = rng.uniform(math.log(0.3), math.log(12.0), 10)
+    sigmas = BASE_SIGMAS + [math.exp(float(v)) for v in logs]
     args = []
     for sigma in sigmas:
         radius = int(4.0 * sigma + 0.5)
@@ -128,7 +131,9 @@ def build_pairs(exp) -> list[tuple[int, int]]:
         [
             rng.uniform(-746.0, 710.0, 60000),
             rng.uniform(-10.0, 0.0, 60000),
-            np.exp2(rng.uniform(-60.0, 0.0, 20000)) * rng.choice([-1.0, 1.0], 20000),
+            # math.exp2 (the C library's), not np.exp2, for the same reason.
+            np.array([math.exp2(float(v)) for v in rng.uniform(-60.0, 0.0, 20000)])
+            * rng.choice([-1.0, 1.0], 20000),
         ]
     )
     rng.shuffle(pool)
