@@ -1,5 +1,6 @@
 //! Optional API keys. When keys are configured, every gRPC call except
-//! health checks must carry `authorization: Bearer KEY` with one of them
+//! health checks and the Open Inference Protocol's liveness and readiness
+//! probes ([`OpenProbes`]) must carry `authorization: Bearer KEY` with one of them
 //! (the HTTP gateway takes `Authorization: Bearer KEY`, `X-API-Key: KEY` or
 //! the form field `key`, and forwards the key as that metadata), otherwise
 //! it is refused with `UNAUTHENTICATED`. Keys are compared in constant time.
@@ -9,10 +10,16 @@
 //! case, RFC 6750) then the key. A bare key or another scheme is refused
 //! on both transports, saying so.
 
+use std::convert::Infallible;
+use std::future::Future;
 use std::path::Path;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use subtle::ConstantTimeEq;
+use tonic::body::Body;
+use tonic::server::NamedService;
 use tonic::service::Interceptor;
 use tonic::{Request, Status};
 
@@ -105,6 +112,65 @@ impl Interceptor for ApiKeys {
             .map(|v| v.as_bytes());
         self.check_authorization(value)?;
         Ok(request)
+    }
+}
+
+/// A gRPC service whose calls need a key (as [`ApiKeys`]' interceptor
+/// asks), but for the methods named in `open`: probes that hold no data,
+/// which a Kubernetes probe written for Triton or KServe calls without one.
+/// Written as a tower service because an interceptor does not see the
+/// method it guards.
+#[derive(Clone)]
+pub(crate) struct OpenProbes<S> {
+    inner: S,
+    keys: ApiKeys,
+    open: &'static [&'static str],
+}
+
+impl<S> OpenProbes<S> {
+    /// `inner` behind `keys`, with the methods `open` (bare names, such as
+    /// `"ServerLive"`) left open.
+    pub(crate) fn new(inner: S, keys: ApiKeys, open: &'static [&'static str]) -> OpenProbes<S> {
+        OpenProbes { inner, keys, open }
+    }
+}
+
+impl<S: NamedService> NamedService for OpenProbes<S> {
+    const NAME: &'static str = S::NAME;
+}
+
+impl<S> tower::Service<http::Request<Body>> for OpenProbes<S>
+where
+    S: tower::Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
+        + NamedService,
+    S::Future: Send + 'static,
+{
+    type Response = http::Response<Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<http::Response<Body>, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+        let method = request
+            .uri()
+            .path()
+            .strip_prefix('/')
+            .and_then(|p| p.strip_prefix(S::NAME))
+            .and_then(|p| p.strip_prefix('/'));
+        let open = method.is_some_and(|m| self.open.contains(&m));
+        if !open {
+            let value = request
+                .headers()
+                .get(http::header::AUTHORIZATION)
+                .map(|v| v.as_bytes());
+            if let Err(status) = self.keys.check_authorization(value) {
+                return Box::pin(std::future::ready(Ok(status.into_http())));
+            }
+        }
+        Box::pin(self.inner.call(request))
     }
 }
 

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use tonic::service::Routes;
 
-use crate::auth::ApiKeys;
+use crate::auth::{ApiKeys, OpenProbes};
 use crate::budget::MemoryBudget;
 use crate::config::{ConnectionTimeouts, Limits, ServeConfig};
 use crate::gateway::GatewayStart;
@@ -229,13 +229,15 @@ async fn grpc_service(
     // sharing its computation slots and budget.
     let native = TensorServiceImpl::with_budget(limits.clone(), budget.clone())
         .with_answer_idle(timeouts.body_read());
-    // Health stays open; everything else needs a key when keys are set.
+    // Health and the Open Inference Protocol's probes stay open; everything
+    // else needs a key when keys are set.
     let routes = Routes::new(health_service)
         .add_service(InterceptedService::new(reflection_v1, keys.clone()))
         .add_service(InterceptedService::new(reflection_v1alpha, keys.clone()))
-        .add_service(InterceptedService::new(
+        .add_service(OpenProbes::new(
             crate::kserve::grpc::server(native.clone()),
             keys.clone(),
+            crate::kserve::OPEN_PROBES,
         ))
         .add_service(InterceptedService::new(tensor_service(native), keys));
     Ok(tower::ServiceBuilder::new()

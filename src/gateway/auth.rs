@@ -5,7 +5,9 @@
 //! `Authorization: Bearer KEY` or `X-API-Key: KEY` — or, for the form routes
 //! (`/im_size`, `POST /`), in a `key` form field. That field must come before
 //! the files (where `requests` puts form fields): a file met before a valid
-//! key is refused with 401 without reading it. `/healthz` stays open, and
+//! key is refused with 401 without reading it. `/healthz` and the Open
+//! Inference Protocol's probes (`/v2/health/live`, `/v2/health/ready`, as
+//! in Triton) stay open, and
 //! `/metrics` too unless `--metrics-require-key`; so do the browser pages,
 //! their assets and `/openapi.json` (read before anyone can type a key; see
 //! `request::is_public`).
@@ -108,6 +110,8 @@ pub(crate) async fn authenticate(
     }
     let path = request.uri().path();
     let open = path == "/healthz"
+        || path == "/v2/health/live"
+        || path == "/v2/health/ready"
         || (path == "/metrics" && !state.config().metrics_require_key)
         || is_public(request.method(), path);
     if open {

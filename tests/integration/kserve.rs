@@ -369,21 +369,65 @@ async fn grpc_model_infer_over_the_message_limit_names_the_streaming_rpcs() {
 }
 
 #[tokio::test]
-async fn grpc_needs_the_api_key_like_the_native_service() {
+async fn grpc_needs_the_api_key_like_the_native_service_but_for_the_probes() {
     let mut config = ServeConfig::ephemeral();
     config.auth.api_keys = vec!["s3cret".into()];
     let server = common::start_server_with(config).await;
     let mut client = client(&server).await;
+    // Liveness and readiness hold no data and stay open, as in Triton, so a
+    // Kubernetes probe written for it works with keys on.
+    assert!(
+        client
+            .server_live(pb::ServerLiveRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+            .live
+    );
+    assert!(
+        client
+            .server_ready(pb::ServerReadyRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+            .ready
+    );
     let status = client
-        .server_live(pb::ServerLiveRequest {})
+        .server_metadata(pb::ServerMetadataRequest {})
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated);
-    let mut request = tonic::Request::new(pb::ServerLiveRequest {});
+    let status = client
+        .model_ready(pb::ModelReadyRequest {
+            name: "gaussian_filter".into(),
+            version: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    let mut request = tonic::Request::new(pb::ServerMetadataRequest {});
     request
         .metadata_mut()
         .insert("authorization", "Bearer s3cret".parse().unwrap());
-    assert!(client.server_live(request).await.unwrap().into_inner().live);
+    assert!(client.server_metadata(request).await.is_ok());
+    let mut request = tonic::Request::new(pb::ServerMetadataRequest {});
+    request
+        .metadata_mut()
+        .insert("authorization", "Bearer wrong".parse().unwrap());
+    let status = client.server_metadata(request).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+
+    // The same over REST, through the in-process gateway.
+    let http = reqwest::Client::new();
+    let url = |path: &str| format!("http://{}{path}", server.http_addr);
+    for path in ["/v2/health/live", "/v2/health/ready"] {
+        let answer = http.get(url(path)).send().await.unwrap();
+        assert_eq!(answer.status(), 200, "{path}");
+    }
+    for path in ["/v2", "/v2/models/gaussian_filter", "/v2/models/gaussian_filter/ready"] {
+        let answer = http.get(url(path)).send().await.unwrap();
+        assert_eq!(answer.status(), 401, "{path}");
+    }
 }
 
 #[tokio::test]
