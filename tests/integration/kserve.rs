@@ -424,7 +424,11 @@ async fn grpc_needs_the_api_key_like_the_native_service_but_for_the_probes() {
         let answer = http.get(url(path)).send().await.unwrap();
         assert_eq!(answer.status(), 200, "{path}");
     }
-    for path in ["/v2", "/v2/models/gaussian_filter", "/v2/models/gaussian_filter/ready"] {
+    for path in [
+        "/v2",
+        "/v2/models/gaussian_filter",
+        "/v2/models/gaussian_filter/ready",
+    ] {
         let answer = http.get(url(path)).send().await.unwrap();
         assert_eq!(answer.status(), 401, "{path}");
     }
