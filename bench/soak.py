@@ -117,6 +117,12 @@ def http_outcome(status: int) -> str:
     return "error"
 
 
+def post_json(url: str, body: bytes) -> tuple[int, bytes]:
+    """A JSON POST with `requests`, as the seed routes' clients send it."""
+    r = requests.post(url, data=body, headers={"Content-Type": "application/json"}, timeout=120)
+    return r.status_code, r.content
+
+
 def raw_post(
     url: str,
     path: str,
@@ -334,27 +340,13 @@ class Soak:
         elif kind == "seed_base64":
             self.http_call(
                 kind,
-                lambda: (lambda r: (r.status_code, r.content))(
-                    requests.post(
-                        f"{h}/receive_array",
-                        data=self.big_b64,
-                        headers={"Content-Type": "application/json"},
-                        timeout=120,
-                    )
-                ),
+                lambda: post_json(f"{h}/receive_array", self.big_b64),
                 lambda b: json.loads(b)["shape"] == list(self.big.shape),
             )
         elif kind == "seed_list":
             self.http_call(
                 kind,
-                lambda: (lambda r: (r.status_code, r.content))(
-                    requests.post(
-                        f"{h}/receive_list",
-                        data=self.list_body,
-                        headers={"Content-Type": "application/json"},
-                        timeout=120,
-                    )
-                ),
+                lambda: post_json(f"{h}/receive_list", self.list_body),
                 lambda b: json.loads(b)["shape"] == [256, 1024],
             )
         elif kind == "seed_filter":

@@ -23,6 +23,17 @@ async fn client(server: &common::TestServer) -> GrpcInferenceServiceClient<Chann
     GrpcInferenceServiceClient::new(channel).max_decoding_message_size(usize::MAX)
 }
 
+/// `ServerLive` and `ServerReady` answer true (with no key).
+async fn assert_live_and_ready(client: &mut GrpcInferenceServiceClient<Channel>) {
+    let live = client.server_live(pb::ServerLiveRequest {}).await.unwrap();
+    assert!(live.into_inner().live);
+    let ready = client
+        .server_ready(pb::ServerReadyRequest {})
+        .await
+        .unwrap();
+    assert!(ready.into_inner().ready);
+}
+
 fn string(s: &str) -> pb::InferParameter {
     pb::InferParameter {
         parameter_choice: Some(pb::infer_parameter::ParameterChoice::StringParam(s.into())),
@@ -71,22 +82,7 @@ fn engine_filter(dtype: DType, shape: &[u64], data: Vec<u8>, params: GaussianPar
 async fn grpc_health_metadata_and_unserved_rpcs() {
     let server = common::start_server().await;
     let mut client = client(&server).await;
-    assert!(
-        client
-            .server_live(pb::ServerLiveRequest {})
-            .await
-            .unwrap()
-            .into_inner()
-            .live
-    );
-    assert!(
-        client
-            .server_ready(pb::ServerReadyRequest {})
-            .await
-            .unwrap()
-            .into_inner()
-            .ready
-    );
+    assert_live_and_ready(&mut client).await;
     let meta = client
         .server_metadata(pb::ServerMetadataRequest {})
         .await
@@ -376,22 +372,7 @@ async fn grpc_needs_the_api_key_like_the_native_service_but_for_the_probes() {
     let mut client = client(&server).await;
     // Liveness and readiness hold no data and stay open, as in Triton, so a
     // Kubernetes probe written for it works with keys on.
-    assert!(
-        client
-            .server_live(pb::ServerLiveRequest {})
-            .await
-            .unwrap()
-            .into_inner()
-            .live
-    );
-    assert!(
-        client
-            .server_ready(pb::ServerReadyRequest {})
-            .await
-            .unwrap()
-            .into_inner()
-            .ready
-    );
+    assert_live_and_ready(&mut client).await;
     let status = client
         .server_metadata(pb::ServerMetadataRequest {})
         .await
