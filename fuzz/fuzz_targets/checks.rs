@@ -15,7 +15,9 @@ use tensorwire::gateway::json_list::{ListError, MAX_DEPTH, tensor_from_json_body
 use tensorwire::image::{HeaderReader, ImageError, ImageLimits, read_image_header};
 use tensorwire::kserve::pb as kserve_pb;
 use tensorwire::kserve::rest::{BinaryOutputs, read_infer_request, write_infer_response};
-use tensorwire::kserve::tensor::{checked_shape, dtype_of as kserve_dtype_of, input_data};
+use tensorwire::kserve::tensor::{
+    checked_shape, dtype_of as kserve_dtype_of, half_to_f64, input_data,
+};
 use tensorwire::npy::{NpyError, read_npy, read_npy_header, write_npy};
 use tensorwire::proto::{dtype_from_wire, pb, tensor_from_wire, tensor_to_wire};
 use tensorwire::tensor::{
@@ -445,10 +447,10 @@ pub fn kserve_rest(input: &[u8]) -> bool {
     };
     let json_part = &body[..header_length.unwrap_or(body.len())];
     let inputs = match serde_json::from_slice::<Value>(json_part) {
-        Ok(value) => value["inputs"]
-            .as_array()
-            .expect("an accepted request has an inputs array")
-            .clone(),
+        Ok(mut value) => match value["inputs"].take() {
+            Value::Array(inputs) => inputs,
+            other => panic!("an accepted request has an inputs array, not {other}"),
+        },
         // As in `json_list`: a huge number in a field the codec skips.
         Err(e) if e.to_string().contains("number out of range") => return true,
         Err(e) => panic!("kserve_rest accepted JSON that serde_json refuses: {e}"),
@@ -503,7 +505,11 @@ pub fn kserve_rest(input: &[u8]) -> bool {
     let (answer, json_len) =
         write_infer_response(response.clone(), &all_binary).expect("a binary answer");
     let json_len = json_len.expect("a binary answer says its JSON length");
-    let tail: Vec<u8> = datas.iter().flat_map(|(_, d)| d.to_vec()).collect();
+    let tail = datas
+        .iter()
+        .map(|(_, d)| &d[..])
+        .collect::<Vec<_>>()
+        .concat();
     assert_eq!(&answer[json_len..], &tail[..]);
     // As JSON, read back as a request.
     let (answer, json_len) =
@@ -513,12 +519,9 @@ pub fn kserve_rest(input: &[u8]) -> bool {
     let outputs = answer["outputs"].take();
     let again = serde_json::to_vec(&serde_json::json!({ "inputs": outputs })).unwrap();
     let finite = |dtype: DType, data: &[u8]| match dtype {
-        DType::Float16 => data
+        DType::Float16 | DType::BFloat16 => data
             .chunks_exact(2)
-            .all(|c| half::f16::from_le_bytes([c[0], c[1]]).is_finite()),
-        DType::BFloat16 => data
-            .chunks_exact(2)
-            .all(|c| half::bf16::from_le_bytes([c[0], c[1]]).is_finite()),
+            .all(|c| half_to_f64(dtype, [c[0], c[1]]).is_finite()),
         DType::Float32 => data
             .chunks_exact(4)
             .all(|c| f32::from_le_bytes(c.try_into().unwrap()).is_finite()),

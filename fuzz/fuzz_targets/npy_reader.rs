@@ -3,11 +3,7 @@
 
 #[allow(dead_code)]
 mod checks;
+#[macro_use]
 mod common;
 
-#[global_allocator]
-static GUARD: common::Guard = common::Guard;
-
-libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    checks::npy_reader(data);
-});
+fuzz_check!(checks::npy_reader);

@@ -19,7 +19,7 @@ use super::accept::{Format, negotiate};
 use super::error::error_response;
 use super::image_codec::{decode_image, encode_png};
 use super::memory::{Account, RequestMemory, content_length};
-use super::request::{media_type, reserve_npy_body};
+use super::request::{media_type, reserve_npy_body, reserve_npy_filter_body};
 use super::tensor_json::tensor_to_json;
 use super::upload::{BodyPieces, NpyUpload, read_body, read_npy_upload};
 use super::upstream::{Calls, Credentials, Filtered};
@@ -155,12 +155,7 @@ pub(crate) async fn gaussian_filter(
     let limit = state.body_limit();
     let filtered = match kind {
         BodyKind::Npy => {
-            // The body streams; its answer, about as large, may have to be
-            // held for a client that sends it all before it reads.
-            reserve_npy_body(&calls, &headers)?;
-            if let Some(declared) = content_length(&headers) {
-                calls.prepay_answer(declared)?;
-            }
+            reserve_npy_filter_body(&calls, &headers)?;
             let upload = npy_upload(&calls, &memory, body, limit).await?;
             calls
                 .filter_upload(upload, query.params, refuse_npy)

@@ -45,6 +45,20 @@ pub(crate) fn reserve_npy_body(calls: &Calls, headers: &HeaderMap) -> Result<(),
     Ok(())
 }
 
+/// [`reserve_npy_body`] for a body that is filtered: its answer, about as
+/// large, may have to be held for a client that sends the whole body before
+/// it reads, so that room is prepaid from the declared length too.
+pub(crate) fn reserve_npy_filter_body(
+    calls: &Calls,
+    headers: &HeaderMap,
+) -> Result<(), GatewayError> {
+    reserve_npy_body(calls, headers)?;
+    if let Some(declared) = content_length(headers) {
+        calls.prepay_answer(declared)?;
+    }
+    Ok(())
+}
+
 /// Any path that is not a route.
 pub(crate) async fn not_found(uri: Uri) -> Response {
     error_response(

@@ -27,7 +27,7 @@ use super::GatewayError;
 use super::auth::FormKey;
 use super::json_list::{ListError, tensor_from_json_body};
 use super::memory::{Account, RequestMemory, content_length};
-use super::request::{media_type, reserve_npy_body};
+use super::request::{media_type, reserve_npy_filter_body};
 use super::upload::{
     Base64Pieces, FieldPieces, PARSE_LIMITS, clean_base64, decode_base64, multipart_error,
     read_body, read_npy_upload,
@@ -447,10 +447,7 @@ pub(crate) async fn filter_upload(
         return Err(GatewayError::NoInputFile);
     }
     // The file streams, but its whole answer is held until the body is in.
-    reserve_npy_body(&calls, request.headers())?;
-    if let Some(declared) = content_length(request.headers()) {
-        calls.prepay_answer(declared)?;
-    }
+    reserve_npy_filter_body(&calls, request.headers())?;
     let mut multipart = Multipart::from_request(request, &state)
         .await
         .map_err(|_| GatewayError::NoInputFile)?;

@@ -45,3 +45,17 @@ fn check(layout: Layout) {
         std::process::abort();
     }
 }
+
+/// A fuzz target that runs one function of `checks` on each input, under
+/// the [`Guard`] allocator: each target's file is this one line after its
+/// `mod checks; mod common;`.
+macro_rules! fuzz_check {
+    ($check:path) => {
+        #[global_allocator]
+        static GUARD: common::Guard = common::Guard;
+
+        libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+            $check(data);
+        });
+    };
+}
