@@ -1,26 +1,29 @@
-//! Times the Gaussian filter engine on one `.npy` file, for
-//! `bench/filter_vs_scipy.sh`: reads the input, filters it `--runs` times,
-//! writes the last result as `.npy` and prints the median time.
+//! Times the engine on one `.npy` file, for `bench/filter_vs_scipy.sh` and
+//! `bench/ops_vs_scipy.sh`: reads the input, runs the operation (`--op`,
+//! `gaussian_filter` by default) `--runs` times, writes the last result as
+//! `.npy` and prints the median time.
 //!
 //! usage: cargo run --release --example filter_bench -- IN.npy OUT.npy
-//!        --sigma S [--sigma S ...] [--order N] [--mode NAME] [--runs N]
+//!        --sigma S [--sigma S ...] [--order N] [--mode NAME] [--axis N]
+//!        [--op NAME] [--runs N]
 
 use std::time::Instant;
 
 use bytes::Bytes;
-use tensorwire::filter::{BoundaryMode, FilterLimits, GaussianParams, plan};
+use tensorwire::filter::{BoundaryMode, FilterLimits, GaussianParams};
 use tensorwire::npy::{read_npy, write_npy};
 use tensorwire::tensor::TensorLimits;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: filter_bench IN.npy OUT.npy --sigma S [--order N] [--mode NAME] [--runs N]";
+    let usage = "usage: filter_bench IN.npy OUT.npy --sigma S [--order N] [--mode NAME] [--axis N] [--op NAME] [--runs N]";
     let (input, output) = match (args.first(), args.get(1)) {
         (Some(i), Some(o)) => (i.clone(), o.clone()),
         _ => return Err(usage.into()),
     };
     let mut params = GaussianParams::default();
     let mut runs = 10usize;
+    let mut op = tensorwire::ops::by_name("gaussian_filter").ok_or("no gaussian_filter")?;
     let mut rest = args[2..].iter();
     while let Some(flag) = rest.next() {
         let value = rest.next().ok_or(usage)?;
@@ -32,6 +35,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .push(BoundaryMode::from_name(value).ok_or("unknown mode")?),
             "--axis" => params.axes.push(value.parse()?),
             "--runs" => runs = value.parse()?,
+            "--op" => op = tensorwire::ops::by_name(value).ok_or("unknown operation")?,
             _ => return Err(usage.into()),
         }
     }
@@ -40,7 +44,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         max_bytes: u64::MAX,
     };
     let tensor = read_npy(Bytes::from(std::fs::read(&input)?), &limits)?;
-    let plan = plan(
+    let plan = op.plan(
         tensor.dtype(),
         tensor.shape(),
         &params,

@@ -98,6 +98,19 @@ impl TensorService for PlainService {
         Err(Status::unimplemented("plain baseline"))
     }
 
+    async fn apply(&self, _: Request<pb::ApplyRequest>) -> Result<Response<pb::Tensor>, Status> {
+        Err(Status::unimplemented("plain baseline"))
+    }
+
+    type ApplyStreamStream = Unsupported<pb::TensorChunk>;
+
+    async fn apply_stream(
+        &self,
+        _: Request<Streaming<pb::ApplyChunk>>,
+    ) -> Result<Response<Self::ApplyStreamStream>, Status> {
+        Err(Status::unimplemented("plain baseline"))
+    }
+
     async fn image_size(
         &self,
         _: Request<pb::ImageRequest>,

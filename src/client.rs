@@ -277,32 +277,37 @@ impl Client {
         tensor: &Tensor,
         params: &pb::GaussianParams,
     ) -> Result<Tensor, ClientError> {
+        self.apply(tensor, &gaussian_filter_op(params)).await
+    }
+
+    /// The operation `params` names (`ops::Operation::to_wire` makes them
+    /// from the parameters' common form) of `tensor`, on the server: unary,
+    /// or streamed in pieces both ways when the tensor is large.
+    pub async fn apply(
+        &mut self,
+        tensor: &Tensor,
+        params: &pb::OpParams,
+    ) -> Result<Tensor, ClientError> {
         let limits = TensorLimits {
             max_rank: usize::MAX,
             max_bytes: self.options.max_answer_bytes,
         };
         if tensor.nbytes() <= self.options.stream_threshold {
-            let request = pb::GaussianFilterRequest {
+            let request = pb::ApplyRequest {
                 tensor: Some(proto::tensor_to_wire(tensor.clone())),
                 params: Some(params.clone()),
             };
-            let answer = self.inner.gaussian_filter(request).await?.into_inner();
+            let answer = self.inner.apply(request).await?.into_inner();
             self.report(tensor.nbytes() as u64);
             return Ok(proto::tensor_from_wire(answer, &limits)?);
         }
-        let start = pb::GaussianFilterStart {
+        let start = pb::ApplyStart {
             header: Some(proto::header_to_wire(tensor.dtype(), tensor.shape())),
             params: Some(params.clone()),
         };
-        let messages = self.upload::<pb::GaussianFilterChunk>(
-            start,
-            futures::stream::iter([tensor.data().clone()]),
-        );
-        let answer = self
-            .inner
-            .gaussian_filter_stream(messages)
-            .await?
-            .into_inner();
+        let messages =
+            self.upload::<pb::ApplyChunk>(start, futures::stream::iter([tensor.data().clone()]));
+        let answer = self.inner.apply_stream(messages).await?.into_inner();
         self.collect_tensor(answer, &limits).await
     }
 
@@ -335,16 +340,24 @@ impl Client {
         params: &pb::GaussianParams,
         data: impl Stream<Item = Bytes> + Send + 'static,
     ) -> Result<FilterAnswer, ClientError> {
-        let start = pb::GaussianFilterStart {
+        self.apply_pieces(dtype, shape, &gaussian_filter_op(params), data)
+            .await
+    }
+
+    /// [`Client::gaussian_filter_pieces`] for any operation.
+    pub async fn apply_pieces(
+        &mut self,
+        dtype: crate::tensor::DType,
+        shape: &[usize],
+        params: &pb::OpParams,
+        data: impl Stream<Item = Bytes> + Send + 'static,
+    ) -> Result<FilterAnswer, ClientError> {
+        let start = pb::ApplyStart {
             header: Some(proto::header_to_wire(dtype, shape)),
             params: Some(params.clone()),
         };
-        let messages = self.upload::<pb::GaussianFilterChunk>(start, data);
-        let answer = self
-            .inner
-            .gaussian_filter_stream(messages)
-            .await?
-            .into_inner();
+        let messages = self.upload::<pb::ApplyChunk>(start, data);
+        let answer = self.inner.apply_stream(messages).await?.into_inner();
         let limits = TensorLimits {
             max_rank: usize::MAX,
             max_bytes: self.options.max_answer_bytes,
@@ -453,5 +466,12 @@ fn bad_stream(e: DecodeError) -> ClientError {
     match e {
         DecodeError::Status(status) => ClientError::Status(status),
         DecodeError::Malformed(malformed) => ClientError::BadStream(malformed.to_string()),
+    }
+}
+
+/// `gaussian_filter`'s parameters as an `OpParams`.
+fn gaussian_filter_op(params: &pb::GaussianParams) -> pb::OpParams {
+    pb::OpParams {
+        op: Some(pb::op_params::Op::GaussianFilter(params.clone())),
     }
 }

@@ -28,6 +28,7 @@ pub mod image;
 pub mod kserve;
 pub(crate) mod listen;
 pub mod npy;
+pub mod ops;
 pub mod proto;
 pub mod server;
 pub(crate) mod service;

@@ -10,6 +10,13 @@ pub mod pb {
     tonic::include_proto!("tensorwire.v1");
 }
 
+/// Every method of `tensorwire.v1.TensorService`, with whether its client
+/// streams, as `build.rs` reads them from the proto.
+pub const SERVICE_METHODS: &[(&str, bool)] = include!(concat!(
+    env!("OUT_DIR"),
+    "/tensorwire.v1.TensorService_methods.rs"
+));
+
 /// The encoded `FileDescriptorSet` of `proto/`, for server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/tensorwire_descriptor.bin"));
@@ -112,6 +119,7 @@ impl pb::GaussianParams {
             Param::Truncate => self.truncate = Some(param_text::one_number(param, text)?),
             Param::Radius => self.radius.extend(param_text::numbers::<u32>(param, text)?),
             Param::Axes => self.axes.extend(param_text::numbers::<i32>(param, text)?),
+            Param::Axis => self.axes = vec![param_text::one_number::<i32>(param, text)?],
             Param::OutputDtype => {
                 self.output_dtype = pb::DType::from(param_text::dtype(param, text)?) as i32;
             }

@@ -135,7 +135,7 @@ pub async fn filter(command: FilterCommand) -> anyhow::Result<()> {
     let params = filter_params(&command, axes)?;
     let bar = progress_bar(&command.client, tensor.nbytes() as u64, "filtering");
     let mut client = connect(&command.client, bar.as_ref()).await?;
-    let result = client.gaussian_filter(&tensor, &params).await?;
+    let result = client.apply(&tensor, &params).await?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
@@ -150,9 +150,35 @@ pub async fn filter(command: FilterCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The filter parameters of `command`, along `axes`.
-fn filter_params(command: &FilterCommand, axes: Vec<i32>) -> anyhow::Result<pb::GaussianParams> {
-    Ok(pb::GaussianParams {
+/// The operation's parameters of `command`, along `axes` (for an operation
+/// that takes them); a flag the operation does not take is refused.
+fn filter_params(command: &FilterCommand, axes: Vec<i32>) -> anyhow::Result<pb::OpParams> {
+    use crate::filter::param_text::Param;
+    let op = crate::ops::by_name(&command.op)
+        .with_context(|| format!("unknown operation {:?}", command.op))?;
+    let given = [
+        (Param::Order, !command.order.is_empty()),
+        (Param::Mode, !command.mode.is_empty()),
+        (Param::Radius, !command.radius.is_empty()),
+        (Param::Axes, !command.axes.is_empty()),
+        (Param::Axis, command.axis.is_some()),
+    ];
+    if let Some((param, _)) = given
+        .iter()
+        .find(|(param, set)| *set && op.takes(*param).is_none())
+    {
+        anyhow::bail!(
+            "{} does not take --{param}; it takes {}",
+            op.name,
+            op.param_names(true).join(", ")
+        );
+    }
+    let axes = match command.axis {
+        Some(axis) => vec![axis],
+        None if op.takes(Param::Axes).is_some() => axes,
+        None => vec![],
+    };
+    let common = pb::GaussianParams {
         sigma: command.sigma.clone(),
         order: command.order.clone(),
         mode: command
@@ -166,7 +192,8 @@ fn filter_params(command: &FilterCommand, axes: Vec<i32>) -> anyhow::Result<pb::
         axes,
         exp: crate::proto::kernel_exp_to_wire(crate::filter::param_text::kernel_exp(&command.exp)?),
         ..Default::default()
-    })
+    };
+    Ok(op.to_wire(common)?)
 }
 
 /// Most bytes read to find a `.npy` header (NumPy writes a few hundred).
@@ -204,7 +231,7 @@ fn streamable_npy(path: &Path) -> anyhow::Result<Option<npy::NpyHeader>> {
 async fn filter_npy_file(
     command: &FilterCommand,
     header: npy::NpyHeader,
-    params: pb::GaussianParams,
+    params: pb::OpParams,
 ) -> anyhow::Result<()> {
     let result = stream_npy_file(command, &header, params).await;
     if result.is_err() {
@@ -216,7 +243,7 @@ async fn filter_npy_file(
 async fn stream_npy_file(
     command: &FilterCommand,
     header: &npy::NpyHeader,
-    params: pb::GaussianParams,
+    params: pb::OpParams,
 ) -> anyhow::Result<()> {
     use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
     let shape: Vec<usize> = header.shape.iter().map(|&d| d as usize).collect();
@@ -255,7 +282,7 @@ async fn stream_npy_file(
             .map(|e| anyhow::Error::new(e).context(format!("cannot read {}", input.display())))
     };
     let mut answer = match client
-        .gaussian_filter_pieces(header.dtype, &shape, &params, data)
+        .apply_pieces(header.dtype, &shape, &params, data)
         .await
     {
         Ok(answer) => answer,

@@ -29,7 +29,8 @@ pub enum Command {
     Gateway(GatewayCommand),
     /// Describe a .npy file: dtype, shape, size, min/max/mean.
     Describe(DescribeCommand),
-    /// Gaussian-filter a .npy file (or an image) on the server.
+    /// Filter a .npy file (or an image) on the server: gaussian_filter, or
+    /// the operation --op names.
     Filter(FilterCommand),
     /// Print the width and height of images.
     Size(SizeCommand),
@@ -76,6 +77,13 @@ pub struct FilterCommand {
     /// Output: .npy, or .png for image input.
     #[arg(short, long)]
     pub output: std::path::PathBuf,
+    /// The operation (scipy.ndimage's name).
+    #[arg(
+        long,
+        default_value = "gaussian_filter",
+        value_parser = clap::builder::PossibleValuesParser::new(crate::ops::ALL.iter().map(|op| op.name))
+    )]
+    pub op: String,
     /// Standard deviation: one value, or one per filtered axis (comma-separated).
     #[arg(
         long,
@@ -104,6 +112,10 @@ pub struct FilterCommand {
     /// two spatial axes of an image.
     #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
     pub axes: Vec<i32>,
+    /// The one axis of gaussian_filter1d (negative counts from the end;
+    /// scipy's default -1).
+    #[arg(long, allow_hyphen_values = true)]
+    pub axis: Option<i32>,
     /// Which float64 exp builds the kernels: libm (NumPy without AVX-512)
     /// or numpy-avx512 (a default NumPy on a CPU with AVX-512F).
     #[arg(long, default_value = "libm")]

@@ -13,6 +13,40 @@ pub enum FilterError {
     /// No sigma was given.
     #[error("sigma is required: give one value for every filtered axis, or one per axis")]
     SigmaRequired,
+    /// `gaussian_filter1d` with sigma 0 (scipy's kernel divides by sigma²
+    /// and raises `ZeroDivisionError`).
+    #[error(
+        "sigma must not be 0 for gaussian_filter1d (nor so small that its square is 0): the kernel divides by sigma squared"
+    )]
+    SigmaZero,
+    /// A complex fill value for a real input (scipy's `correlate1d` reads
+    /// `cval` as a float and raises `TypeError`).
+    #[error(
+        "cval_imag must be 0 for a real input: a complex cval fills only complex arrays (got {cval_imag})"
+    )]
+    ComplexCval {
+        /// The imaginary part given.
+        cval_imag: f64,
+    },
+    /// Kernels of a sum of derivatives (`gaussian_laplace`,
+    /// `gaussian_gradient_magnitude`) not two per axis of the input.
+    #[error(
+        "kernels has {len} kernels for an input of rank {rank}; give none, or two per axis of the input (smoothing, then derivative; empty for an axis not filtered)"
+    )]
+    KernelPairs {
+        /// Kernels given.
+        len: usize,
+        /// Rank of the input.
+        rank: usize,
+    },
+    /// An operation that takes one value got a list.
+    #[error("{param} takes one value, got {len}")]
+    NotScalar {
+        /// The parameter's name.
+        param: &'static str,
+        /// Values given.
+        len: usize,
+    },
     /// A per-axis list has neither one value nor one per filtered axis.
     #[error(
         "{param} has {len} values but {axes} axes are filtered; give one value, or one per filtered axis"

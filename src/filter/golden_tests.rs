@@ -85,7 +85,7 @@ fn cases() -> Vec<(PathBuf, KernelExp)> {
         .collect()
 }
 
-fn case_dirs(set: &Path) -> Vec<PathBuf> {
+pub(crate) fn case_dirs(set: &Path) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(set)
         .expect("golden folder is readable")
         .map(|e| e.expect("directory entry").path())
@@ -95,13 +95,13 @@ fn case_dirs(set: &Path) -> Vec<PathBuf> {
     dirs
 }
 
-fn bits(v: &Value) -> f64 {
+pub(crate) fn bits(v: &Value) -> f64 {
     let s = v.as_str().expect("bit pattern is a string");
     f64::from_bits(u64::from_str_radix(s.trim_start_matches("0x"), 16).expect("hex bits"))
 }
 
 /// A scalar or a list of values, as a list.
-fn list<T>(v: &Value, f: impl Fn(&Value) -> T) -> Vec<T> {
+pub(crate) fn list<T>(v: &Value, f: impl Fn(&Value) -> T) -> Vec<T> {
     match v {
         Value::Null => vec![],
         Value::Array(items) => items.iter().map(f).collect(),
@@ -174,13 +174,13 @@ fn with_recorded_kernels(p: &Value, mut params: GaussianParams, rank: usize) -> 
     params
 }
 
-fn load_input(dir: &Path) -> Tensor {
+pub(crate) fn load_input(dir: &Path) -> Tensor {
     let bytes = std::fs::read(dir.join("input.npy")).expect("input.npy");
     read_npy(Bytes::from(bytes), &TensorLimits::default()).expect("input.npy parses")
 }
 
 /// The raw data bytes of a C-order little-endian `.npy` (bool bytes as written).
-fn load_output(dir: &Path) -> (DType, Vec<u64>, Vec<u8>) {
+pub(crate) fn load_output(dir: &Path) -> (DType, Vec<u64>, Vec<u8>) {
     let bytes = std::fs::read(dir.join("output.npy")).expect("output.npy");
     let header = read_npy_header(&bytes)
         .expect("output header")
@@ -336,14 +336,19 @@ fn check_float16(input: &Tensor, params: &GaussianParams) -> Result<(), String> 
 fn walk(what: &str, check: impl Fn(&Path, KernelExp) -> Result<(), String> + Sync) {
     let cases = cases();
     assert!(!cases.is_empty(), "no golden cases");
-    let failures: Vec<String> = cases
-        .par_iter()
-        .filter_map(|(dir, exp)| {
-            check(dir, *exp)
-                .err()
-                .map(|e| format!("{} ({exp}): {e}", dir.display()))
-        })
-        .collect();
+    assert_cases_pass(what, &cases, |(dir, exp)| {
+        check(dir, *exp).map_err(|e| format!("{} ({exp}): {e}", dir.display()))
+    });
+}
+
+/// Runs `check` on every case (in parallel) and fails listing the first 40
+/// failures, each as `check` describes it.
+pub(crate) fn assert_cases_pass<C: Sync>(
+    what: &str,
+    cases: &[C],
+    check: impl Fn(&C) -> Result<(), String> + Sync,
+) {
+    let failures: Vec<String> = cases.par_iter().filter_map(|c| check(c).err()).collect();
     assert!(
         failures.is_empty(),
         "{what}: {} of {} golden cases fail:\n{}",
@@ -439,7 +444,7 @@ fn check_case_in_slabs(
     } else {
         want
     };
-    let got = super::slabs::run_in_slabs(&plan, &input, height, piece);
+    let got = super::slabs::run_in_slabs(&OpPlan::from(plan.clone()), &input, height, piece);
     if got.len() != want.len() {
         return Err(format!(
             "{} bytes but scipy wrote {}",

@@ -27,17 +27,19 @@
 
 mod boundary;
 mod cast;
+mod combine;
 mod correlate;
 mod error;
 mod kernel;
 mod numpy_exp;
+mod op_plan;
 pub mod param_text;
 mod params;
 pub mod pool;
 mod slabs;
 
 #[cfg(test)]
-mod golden_tests;
+pub(crate) mod golden_tests;
 #[cfg(test)]
 pub(crate) use golden_tests::{golden_dir, manifest_case_count};
 #[cfg(test)]
@@ -45,19 +47,24 @@ mod property_tests;
 #[cfg(test)]
 mod scipy_tests;
 #[cfg(test)]
-mod test_util;
+pub(crate) mod test_util;
 
 use bytes::Bytes;
 use rayon::prelude::*;
 
+pub use combine::Combine;
 pub use error::FilterError;
 pub use kernel::KernelExp;
+pub use op_plan::OpPlan;
 pub use params::{BoundaryMode, FilterLimits, GaussianParams};
+#[cfg(test)]
+pub(crate) use slabs::run_in_slabs;
 pub use slabs::{SlabCutter, SlabJob, SlabPlan};
 
 use crate::tensor::{DType, Tensor, TensorLimits, validate_shape};
 use correlate::{Component, Shared, filter_component, reader, writer};
-use params::{PassPlan, resolve_passes};
+pub(crate) use params::resolve_axes;
+use params::{PassPlan, resolve_pass_1d, resolve_passes};
 
 /// A checked filter call for one dtype and shape, with its kernels computed.
 #[derive(Clone, Debug)]
@@ -69,6 +76,9 @@ pub struct FilterPlan {
     cval: f64,
     cval_imag: f64,
     output_nbytes: usize,
+    /// Kernel taps the call computes (elements × (2·radius + 1), summed
+    /// over the passes and the parts of a complex array).
+    taps: u128,
     /// Smallest result buffer recycled through `pool` (see
     /// `pool::SLAB_POOL_MIN_BYTES` for why a slab's plan pools more).
     pool_min: usize,
@@ -84,6 +94,31 @@ pub fn plan(
     limits: &FilterLimits,
 ) -> Result<FilterPlan, FilterError> {
     let passes = resolve_passes(shape.len(), params, limits)?;
+    plan_passes(dtype, shape, passes, params, limits)
+}
+
+/// `scipy.ndimage.gaussian_filter1d`'s plan: one pass along one axis (see
+/// `params::resolve_pass_1d` for how its parameters differ from
+/// [`plan`]'s), with the same checks of the output and the work.
+pub fn plan_1d(
+    dtype: DType,
+    shape: &[usize],
+    params: &GaussianParams,
+    limits: &FilterLimits,
+) -> Result<FilterPlan, FilterError> {
+    let pass = resolve_pass_1d(shape.len(), params, limits)?;
+    plan_passes(dtype, shape, vec![pass], params, limits)
+}
+
+/// Checks the output and the work of `passes` (the output dtype, cval and
+/// its imaginary part read from `params`).
+fn plan_passes(
+    dtype: DType,
+    shape: &[usize],
+    passes: Vec<PassPlan>,
+    params: &GaussianParams,
+    limits: &FilterLimits,
+) -> Result<FilterPlan, FilterError> {
     if params.output_dtype == Some(DType::Bool) {
         return Err(FilterError::BoolOutput);
     }
@@ -94,6 +129,11 @@ pub fn plan(
             return Err(FilterError::ComplexToReal {
                 input: dtype,
                 output: output_dtype,
+            });
+        }
+        if !dtype.is_complex() && params.cval_imag != 0.0 {
+            return Err(FilterError::ComplexCval {
+                cval_imag: params.cval_imag,
             });
         }
         if !dtype.is_complex() && output_dtype.is_complex() {
@@ -140,6 +180,7 @@ pub fn plan(
         cval: params.cval,
         cval_imag: params.cval_imag,
         output_nbytes,
+        taps,
         pool_min: pool::POOL_MIN_BYTES,
     })
 }
@@ -208,6 +249,14 @@ impl FilterPlan {
     /// The result's bytes exactly as scipy leaves them in memory (for bool
     /// output, possibly bytes other than 0 and 1).
     pub(crate) fn run_bytes(&self, input: &Tensor) -> Bytes {
+        self.check_input(input);
+        if (self.passes.is_empty() || input.is_empty()) && self.output_dtype == self.dtype {
+            return input.data().clone();
+        }
+        pool::into_bytes_from(self.run_vec(input), self.pool_min)
+    }
+
+    fn check_input(&self, input: &Tensor) {
         assert_eq!(
             input.dtype(),
             self.dtype,
@@ -218,11 +267,17 @@ impl FilterPlan {
             &self.shape[..],
             "tensor shape differs from the plan's"
         );
+    }
+
+    /// The result's bytes in a buffer of their own (from `pool`, floor
+    /// `pool_min`), for a caller that goes on computing in it.
+    fn run_vec(&self, input: &Tensor) -> Vec<u8> {
+        self.check_input(input);
         if self.passes.is_empty() || input.is_empty() {
             if self.output_dtype == self.dtype {
-                return input.data().clone();
+                return input.data().to_vec();
             }
-            return Bytes::from(cast::astype(input.data(), self.dtype, self.output_dtype));
+            return cast::astype(input.data(), self.dtype, self.output_dtype);
         }
         let narrow = matches!(self.output_dtype, DType::Float16 | DType::BFloat16);
         let work_dtype = if narrow {
@@ -264,7 +319,7 @@ impl FilterPlan {
         // unwritten would show in the golden comparisons.
         unsafe { work.set_len(nbytes) };
         if !narrow {
-            return pool::into_bytes_from(work, self.pool_min);
+            return work;
         }
         let mut out = zeroed_buffer(self.output_nbytes);
         const CHUNK: usize = 1 << 16;
@@ -272,7 +327,7 @@ impl FilterPlan {
             .zip(work.par_chunks(4 * CHUNK))
             .for_each(|(o, w)| cast::narrow_f32(w, self.output_dtype, o));
         pool::give_back_from(work, self.pool_min);
-        Bytes::from(out)
+        out
     }
 }
 

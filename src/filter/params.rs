@@ -179,7 +179,7 @@ fn per_axis<T: Copy>(
 
 /// Resolves `axes` against the rank: empty means all axes, negatives count
 /// from the end, repeats and out-of-range axes are refused.
-fn resolve_axes(axes: &[i64], rank: usize) -> Result<Vec<usize>, FilterError> {
+pub(crate) fn resolve_axes(axes: &[i64], rank: usize) -> Result<Vec<usize>, FilterError> {
     if axes.is_empty() {
         return Ok((0..rank).collect());
     }
@@ -282,6 +282,68 @@ pub(crate) fn resolve_passes(
         passes.push(PassPlan { axis, mode, taps });
     }
     Ok(passes)
+}
+
+/// The one pass of `scipy.ndimage.gaussian_filter1d` for an input of `rank`
+/// axes. `params` holds one value (or none, for the defaults) of `sigma`,
+/// `order`, `mode`, `radius` and `kernels`, and the axis in `axes` (none:
+/// the last axis).
+///
+/// Unlike `gaussian_filter`, no sigma is skipped: scipy takes the radius
+/// from the signed sigma (`int(truncate·sigma + 0.5)`, refused when
+/// negative), builds the kernel from sigma² (so a negative sigma filters as
+/// its absolute value) and divides by zero for sigma 0. Checked in scipy's
+/// order: radius, order, sigma 0, then the axis.
+pub(crate) fn resolve_pass_1d(
+    rank: usize,
+    params: &GaussianParams,
+    limits: &FilterLimits,
+) -> Result<PassPlan, FilterError> {
+    let one = |param: &'static str, len: usize| {
+        if len > 1 {
+            Err(FilterError::NotScalar { param, len })
+        } else {
+            Ok(())
+        }
+    };
+    one("sigma", params.sigma.len())?;
+    one("order", params.order.len())?;
+    one("mode", params.mode.len())?;
+    one("radius", params.radius.len())?;
+    one("axis", params.axes.len())?;
+    one("kernels", params.kernels.len())?;
+    let sigma = *params.sigma.first().ok_or(FilterError::SigmaRequired)?;
+    let axis = resolve_axes(&[params.axes.first().copied().unwrap_or(-1)], rank);
+    // Messages name the axis the call resolves to (0 when it is out of
+    // range, which is refused after the checks scipy makes first).
+    let named = axis.as_ref().map_or(0, |a| a[0]);
+    let truncate = params.truncate.unwrap_or(4.0);
+    let r = kernel_radius(
+        named,
+        sigma,
+        truncate,
+        params.radius.first().copied(),
+        limits.max_radius,
+    )?;
+    let order = params.order.first().copied().unwrap_or(0);
+    let given = params.kernels.first();
+    if order < 0 {
+        return Err(FilterError::NegativeOrder { axis: named, order });
+    }
+    if order > 3 && given.is_none() {
+        return Err(FilterError::OrderTooLarge { axis: named, order });
+    }
+    // scipy divides by sigma², which underflows to 0 for |sigma| < 1e-162.
+    if sigma * sigma == 0.0 {
+        return Err(FilterError::SigmaZero);
+    }
+    let axis = axis?[0];
+    let taps = match given {
+        Some(weights) => given_taps(axis, weights, r)?,
+        None => Taps::gaussian(sigma, order as u32, r, params.exp),
+    };
+    let mode = params.mode.first().copied().unwrap_or_default();
+    Ok(PassPlan { axis, mode, taps })
 }
 
 /// Checks a kernel the caller gave for `axis` (length `2·radius + 1`,

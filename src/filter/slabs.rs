@@ -32,15 +32,16 @@ use std::ops::Range;
 
 use bytes::Bytes;
 
-use super::FilterPlan;
+use super::OpPlan;
 use super::boundary::source_index;
+use super::op_plan::Axis0;
 use super::params::BoundaryMode;
 use crate::tensor::{DType, Tensor, TensorLimits, validate_shape};
 
 /// How a checked filter call is cut into slabs along axis 0.
 #[derive(Clone, Debug)]
 pub struct SlabPlan {
-    plan: FilterPlan,
+    plan: OpPlan,
     /// Rows along axis 0 (1 for rank 0).
     rows: usize,
     /// Input bytes per row.
@@ -82,9 +83,10 @@ impl SlabPlan {
     /// slab costs at most as much as the slab itself.
     ///
     /// A tensor of at most `slab_bytes` is one slab: filtered whole.
-    pub fn new(plan: FilterPlan, slab_bytes: usize) -> SlabPlan {
-        let row_in = plan.shape.iter().skip(1).product::<usize>() * plan.dtype.itemsize();
-        let rows = plan.shape.first().copied().unwrap_or(1);
+    pub fn new(plan: impl Into<OpPlan>, slab_bytes: usize) -> SlabPlan {
+        let plan = plan.into();
+        let row_in = plan.shape().iter().skip(1).product::<usize>() * plan.dtype().itemsize();
+        let rows = plan.shape().first().copied().unwrap_or(1);
         if rows.saturating_mul(row_in) <= slab_bytes {
             return SlabPlan::with_height(plan, rows);
         }
@@ -97,15 +99,20 @@ impl SlabPlan {
     }
 
     /// Cuts `plan` into slabs of `height` output rows (at least 1).
-    pub fn with_height(plan: FilterPlan, height: usize) -> SlabPlan {
-        let rows = plan.shape.first().copied().unwrap_or(1);
-        let row_elems: usize = plan.shape.iter().skip(1).product();
-        let row_in = row_elems * plan.dtype.itemsize();
-        let row_out = row_elems * plan.output_dtype.itemsize();
-        let axis0 = plan.passes.iter().find(|p| p.axis == 0);
+    pub fn with_height(plan: impl Into<OpPlan>, height: usize) -> SlabPlan {
+        let plan = plan.into();
+        let rows = plan.shape().first().copied().unwrap_or(1);
+        let row_elems: usize = plan.shape().iter().skip(1).product();
+        let row_in = row_elems * plan.dtype().itemsize();
+        let row_out = row_elems * plan.output_dtype().itemsize();
+        let axis0 = plan.axis0();
         let halo = axis0_radius(&plan);
-        let mode = axis0.map_or(BoundaryMode::Reflect, |p| p.mode);
-        let whole = plan.shape.is_empty()
+        let mode = match axis0 {
+            Axis0::Pass { mode, .. } => mode,
+            Axis0::None | Axis0::Mixed => BoundaryMode::Reflect,
+        };
+        let whole = plan.shape().is_empty()
+            || axis0 == Axis0::Mixed
             || row_in == 0
             || height >= rows
             || rows < 2usize.saturating_mul(halo).saturating_add(2);
@@ -123,7 +130,7 @@ impl SlabPlan {
     }
 
     /// The whole call's plan.
-    pub fn plan(&self) -> &FilterPlan {
+    pub fn plan(&self) -> &OpPlan {
         &self.plan
     }
 
@@ -173,19 +180,20 @@ impl SlabPlan {
     /// call holds its input and its result, as before.
     pub fn working_set_bytes(&self, queued: usize) -> u64 {
         let input = self.input_nbytes() as u64;
-        let output = self.plan.output_nbytes as u64;
+        let buffers = self.plan.result_buffers() as u64;
+        let output = self.plan.output_nbytes() as u64 * buffers;
         if self.whole {
             return input.saturating_add(output);
         }
         let sub_rows = (self.height + 2 * self.halo) as u64;
         let sub_in = sub_rows * self.row_in as u64;
-        let narrow = matches!(self.plan.output_dtype, DType::Float16 | DType::BFloat16);
+        let narrow = matches!(self.plan.output_dtype(), DType::Float16 | DType::BFloat16);
         let work = if narrow {
             sub_rows * self.row_out as u64 * 2
         } else {
             0
         };
-        let sub_out = sub_rows * self.row_out as u64;
+        let sub_out = sub_rows * self.row_out as u64 * buffers;
         let held = if self.wraps() {
             input + self.halo as u64 * self.row_in as u64
         } else {
@@ -264,12 +272,12 @@ impl SlabPlan {
     }
 }
 
-/// Kernel radius of the pass along axis 0, 0 without one.
-fn axis0_radius(plan: &FilterPlan) -> usize {
-    plan.passes
-        .iter()
-        .find(|p| p.axis == 0)
-        .map_or(0, |p| p.taps.radius())
+/// Kernel radius of the passes along axis 0, 0 without one.
+fn axis0_radius(plan: &OpPlan) -> usize {
+    match plan.axis0() {
+        Axis0::Pass { radius, .. } => radius,
+        Axis0::None | Axis0::Mixed => 0,
+    }
 }
 
 /// One slab ready to filter: its sub-tensor and the rows of the result to keep.
@@ -402,7 +410,7 @@ impl SlabCutter {
             self.held = VecDeque::new();
             self.head = Vec::new();
         }
-        let mut shape: Vec<u64> = s.plan.shape.iter().map(|&d| d as u64).collect();
+        let mut shape: Vec<u64> = s.plan.shape().iter().map(|&d| d as u64).collect();
         if let Some(first) = shape.first_mut() {
             *first = slab.len() as u64;
         }
@@ -410,10 +418,10 @@ impl SlabCutter {
             max_rank: usize::MAX,
             max_bytes: u64::MAX,
         };
-        let valid = validate_shape(s.plan.dtype, &shape, &unlimited)
+        let valid = validate_shape(s.plan.dtype(), &shape, &unlimited)
             .expect("a slab is smaller than the checked tensor, or a bounded copy of its rows");
         let input = Tensor::from_valid(
-            s.plan.dtype,
+            s.plan.dtype(),
             valid,
             super::pool::into_bytes_from(data, super::pool::SLAB_POOL_MIN_BYTES),
         )
@@ -459,14 +467,9 @@ fn copy_from_ring(ring: &VecDeque<u8>, range: Range<usize>, out: &mut Vec<u8>) {
 
 /// Filters `input` through the slab path, fed in pieces of `piece` bytes,
 /// with slabs of `height` rows: the concatenated results, which must be the
-/// bytes of [`FilterPlan::run`] (the property tests and the golden walk).
+/// bytes of [`OpPlan::run`] (the property tests and the golden walks).
 #[cfg(test)]
-pub(crate) fn run_in_slabs(
-    plan: &FilterPlan,
-    input: &Tensor,
-    height: usize,
-    piece: usize,
-) -> Bytes {
+pub(crate) fn run_in_slabs(plan: &OpPlan, input: &Tensor, height: usize, piece: usize) -> Bytes {
     let slabs = std::sync::Arc::new(SlabPlan::with_height(plan.clone(), height));
     let mut cutter = SlabCutter::new(std::sync::Arc::clone(&slabs));
     let mut out = Vec::with_capacity(plan.output_nbytes());
@@ -492,7 +495,7 @@ mod tests {
     use super::super::{FilterLimits, GaussianParams, plan};
     use super::*;
 
-    fn plan_for(shape: &[usize], mode: BoundaryMode, sigma: f64) -> FilterPlan {
+    fn plan_for(shape: &[usize], mode: BoundaryMode, sigma: f64) -> super::super::FilterPlan {
         let params = GaussianParams {
             sigma: vec![sigma],
             mode: vec![mode],
@@ -640,7 +643,7 @@ mod tests {
             };
             let input = random_tensor(dtype, &shape, seed);
             let whole = plan.run(&input);
-            let slabbed = run_in_slabs(&plan, &input, slab_rows, piece);
+            let slabbed = run_in_slabs(&OpPlan::from(plan.clone()), &input, slab_rows, piece);
             prop_assert_eq!(slabbed.len(), whole.nbytes());
             let mismatch = first_mismatch(plan.output_dtype(), &slabbed, whole.data());
             prop_assert!(mismatch.is_none(), "element, slab bits, whole bits: {:?}", mismatch);

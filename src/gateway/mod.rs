@@ -193,15 +193,14 @@ impl AppState {
 /// Every route: path, method name (as OpenAPI spells it) and handler. The
 /// router is built from this list and the OpenAPI test compares the document
 /// with it, so a route cannot be served without being documented.
-pub(crate) fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
-    vec![
+pub(crate) fn routes() -> Vec<(String, &'static str, MethodRouter<AppState>)> {
+    let fixed: Vec<(&str, &str, MethodRouter<AppState>)> = vec![
         ("/", "post", post(seed::filter_upload)),
         ("/receive_array", "post", post(seed::receive_array)),
         ("/receive_tensor", "post", post(seed::receive_tensor)),
         ("/receive_list", "post", post(seed::receive_list)),
         ("/im_size", "post", post(seed::im_size)),
         ("/v1/describe", "post", post(native::describe)),
-        ("/v1/gaussian_filter", "post", post(native::gaussian_filter)),
         ("/v1/image_size", "post", post(native::image_size)),
         ("/healthz", "get", get(native::healthz)),
         ("/metrics", "get", get(native::metrics)),
@@ -228,7 +227,18 @@ pub(crate) fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState
             "post",
             post(kserve::infer),
         ),
-    ]
+    ];
+    let operations = crate::ops::ALL.iter().map(|&op| {
+        let handler = post(move |state, memory, uri, headers, body| {
+            native::apply(op, state, memory, uri, headers, body)
+        });
+        (format!("/v1/{}", op.name), "post", handler)
+    });
+    fixed
+        .into_iter()
+        .map(|(path, method, handler)| (path.to_owned(), method, handler))
+        .chain(operations)
+        .collect()
 }
 
 /// The gateway's router with every layer, calling `upstream`, with no keys
@@ -253,7 +263,7 @@ pub(crate) fn router_with(
     let body_idle = timeouts.body_read();
     let mut app = Router::new();
     for (path, _, handler) in routes() {
-        app = app.route(path, handler);
+        app = app.route(&path, handler);
     }
     // Pages are not API routes (not in the OpenAPI document); `GET /` joins
     // the seed's `POST /` in one method router.

@@ -1,8 +1,10 @@
-//! The native routes: `/v1/describe`, `/v1/gaussian_filter`,
+//! The native routes: `/v1/describe`, `/v1/<operation>` for every operation
+//! of `ops::ALL` (`/v1/gaussian_filter`, `/v1/gaussian_laplace`, ...),
 //! `/v1/image_size`, and the operational ones (`/healthz`, `/metrics`,
 //! `/openapi.json`). Bodies are raw (`.npy` or image bytes), parameters are
-//! query parameters named as the proto fields, answers are JSON — or, for the
-//! filter, whatever `Accept` asks among `.npy`, PNG and JSON.
+//! query parameters named as the operation's table names them, answers are
+//! JSON — or, for an operation, whatever `Accept` asks among `.npy`, PNG and
+//! JSON.
 
 use std::time::Duration;
 
@@ -24,7 +26,8 @@ use super::tensor_json::tensor_to_json;
 use super::upload::{BodyPieces, NpyUpload, read_body, read_npy_upload};
 use super::upstream::{Calls, Credentials, Filtered};
 use super::{AppState, GatewayError, metrics, openapi};
-use crate::filter::param_text::{Param, ParamError};
+use crate::filter::param_text::Param;
+use crate::ops::Operation;
 use crate::proto::pb;
 use crate::tensor::Tensor;
 
@@ -128,17 +131,19 @@ async fn npy_upload(
     .await
 }
 
-/// `POST /v1/gaussian_filter?sigma=…`: a `.npy` or image body → the filtered
-/// tensor as `.npy`, PNG or JSON, by `Accept`.
-pub(crate) async fn gaussian_filter(
+/// `POST /v1/<operation>?sigma=…`: a `.npy` or image body → the result as
+/// `.npy`, PNG or JSON, by `Accept`.
+pub(crate) async fn apply(
+    op: &'static Operation,
     State(state): State<AppState>,
     memory: RequestMemory,
     uri: Uri,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, GatewayError> {
-    let kind = body_kind(&headers, "/v1/gaussian_filter", true)?;
-    let query = FilterQuery::parse(uri.query().unwrap_or(""))?;
+    let route = format!("/v1/{}", op.name);
+    let kind = body_kind(&headers, &route, true)?;
+    let query = OpQuery::parse(op, uri.query().unwrap_or(""))?;
     let offers: &[Format] = match kind {
         BodyKind::Npy => &[Format::Npy, Format::Png, Format::Json],
         BodyKind::Image => &[Format::Png, Format::Npy, Format::Json],
@@ -146,7 +151,7 @@ pub(crate) async fn gaussian_filter(
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let format = negotiate(accept, offers).ok_or_else(|| {
         GatewayError::NotAcceptable(format!(
-            "/v1/gaussian_filter answers application/x-npy, image/png or application/json; \
+            "{route} answers application/x-npy, image/png or application/json; \
              Accept: {} allows none of them",
             accept.unwrap_or_default()
         ))
@@ -157,9 +162,8 @@ pub(crate) async fn gaussian_filter(
         BodyKind::Npy => {
             reserve_npy_filter_body(&calls, &headers)?;
             let upload = npy_upload(&calls, &memory, body, limit).await?;
-            calls
-                .filter_upload(upload, query.params, refuse_npy)
-                .await?
+            let params = query.into_wire(op, None)?;
+            calls.filter_upload(upload, params, refuse_npy).await?
         }
         BodyKind::Image => {
             let bytes = read_body(body, &headers, limit, &memory, 1).await?;
@@ -168,14 +172,7 @@ pub(crate) async fn gaussian_filter(
             let decoded = tokio::task::spawn_blocking(move || decode_image(&bytes, &limits))
                 .await
                 .map_err(|e| GatewayError::Internal(format!("image decoding failed: {e}")))??;
-            let mut params = query.params;
-            if !query.axes_given {
-                params.axes = decoded
-                    .spatial_axes
-                    .iter()
-                    .map(|&a| i32::try_from(a).unwrap_or(i32::MAX))
-                    .collect();
-            }
+            let params = query.into_wire(op, Some(&decoded.spatial_axes))?;
             calls.filter_tensor(decoded.tensor, params).await?
         }
     };
@@ -253,46 +250,64 @@ async fn answer(
     Ok(([(header::CONTENT_TYPE, content_type)], bytes).into_response())
 }
 
-/// The filter's query parameters, named as the `GaussianParams` fields.
-struct FilterQuery {
+/// An operation's query parameters, in the common form of `ops`.
+struct OpQuery {
     params: pb::GaussianParams,
     axes_given: bool,
 }
 
-/// Who reads the filter's query parameters, for refusals.
-const FILTER_ROUTE: &str = "/v1/gaussian_filter";
-
-/// Every query parameter `/v1/gaussian_filter` reads: all of
-/// [`Param::ALL`] (the native API carries complex tensors, so `cval_imag`
-/// too).
-pub(crate) fn filter_parameters() -> Vec<&'static str> {
-    Param::names(true)
-}
-
-impl FilterQuery {
+impl OpQuery {
     /// Lists are comma-separated (`sigma=1,2`) or repeated (`sigma=1&sigma=2`);
-    /// names and values are read by [`crate::filter::param_text`].
-    fn parse(query: &str) -> Result<FilterQuery, GatewayError> {
+    /// names are the operation's (`Operation::set_text`), values are read by
+    /// [`crate::filter::param_text`]. `output`, scipy's argument name, is
+    /// read as `output_dtype` too.
+    fn parse(op: &Operation, query: &str) -> Result<OpQuery, GatewayError> {
+        let route = format!("/v1/{}", op.name);
         let mut params = pb::GaussianParams::default();
         let mut axes_given = false;
         for (name, value) in form_urlencoded::parse(query.as_bytes()) {
-            // `output`, scipy's argument name, is read as `output_dtype` too.
-            let param = match name.as_ref() {
-                "output" => Some(Param::OutputDtype),
-                other => Param::from_name(other),
-            }
-            .ok_or_else(|| ParamError::unknown(&name, FILTER_ROUTE, filter_parameters()))?;
-            axes_given |= param == Param::Axes;
-            params.set_text(param, &value)?;
+            let name = if name == "output" {
+                Param::OutputDtype.name()
+            } else {
+                name.as_ref()
+            };
+            axes_given |= name == Param::Axes.name();
+            op.set_text(&mut params, name, &value, &route, true)?;
         }
         if params.sigma.is_empty() {
-            return Err(GatewayError::BadRequest(
-                "the query parameter 'sigma' is required (one value, or one per axis: \
-                 ?sigma=1.5 or ?sigma=1,2)"
-                    .into(),
-            ));
+            return Err(GatewayError::BadRequest(format!(
+                "the query parameter 'sigma' is required ({route}?sigma=1.5{})",
+                if op.takes(Param::Sigma).is_some_and(|s| s.list) {
+                    ", or one per axis: ?sigma=1,2"
+                } else {
+                    ""
+                }
+            )));
         }
-        Ok(FilterQuery { params, axes_given })
+        Ok(OpQuery { params, axes_given })
+    }
+
+    /// The call's `OpParams`. For an image (its `spatial_axes` given), an
+    /// operation that takes `axes` filters the image's rows and columns
+    /// unless the query names the axes: its channels are not an axis to
+    /// smooth.
+    fn into_wire(
+        self,
+        op: &Operation,
+        spatial_axes: Option<&[i64]>,
+    ) -> Result<pb::OpParams, GatewayError> {
+        let mut params = self.params;
+        if let Some(spatial) = spatial_axes
+            && !self.axes_given
+            && op.takes(Param::Axes).is_some()
+        {
+            params.axes = spatial
+                .iter()
+                .map(|&a| i32::try_from(a).unwrap_or(i32::MAX))
+                .collect();
+        }
+        op.to_wire(params)
+            .map_err(|e| GatewayError::BadRequest(e.to_string()))
     }
 }
 
@@ -404,7 +419,7 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
 pub(crate) async fn openapi() -> Response {
     (
         [(header::CONTENT_TYPE, "application/json")],
-        openapi::DOCUMENT,
+        openapi::document(),
     )
         .into_response()
 }
@@ -413,9 +428,14 @@ pub(crate) async fn openapi() -> Response {
 mod tests {
     use super::*;
 
+    fn gaussian_filter() -> &'static Operation {
+        crate::ops::by_name("gaussian_filter").unwrap()
+    }
+
     #[test]
     fn reads_every_filter_parameter() {
-        let q = FilterQuery::parse(
+        let q = OpQuery::parse(
+            gaussian_filter(),
             "sigma=1,2&sigma=3&order=0,1&mode=grid-wrap&mode=nearest&cval=2.5&truncate=3\
              &radius=4&axes=-1,0&cval_imag=1&output_dtype=float32",
         )
@@ -442,9 +462,11 @@ mod tests {
             "order=1",
             "sigma=1&order=-1",
         ] {
-            assert!(FilterQuery::parse(bad).is_err(), "{bad}");
+            assert!(OpQuery::parse(gaussian_filter(), bad).is_err(), "{bad}");
         }
-        let Err(GatewayError::BadRequest(message)) = FilterQuery::parse("sigma=1&sigmas=2") else {
+        let Err(GatewayError::BadRequest(message)) =
+            OpQuery::parse(gaussian_filter(), "sigma=1&sigmas=2")
+        else {
             panic!("an unknown parameter is a bad request");
         };
         assert!(
@@ -452,7 +474,31 @@ mod tests {
                 && message.ends_with("cval_imag, output_dtype, exp"),
             "{message}"
         );
-        let q = FilterQuery::parse("sigma=1&output=uint8").unwrap();
+        let q = OpQuery::parse(gaussian_filter(), "sigma=1&output=uint8").unwrap();
         assert_eq!(q.params.output_dtype, pb::DType::DtypeUint8 as i32);
+    }
+
+    #[test]
+    fn each_operation_reads_its_own_parameters() {
+        let laplace = crate::ops::by_name("gaussian_laplace").unwrap();
+        assert!(OpQuery::parse(laplace, "sigma=1&order=1").is_err());
+        let one_d = crate::ops::by_name("gaussian_filter1d").unwrap();
+        let q = OpQuery::parse(one_d, "sigma=2&axis=0&order=1").unwrap();
+        assert_eq!(q.params.axes, vec![0]);
+        let wire = q.into_wire(one_d, None).unwrap();
+        assert!(matches!(
+            wire.op,
+            Some(pb::op_params::Op::GaussianFilter1d(
+                pb::GaussianFilter1dParams {
+                    sigma: Some(2.0),
+                    axis: Some(0),
+                    order: 1,
+                    ..
+                }
+            ))
+        ));
+        let two = OpQuery::parse(one_d, "sigma=1,2").unwrap();
+        assert!(two.into_wire(one_d, None).is_err());
+        assert!(OpQuery::parse(one_d, "sigma=1&axes=0").is_err());
     }
 }

@@ -1,19 +1,112 @@
-//! The OpenAPI 3.1 document of the gateway, kept as a file beside the code
-//! (`openapi.json`) and served at `GET /openapi.json`. A test compares its
-//! paths and methods with the router's route list ([`super::routes`]) and its
-//! filter parameters with the ones the handler reads, so the two cannot drift.
+//! The OpenAPI 3.1 document of the gateway: the file beside the code
+//! (`openapi.json`), whose `/v1/gaussian_filter` entry is the template of
+//! every operation's (`ops::ALL`: each gets `/v1/<name>` with its own
+//! summary and its parameters from its table), served at
+//! `GET /openapi.json`. A test compares its paths and methods with the
+//! router's route list ([`super::routes`]) and each operation's parameters
+//! with its table, so they cannot drift.
+
+use std::sync::OnceLock;
+
+use serde_json::{Value, json};
+
+use crate::ops::{Operation, ParamSpec};
+
+/// The hand-written document, with the operations' template.
+const WRITTEN: &str = include_str!("openapi.json");
+
+/// The path whose entry every operation's copies.
+const TEMPLATE: &str = "/v1/gaussian_filter";
 
 /// The document, as served.
-pub(crate) const DOCUMENT: &str = include_str!("openapi.json");
+pub(crate) fn document() -> &'static str {
+    static DOCUMENT: OnceLock<String> = OnceLock::new();
+    DOCUMENT.get_or_init(|| {
+        let mut doc: Value = serde_json::from_str(WRITTEN).expect("openapi.json is valid JSON");
+        let template = doc["paths"][TEMPLATE]["post"].clone();
+        for op in crate::ops::ALL {
+            doc["paths"][format!("/v1/{}", op.name)] = json!({ "post": entry(&template, op) });
+        }
+        serde_json::to_string_pretty(&doc).expect("a JSON value prints")
+    })
+}
+
+/// `op`'s entry: the template's bodies and answers, its own summary,
+/// operation id and parameters.
+fn entry(template: &Value, op: &Operation) -> Value {
+    let mut entry = template.clone();
+    if op.name != "gaussian_filter" {
+        entry["summary"] = json!(op.summary);
+        entry["description"] = json!(format!(
+            "{} Bodies and answers as for /v1/gaussian_filter; the parameters are scipy's.",
+            op.summary
+        ));
+        entry["operationId"] = json!(camel_case(op.name));
+    }
+    let written = template["parameters"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    entry["parameters"] = op
+        .params
+        .iter()
+        .map(|spec| parameter(spec, &written))
+        .collect();
+    entry
+}
+
+/// One query parameter: the template's schema for a parameter of that name
+/// (its items for one that takes a single value here), the table's words.
+fn parameter(spec: &ParamSpec, written: &[Value]) -> Value {
+    let name = spec.param.name();
+    let schema = match written.iter().find(|p| p["name"] == name) {
+        Some(p) if !spec.list && p["schema"]["type"] == "array" => p["schema"]["items"].clone(),
+        Some(p) => p["schema"].clone(),
+        None => json!({ "type": "integer" }),
+    };
+    let mut description = spec.doc.to_owned();
+    if !spec.default.is_empty() {
+        description.push_str(&format!(" (default {})", spec.default));
+    }
+    let mut parameter = json!({
+        "name": name,
+        "in": "query",
+        "description": description,
+        "schema": schema,
+    });
+    if name == "sigma" {
+        parameter["required"] = json!(true);
+    }
+    if spec.list {
+        parameter["style"] = json!("form");
+        parameter["explode"] = json!(false);
+    }
+    parameter
+}
+
+/// `gaussian_filter1d` → `gaussianFilter1d`.
+fn camel_case(name: &str) -> String {
+    let mut out = String::new();
+    let mut upper = false;
+    for c in name.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
 
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
 
-    use super::DOCUMENT;
-
     fn document() -> serde_json::Value {
-        serde_json::from_str(DOCUMENT).expect("openapi.json is valid JSON")
+        serde_json::from_str(super::document()).expect("the document is valid JSON")
     }
 
     #[test]
@@ -45,20 +138,22 @@ mod tests {
     }
 
     #[test]
-    fn document_lists_every_filter_parameter() {
+    fn document_lists_every_parameter_of_every_operation() {
         let doc = document();
-        let documented: BTreeSet<String> =
-            doc["paths"]["/v1/gaussian_filter"]["post"]["parameters"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|p| p["name"].as_str().unwrap().to_owned())
-                .collect();
-        let read: BTreeSet<String> = crate::gateway::native::filter_parameters()
-            .into_iter()
-            .map(|s| (*s).to_owned())
-            .collect();
-        assert_eq!(documented, read);
+        for op in crate::ops::ALL {
+            let documented: Vec<String> =
+                doc["paths"][format!("/v1/{}", op.name)]["post"]["parameters"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| p["name"].as_str().unwrap().to_owned())
+                    .collect();
+            assert_eq!(documented, op.param_names(true), "{}", op.name);
+        }
+        assert_eq!(
+            doc["paths"]["/v1/gaussian_filter1d"]["post"]["operationId"],
+            "gaussianFilter1d"
+        );
     }
 
     #[test]

@@ -473,9 +473,11 @@ pub(crate) async fn filter_upload(
             (&memory, Account::Gathered),
         )
         .await?;
-        let params = pb::GaussianParams {
-            sigma: vec![0.5],
-            ..Default::default()
+        let params = pb::OpParams {
+            op: Some(pb::op_params::Op::GaussianFilter(pb::GaussianParams {
+                sigma: vec![0.5],
+                ..Default::default()
+            })),
         };
         let filtered = calls
             .filter_upload_in_place(upload, params, refuse_array)

@@ -319,25 +319,25 @@ impl Calls {
         Ok(info)
     }
 
-    /// `GaussianFilter` of a tensor in memory (streamed when large).
+    /// `Apply` of a tensor in memory (streamed when large).
     pub(crate) async fn filter_tensor(
         &self,
         tensor: Tensor,
-        params: pb::GaussianParams,
+        params: pb::OpParams,
     ) -> Result<Filtered, GatewayError> {
         if tensor.nbytes() <= self.threshold {
             // The request encoded, the answer's message and its tensor.
             let result = answer_bytes(tensor.dtype(), tensor.nbytes(), &params);
             self.memory.add(Account::Decoded, tensor.nbytes() as u64)?;
             self.memory.add(Account::Answer, 2 * result)?;
-            let request = pb::GaussianFilterRequest {
+            let request = pb::ApplyRequest {
                 tensor: Some(tensor_to_wire(tensor)),
                 params: Some(params),
             };
             let answer = self
                 .client
                 .clone()
-                .gaussian_filter(self.request(request))
+                .apply(self.request(request))
                 .await?
                 .into_inner();
             let tensor = tensor_from_wire(answer, &PARSE_LIMITS).map_err(|e| {
@@ -351,13 +351,13 @@ impl Calls {
             .await
     }
 
-    /// `GaussianFilter` of an uploaded `.npy`. The body is pumped by a task
+    /// `Apply` of an uploaded `.npy`. The body is pumped by a task
     /// of its own and the answer starts as soon as its first piece is back,
     /// while the body is still arriving (see [`Calls::filter_stream`]).
     pub(crate) async fn filter_upload<P: Pieces + 'static>(
         &self,
         upload: NpyUpload<P>,
-        params: pb::GaussianParams,
+        params: pb::OpParams,
         refuse: NpyRefusal,
     ) -> Result<Filtered, GatewayError> {
         match upload {
@@ -385,7 +385,7 @@ impl Calls {
     pub(crate) async fn filter_upload_in_place<P: Pieces>(
         &self,
         upload: NpyUpload<P>,
-        params: pb::GaussianParams,
+        params: pb::OpParams,
         refuse: NpyRefusal,
     ) -> Result<Filtered, GatewayError> {
         match upload {
@@ -394,14 +394,14 @@ impl Calls {
         }
     }
 
-    /// A `GaussianFilterStream` of a tensor arriving in pieces: pumps them
+    /// An `ApplyStream` of a tensor arriving in pieces: pumps them
     /// all, then answers. The answer's pieces are read by a task of their
     /// own while the pump runs, so a service that answers during the upload
     /// never waits for this gateway (which would stall the upload).
     async fn filter_stream<P: Pieces>(
         &self,
         upload: StreamingTensor<P>,
-        params: pb::GaussianParams,
+        params: pb::OpParams,
         refuse: NpyRefusal,
     ) -> Result<Filtered, GatewayError> {
         let (sender, events, mut answer) = self.filter_call(&upload, params)?;
@@ -418,7 +418,7 @@ impl Calls {
     fn filter_call<P>(
         &self,
         upload: &StreamingTensor<P>,
-        params: pb::GaussianParams,
+        params: pb::OpParams,
     ) -> Result<
         (
             mpsc::Sender<Bytes>,
@@ -429,15 +429,12 @@ impl Calls {
     > {
         self.reserve_pipeline()?;
         let (sender, receiver) = mpsc::channel(PIPELINE_DEPTH);
-        let start = pb::GaussianFilterStart {
+        let start = pb::ApplyStart {
             header: Some(header_to_wire(upload.dtype, &upload.shape)),
             params: Some(params),
         };
-        let messages = wire::encode::<pb::GaussianFilterChunk>(
-            start,
-            ReceiverStream::new(receiver),
-            self.chunk,
-        );
+        let messages =
+            wire::encode::<pb::ApplyChunk>(start, ReceiverStream::new(receiver), self.chunk);
         let mut client = self.client.clone();
         let request = self.request(messages);
         let (events, queue) = mpsc::unbounded_channel();
@@ -714,7 +711,7 @@ async fn pump_filter<P: Pieces>(
 /// be exactly as long as the header declares); stops when nobody listens.
 async fn read_answer(
     client: &mut Upstream,
-    request: tonic::Request<impl Stream<Item = pb::GaussianFilterChunk> + Send + 'static>,
+    request: tonic::Request<impl Stream<Item = pb::ApplyChunk> + Send + 'static>,
     into: &mpsc::UnboundedSender<AnswerEvent>,
     buffer: AnswerBuffer,
 ) -> Result<(), GatewayError> {
@@ -722,7 +719,7 @@ async fn read_answer(
     // buffer (and a semaphore hands out at most u32::MAX at once).
     let held = Arc::new(Semaphore::new(buffer.cap.min(Semaphore::MAX_PERMITS)));
     let prepaid = Arc::new(Semaphore::new(buffer.prepaid.min(Semaphore::MAX_PERMITS)));
-    let mut messages = client.gaussian_filter_stream(request).await?.into_inner();
+    let mut messages = client.apply_stream(request).await?.into_inner();
     let header = wire::read_header(&mut messages)
         .await
         .map_err(upstream_stream)?;
@@ -773,11 +770,12 @@ struct AnswerBuffer {
     budget: MemoryBudget,
 }
 
-/// The size of a filter's answer: the input's elements in the output dtype
-/// the parameters ask for (the input's own by default).
-fn answer_bytes(dtype: DType, nbytes: usize, params: &pb::GaussianParams) -> u64 {
+/// The size of an operation's answer: the input's elements in the output
+/// dtype the parameters ask for (the input's own by default).
+fn answer_bytes(dtype: DType, nbytes: usize, params: &pb::OpParams) -> u64 {
     let elements = nbytes / dtype.itemsize().max(1);
-    let output = match params.output_dtype {
+    let code = crate::ops::from_wire(params.clone()).map_or(0, |(_, p)| p.output_dtype);
+    let output = match code {
         0 => dtype,
         wire => dtype_from_wire(wire).unwrap_or(dtype),
     };

@@ -32,20 +32,11 @@ pub const KSERVE_PATH: &str = "/inference.GRPCInferenceService/";
 /// methods, `health`, `reflection`, or `other` (so that scanners cannot grow
 /// the metrics without bound).
 pub fn method_label(path: &str) -> &'static str {
-    const METHODS: [&str; 6] = [
-        "Describe",
-        "DescribeStream",
-        "GaussianFilter",
-        "GaussianFilterStream",
-        "ImageSize",
-        "ImageSizeStream",
-    ];
     if let Some(method) = path.strip_prefix(SERVICE_PATH) {
-        return METHODS
+        return crate::proto::SERVICE_METHODS
             .iter()
-            .find(|m| **m == method)
-            .copied()
-            .unwrap_or("other");
+            .find(|(m, _)| *m == method)
+            .map_or("other", |(m, _)| m);
     }
     if let Some(method) = path.strip_prefix(KSERVE_PATH) {
         return crate::kserve::grpc::SERVED

@@ -21,8 +21,13 @@ use super::{BoxError, KSERVE_PATH, SERVICE_PATH};
 use crate::budget::{MemoryBudget, Reservation};
 use crate::service::ServiceError;
 
-/// The unary methods, whose one message tonic buffers whole.
-const UNARY_METHODS: [&str; 3] = ["Describe", "GaussianFilter", "ImageSize"];
+/// Whether `method` of the service is unary (tonic buffers its one
+/// message whole), from the proto's method table.
+fn is_unary(method: &str) -> bool {
+    crate::proto::SERVICE_METHODS
+        .iter()
+        .any(|(m, client_streams)| *m == method && !client_streams)
+}
 
 /// Adds [`ReserveUnary`] around a service.
 #[derive(Clone, Debug)]
@@ -79,7 +84,7 @@ where
             .uri()
             .path()
             .strip_prefix(SERVICE_PATH)
-            .is_some_and(|m| UNARY_METHODS.contains(&m))
+            .is_some_and(is_unary)
             || request
                 .uri()
                 .path()

@@ -177,24 +177,23 @@ impl KServeService {
         })
     }
 
-    async fn gaussian_filter(
+    async fn apply(
         &self,
+        op: &'static crate::ops::Operation,
         request: &pb::ModelInferRequest,
         metadata: &tonic::metadata::MetadataMap,
     ) -> Result<Vec<Output>, Status> {
-        let input = self.input(Model::GaussianFilter, request)?;
-        let params = params::filter_params(&request.parameters)?;
+        let input = self.input(Model::Operation(op), request)?;
+        let params = params::op_params(op, &request.parameters)?;
         let tensor = self.native_tensor(&input)?;
         let call = native_request(
-            native::GaussianFilterRequest {
+            native::ApplyRequest {
                 tensor: Some(tensor),
                 params: Some(params),
             },
             metadata,
         );
-        let result = TensorService::gaussian_filter(&self.native, call)
-            .await?
-            .into_inner();
+        let result = TensorService::apply(&self.native, call).await?.into_inner();
         let dtype = crate::proto::dtype_from_wire(result.dtype)
             .map_err(|e| crate::service::internal(e.to_string()))?;
         Ok(vec![Output {
@@ -401,7 +400,7 @@ impl GrpcInferenceService for KServeService {
         let (metadata, _, request) = request.into_parts();
         let model = Model::find(&request.model_name, &request.model_version)?;
         let outputs = match model {
-            Model::GaussianFilter => self.gaussian_filter(&request, &metadata).await?,
+            Model::Operation(op) => self.apply(op, &request, &metadata).await?,
             Model::Describe => self.describe(&request, &metadata).await?,
             Model::ImageSize => self.image_size(&request, &metadata).await?,
         };
@@ -464,8 +463,9 @@ where
             return Box::pin(self.0.call(request));
         }
         let status = Status::unimplemented(format!(
-            "inference.GRPCInferenceService/{method} is not implemented by tensorwire; it serves {} (models gaussian_filter, describe, image_size)",
-            SERVED.join(", ")
+            "inference.GRPCInferenceService/{method} is not implemented by tensorwire; it serves {} (models {})",
+            SERVED.join(", "),
+            Model::all().map(Model::name).collect::<Vec<_>>().join(", ")
         ));
         Box::pin(async move { Ok(status.into_http()) })
     }

@@ -53,25 +53,40 @@ pub const EXTENSIONS: [&str; 1] = ["binary_tensor_data"];
 /// The `platform` of every model in `ModelMetadata`.
 pub const PLATFORM: &str = "tensorwire";
 
-/// A model the server serves: one of tensorwire's operations.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A model the server serves: each operation of `ops::ALL` under its own
+/// name, and `describe` and `image_size`.
+#[derive(Clone, Copy, Debug)]
 pub enum Model {
-    /// `scipy.ndimage.gaussian_filter`, bit for bit.
-    GaussianFilter,
+    /// An operation (`gaussian_filter`, `gaussian_laplace`, ...), bit for bit.
+    Operation(&'static crate::ops::Operation),
     /// Shape, min, max and mean of a tensor.
     Describe,
     /// Width and height of an encoded image.
     ImageSize,
 }
 
+impl PartialEq for Model {
+    fn eq(&self, other: &Model) -> bool {
+        self.name() == other.name()
+    }
+}
+
+impl Eq for Model {}
+
 impl Model {
-    /// Every model, in the order they are listed.
-    pub const ALL: [Model; 3] = [Model::GaussianFilter, Model::Describe, Model::ImageSize];
+    /// Every model, in the order they are listed: the operations, then
+    /// `describe` and `image_size`.
+    pub fn all() -> impl Iterator<Item = Model> {
+        crate::ops::ALL
+            .iter()
+            .map(|&op| Model::Operation(op))
+            .chain([Model::Describe, Model::ImageSize])
+    }
 
     /// The model's name on the wire.
     pub fn name(self) -> &'static str {
         match self {
-            Model::GaussianFilter => "gaussian_filter",
+            Model::Operation(op) => op.name,
             Model::Describe => "describe",
             Model::ImageSize => "image_size",
         }
@@ -80,14 +95,13 @@ impl Model {
     /// Finds a model by name and version (empty: the only version);
     /// `NOT_FOUND` naming the models that exist otherwise.
     pub fn find(name: &str, version: &str) -> Result<Model, Status> {
-        let model = Model::ALL
-            .into_iter()
-            .find(|m| m.name() == name)
-            .ok_or_else(|| {
-                Status::not_found(format!(
-                    "unknown model {name:?}: tensorwire serves the models gaussian_filter, describe and image_size"
-                ))
-            })?;
+        let model = Model::all().find(|m| m.name() == name).ok_or_else(|| {
+            let names: Vec<&str> = Model::all().map(Model::name).collect();
+            Status::not_found(format!(
+                "unknown model {name:?}: tensorwire serves the models {}",
+                names.join(", ")
+            ))
+        })?;
         if !(version.is_empty() || version == MODEL_VERSION) {
             return Err(Status::not_found(format!(
                 "model {name:?} has no version {version:?}; its only version is \"1\""
@@ -99,7 +113,7 @@ impl Model {
     /// The name of the model's one input.
     pub fn input(self) -> &'static str {
         match self {
-            Model::GaussianFilter | Model::Describe => "INPUT",
+            Model::Operation(_) | Model::Describe => "INPUT",
             Model::ImageSize => "IMAGE",
         }
     }
@@ -107,7 +121,7 @@ impl Model {
     /// The names of the model's outputs, in the order they are answered.
     pub fn outputs(self) -> &'static [&'static str] {
         match self {
-            Model::GaussianFilter => &["OUTPUT"],
+            Model::Operation(_) => &["OUTPUT"],
             Model::Describe => &["SHAPE", "MIN", "MAX", "MEAN"],
             Model::ImageSize => &["SIZE"],
         }
@@ -123,7 +137,7 @@ impl Model {
             shape: shape.to_vec(),
         };
         let (inputs, outputs) = match self {
-            Model::GaussianFilter => (
+            Model::Operation(_) => (
                 vec![meta("INPUT", "FP32", &[-1])],
                 vec![meta("OUTPUT", "FP32", &[-1])],
             ),
@@ -167,6 +181,9 @@ mod tests {
     #[test]
     fn finds_models_by_name_and_version_and_names_what_is_unknown() {
         assert_eq!(Model::find("describe", "").unwrap(), Model::Describe);
+        for op in crate::ops::ALL {
+            assert_eq!(Model::find(op.name, "1").unwrap().name(), op.name);
+        }
         assert_eq!(Model::find("image_size", "1").unwrap(), Model::ImageSize);
         let unknown = Model::find("resnet", "").unwrap_err();
         assert_eq!(unknown.code(), tonic::Code::NotFound);

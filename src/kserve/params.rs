@@ -16,6 +16,7 @@ use tonic::Status;
 use super::pb::{InferParameter, infer_parameter::ParameterChoice};
 use super::tensor::{COMPLEX_REFUSAL, dtype_of};
 use crate::filter::param_text::{Param, ParamError};
+use crate::ops::Operation;
 use crate::proto::pb as native;
 use crate::tensor::DType;
 
@@ -88,37 +89,37 @@ pub fn no_parameters(model: &str, params: &HashMap<String, InferParameter>) -> R
     }
 }
 
-/// The parameters `gaussian_filter` reads: [`Param::ALL`] without the
-/// complex-only `cval_imag` (the protocol carries no complex tensors).
-pub fn filter_parameters() -> Vec<&'static str> {
-    Param::names(false)
-}
-
-/// The filter's parameters from a request's parameters.
-pub fn filter_params(
+/// An operation's parameters from a request's parameters (its table,
+/// without the complex-only `cval_imag`: the protocol carries no complex
+/// tensors), as the operation's `OpParams`.
+pub fn op_params(
+    op: &Operation,
     params: &HashMap<String, InferParameter>,
-) -> Result<native::GaussianParams, Status> {
+) -> Result<native::OpParams, Status> {
+    let reader = format!("model {}", op.name);
     let mut out = native::GaussianParams::default();
     for (name, param) in params {
         if CLIENT_PARAMETERS.contains(&name.as_str()) {
             continue;
         }
-        let accepted = Param::from_name(name).filter(|p| !p.complex_only());
-        let Some(accepted) = accepted else {
-            return Err(refuse(ParamError::unknown(
-                name,
-                "model gaussian_filter",
-                filter_parameters(),
-            )));
-        };
         let text = value_text(name, param).map_err(refuse)?;
-        if accepted == Param::OutputDtype {
+        if name == Param::OutputDtype.name() && op.takes(Param::OutputDtype).is_some() {
             out.output_dtype = native::DType::from(output_dtype(name, &text)?) as i32;
         } else {
-            out.set_text(accepted, &text).map_err(refuse)?;
+            op.set_text(&mut out, name, &text, &reader, false)
+                .map_err(refuse)?;
         }
     }
-    Ok(out)
+    op.to_wire(out)
+        .map_err(|e| crate::service::bad_argument(Some(op_field(&e)), e.to_string()))
+}
+
+/// The field a refusal of `Operation::to_wire` names.
+fn op_field(e: &crate::filter::FilterError) -> &'static str {
+    match e {
+        crate::filter::FilterError::NotScalar { param, .. } => param,
+        _ => "parameters",
+    }
 }
 
 #[cfg(test)]
@@ -136,6 +137,51 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), v.clone()))
             .collect()
+    }
+
+    /// `gaussian_filter`'s parameters, out of its `OpParams`.
+    fn filter_params(
+        params: &HashMap<String, InferParameter>,
+    ) -> Result<native::GaussianParams, Status> {
+        let op = crate::ops::by_name("gaussian_filter").unwrap();
+        match op_params(op, params)?.op {
+            Some(native::op_params::Op::GaussianFilter(p)) => Ok(p),
+            other => panic!("gaussian_filter's parameters came as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn each_model_reads_its_operations_parameters() {
+        let one_d = crate::ops::by_name("gaussian_filter1d").unwrap();
+        let params = op_params(
+            one_d,
+            &map(&[("sigma", string("2")), ("axis", string("0"))]),
+        )
+        .unwrap();
+        assert!(matches!(
+            params.op,
+            Some(native::op_params::Op::GaussianFilter1d(
+                native::GaussianFilter1dParams {
+                    sigma: Some(2.0),
+                    axis: Some(0),
+                    ..
+                }
+            ))
+        ));
+        let err = op_params(one_d, &map(&[("sigma", string("1,2"))])).unwrap_err();
+        assert_eq!(err.code(), tonic::Code::InvalidArgument);
+        assert!(
+            err.message().contains("sigma takes one value"),
+            "{}",
+            err.message()
+        );
+        let laplace = crate::ops::by_name("gaussian_laplace").unwrap();
+        let err = op_params(laplace, &map(&[("order", string("1"))])).unwrap_err();
+        assert!(
+            err.message().contains("model gaussian_laplace reads sigma"),
+            "{}",
+            err.message()
+        );
     }
 
     #[test]

@@ -256,14 +256,17 @@ impl ServiceError {
 fn filter_field(e: &FilterError) -> Option<&'static str> {
     Some(match e {
         FilterError::SigmaRequired
+        | FilterError::SigmaZero
         | FilterError::NonFiniteRadius { .. }
         | FilterError::TooMuchWork { .. } => "sigma",
-        FilterError::ListLength { param, .. } => param,
+        FilterError::ListLength { param, .. } | FilterError::NotScalar { param, .. } => param,
         FilterError::AxisOutOfRange { .. } | FilterError::AxisRepeated { .. } => "axes",
         FilterError::NegativeOrder { .. } | FilterError::OrderTooLarge { .. } => "order",
         FilterError::NegativeRadius { .. } | FilterError::RadiusTooLarge { .. } => "radius",
         FilterError::NegativeTruncate { .. } => "truncate",
+        FilterError::ComplexCval { .. } => "cval_imag",
         FilterError::KernelCount { .. }
+        | FilterError::KernelPairs { .. }
         | FilterError::KernelForSkippedAxis { .. }
         | FilterError::KernelLength { .. }
         | FilterError::KernelNotFinite { .. }

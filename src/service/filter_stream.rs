@@ -41,7 +41,31 @@ use crate::budget::Reservation;
 use crate::filter::{SlabCutter, SlabJob, SlabPlan};
 use crate::proto::{self, pb};
 use crate::tensor::byte_pieces;
-use crate::wire;
+use crate::wire::{self, Framed};
+
+/// The start message of a streamed operation: the tensor's header and the
+/// operation with its parameters.
+pub(super) trait OpStart {
+    /// The header and the operation.
+    fn split(self) -> (Option<pb::TensorHeader>, pb::OpParams);
+}
+
+impl OpStart for pb::ApplyStart {
+    fn split(self) -> (Option<pb::TensorHeader>, pb::OpParams) {
+        (self.header, self.params.unwrap_or_default())
+    }
+}
+
+impl OpStart for pb::GaussianFilterStart {
+    fn split(self) -> (Option<pb::TensorHeader>, pb::OpParams) {
+        let params = pb::OpParams {
+            op: Some(pb::op_params::Op::GaussianFilter(
+                self.params.unwrap_or_default(),
+            )),
+        };
+        (self.header, params)
+    }
+}
 
 /// Slabs gathered and waiting to be filtered (one more is being filtered).
 const QUEUED_SLABS: usize = 1;
@@ -143,21 +167,24 @@ impl Answer {
 }
 
 impl TensorServiceImpl {
-    /// `GaussianFilterStream`: checks the start message (header, limits,
-    /// parameters, the plan and its working set in the budget) before any
-    /// data is read, answers with the result's header at once, and filters
-    /// the data in slabs as it arrives.
-    pub(super) async fn filter_stream(
+    /// `ApplyStream` (and `GaussianFilterStream`): checks the start message
+    /// (header, limits, operation and parameters, the plan and its working
+    /// set in the budget) before any data is read, answers with the
+    /// result's header at once, and computes the data in slabs as it
+    /// arrives.
+    pub(super) async fn apply_stream<M>(
         &self,
-        mut messages: Streaming<pb::GaussianFilterChunk>,
-    ) -> Result<ResponseStream<pb::TensorChunk>, ServiceError> {
-        let start = read_first(&mut messages).await?;
-        let header = start
-            .header
+        mut messages: Streaming<M>,
+    ) -> Result<ResponseStream<pb::TensorChunk>, ServiceError>
+    where
+        M: Framed,
+        M::Header: OpStart,
+    {
+        let (header, params) = read_first(&mut messages).await?.split();
+        let header = header
             .ok_or_else(|| ServiceError::Stream("the start message has no tensor header".into()))?;
         let (dtype, valid) = check_header(&header, &self.tensor_limits)?;
-        let params = proto::params_from_wire(start.params.unwrap_or_default())?;
-        let plan = crate::filter::plan(dtype, &valid.shape, &params, &self.filter_limits())?;
+        let plan = self.plan_op(params, dtype, &valid.shape)?;
         let slab_bytes = usize::try_from(self.limits.stream_slab_bytes).unwrap_or(usize::MAX);
         let slabs = SlabPlan::new(plan.clone(), slab_bytes);
         // Slabs with their halo can hold more than the input and result
@@ -260,8 +287,8 @@ fn spawn_stage(answer: &Answer, stage: impl Future<Output = ()> + Send + 'static
 /// The reading stage: gathers the data pieces into slabs and queues each one
 /// as soon as its rows are in; a malformed stream ends the answer with its
 /// error. Stops reading when the filtering stage stops taking slabs.
-async fn read_slabs(
-    mut pieces: DataPieces<pb::GaussianFilterChunk>,
+async fn read_slabs<M: Framed>(
+    mut pieces: DataPieces<M>,
     mut cutter: SlabCutter,
     jobs: mpsc::Sender<SlabJob>,
     answer: Answer,

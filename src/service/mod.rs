@@ -139,8 +139,14 @@ impl TensorService for TensorServiceImpl {
         &self,
         request: Request<pb::GaussianFilterRequest>,
     ) -> Result<Response<pb::Tensor>, Status> {
+        let request = request.into_inner();
+        let params = pb::OpParams {
+            op: Some(pb::op_params::Op::GaussianFilter(
+                request.params.unwrap_or_default(),
+            )),
+        };
         Ok(Response::new(
-            self.filter_unary(request.into_inner()).await?,
+            self.apply_unary(request.tensor, params).await?,
         ))
     }
 
@@ -151,7 +157,29 @@ impl TensorService for TensorServiceImpl {
         request: Request<Streaming<pb::GaussianFilterChunk>>,
     ) -> Result<Response<Self::GaussianFilterStreamStream>, Status> {
         Ok(Response::new(
-            self.filter_stream(request.into_inner()).await?,
+            self.apply_stream(request.into_inner()).await?,
+        ))
+    }
+
+    async fn apply(
+        &self,
+        request: Request<pb::ApplyRequest>,
+    ) -> Result<Response<pb::Tensor>, Status> {
+        let request = request.into_inner();
+        Ok(Response::new(
+            self.apply_unary(request.tensor, request.params.unwrap_or_default())
+                .await?,
+        ))
+    }
+
+    type ApplyStreamStream = ResponseStream<pb::TensorChunk>;
+
+    async fn apply_stream(
+        &self,
+        request: Request<Streaming<pb::ApplyChunk>>,
+    ) -> Result<Response<Self::ApplyStreamStream>, Status> {
+        Ok(Response::new(
+            TensorServiceImpl::apply_stream(self, request.into_inner()).await?,
         ))
     }
 

@@ -85,6 +85,7 @@ framed!(
     pb::tensor_chunk::Part,
     Header
 );
+framed!(pb::ApplyChunk, pb::ApplyStart, pb::apply_chunk::Part, Start);
 framed!(
     pb::GaussianFilterChunk,
     pb::GaussianFilterStart,

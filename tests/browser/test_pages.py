@@ -148,6 +148,9 @@ ROUTES = [
     ("post", "/im_size"),
     ("post", "/v1/describe"),
     ("post", "/v1/gaussian_filter"),
+    ("post", "/v1/gaussian_filter1d"),
+    ("post", "/v1/gaussian_laplace"),
+    ("post", "/v1/gaussian_gradient_magnitude"),
     ("post", "/v1/image_size"),
     ("get", "/healthz"),
     ("get", "/metrics"),
@@ -246,6 +249,29 @@ def test_playground_sizes_and_blurs_an_image(driver, base, files, network, conso
     original = np.asarray(Image.open(png).convert("RGBA")).ravel()
     assert not np.array_equal(expected, original)
     assert np.array_equal(shown_pixels(driver, "image-original"), original)
+
+    # The menu of operations comes from the server's registry (through
+    # /openapi.json); another operation shows that route's answer.
+    menu = Select(driver.find_element(By.ID, "operation"))
+    wait(driver).until(lambda d: len(menu.options) >= 4)
+    menu.select_by_value("gaussian_gradient_magnitude")
+    wait(driver).until(
+        lambda d: (
+            d.execute_script("return document.getElementById('image-blurred').dataset.operation")
+            == "gaussian_gradient_magnitude"
+            and blurred_state(d)[0]
+        )
+    )
+    answer = requests.post(
+        f"{base}/v1/gaussian_gradient_magnitude",
+        params={"sigma": sigma, "mode": "nearest"},
+        data=png.read_bytes(),
+        headers={"Content-Type": "image/png", "Accept": "image/png"},
+        timeout=30,
+    )
+    assert answer.status_code == 200
+    expected = np.asarray(Image.open(io.BytesIO(answer.content)).convert("RGBA")).ravel()
+    assert np.array_equal(shown_pixels(driver, "image-blurred"), expected)
     assert_clean(network, console, base)
 
 

@@ -336,3 +336,58 @@ async fn filter_takes_the_exp_of_the_kernels() {
         text(&out.stderr)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filter_runs_every_operation_and_refuses_flags_it_does_not_take() {
+    let server = common::start_server().await;
+    let url = format!("http://{}", server.grpc_addr);
+    let dir = tempfile::tempdir().unwrap();
+    let values: Vec<f64> = (0..(20 * 15))
+        .map(|i| (f64::from(i) * 0.61).cos())
+        .collect();
+    let input = Tensor::from_array(&ndarray::ArrayD::from_shape_vec(vec![20, 15], values).unwrap());
+    let npy_in = dir.path().join("in.npy");
+    std::fs::write(&npy_in, write_npy(&input)).unwrap();
+    for op in tensorwire::ops::ALL {
+        let npy_out = dir.path().join(format!("{}.npy", op.name));
+        let out = tensorwire(&[
+            "filter",
+            npy_in.to_str().unwrap(),
+            "-o",
+            npy_out.to_str().unwrap(),
+            "--op",
+            op.name,
+            "--sigma",
+            "1.5",
+            "--server",
+            &url,
+        ]);
+        assert!(out.status.success(), "{}: {}", op.name, text(&out.stderr));
+        let params = tensorwire::filter::GaussianParams::with_sigma(1.5);
+        let expected = op
+            .plan(input.dtype(), input.shape(), &params, &Default::default())
+            .unwrap()
+            .run(&input);
+        assert_eq!(read_npy_file(&npy_out), expected, "{}", op.name);
+    }
+    let out = tensorwire(&[
+        "filter",
+        npy_in.to_str().unwrap(),
+        "-o",
+        dir.path().join("x.npy").to_str().unwrap(),
+        "--op",
+        "gaussian_laplace",
+        "--sigma",
+        "1",
+        "--order",
+        "1",
+        "--server",
+        &url,
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("gaussian_laplace does not take --order"),
+        "{}",
+        text(&out.stderr)
+    );
+}

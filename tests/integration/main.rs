@@ -28,5 +28,6 @@ mod image_rpc;
 mod kserve;
 mod limits;
 mod memory_budget;
+mod ops;
 mod overload;
 mod pages;

@@ -1,11 +1,16 @@
-"""tensorwire: scipy's Gaussian filter and NumPy tensors, computed by a server.
+"""tensorwire: scipy's Gaussian filters and NumPy tensors, computed by a server.
 
 >>> import tensorwire as tw
 >>> with tw.Client("127.0.0.1:50051") as c:
 ...     smoothed = c.gaussian_filter(a, 2.0)      # scipy.ndimage.gaussian_filter(a, 2.0)
+...     edges = c.gaussian_gradient_magnitude(a, 2.0)
 
-``from tensorwire import ndimage`` is a drop-in for ``scipy.ndimage``'s
-``gaussian_filter`` using the server named by ``TENSORWIRE_SERVER``.
+Every operation of the server's catalogue (``operations.json``:
+``gaussian_filter``, ``gaussian_filter1d``, ``gaussian_laplace``,
+``gaussian_gradient_magnitude``, ...) is a method of :class:`Client` and
+:class:`AsyncClient` with scipy's signature. ``from tensorwire import
+ndimage`` is a drop-in for those functions of ``scipy.ndimage``, using the
+server named by ``TENSORWIRE_SERVER``.
 """
 
 from . import ndimage

@@ -14,9 +14,11 @@ from .calls import (
     DEFAULT_ADDRESS,
     DEFAULT_MAX_MESSAGE_BYTES,
     DEFAULT_PIECE_BYTES,
+    ArrayCall,
     ChannelSettings,
     DescribeCall,
     FilterCall,
+    OpCall,
     TensorInfo,
     method_path,
 )
@@ -31,6 +33,7 @@ from .framing import (
     upload,
 )
 from .images import ImageSource, decode_image, read_image
+from .operations import Operation, install_methods
 from .params import Scalars
 from .progress import progress_bar
 from .v1 import tensorwire_pb2 as pb
@@ -69,6 +72,11 @@ class AsyncClient:
         self._stub = pb_grpc.TensorServiceStub(channel)
         self._filter_stream = channel.stream_stream(
             method_path("GaussianFilterStream"),
+            request_serializer=request_serializer(TENSOR_DATA_FIELD),
+            response_deserializer=tensor_chunk_deserializer,
+        )
+        self._apply_stream = channel.stream_stream(
+            method_path("ApplyStream"),
             request_serializer=request_serializer(TENSOR_DATA_FIELD),
             response_deserializer=tensor_chunk_deserializer,
         )
@@ -128,15 +136,48 @@ class AsyncClient:
         call = FilterCall(
             self._settings, input, sigma, order, output, mode, cval, truncate, radius, axes
         )
+        return await self._run(
+            call,
+            self._stub.GaussianFilter,
+            self._filter_stream,
+            "gaussian_filter",
+            progress,
+            timeout,
+        )
+
+    async def _apply(
+        self,
+        operation: Operation,
+        arguments: dict[str, Any],
+        *,
+        progress: bool | None = None,
+        timeout: float | None = None,
+    ) -> np.ndarray:
+        """See :meth:`tensorwire.Client._apply`."""
+        call = OpCall(self._settings, operation, arguments)
+        return await self._run(
+            call, self._stub.Apply, self._apply_stream, operation.name, progress, timeout
+        )
+
+    async def _run(
+        self,
+        call: ArrayCall,
+        unary: Any,
+        stream: Any,
+        description: str,
+        progress: bool | None,
+        timeout: float | None,
+    ) -> np.ndarray:
+        """See :meth:`tensorwire.Client._run`."""
         kwargs = self._settings.call_options(timeout)
         with translated():
             if not call.streamed:
-                call.take_unary(await self._stub.GaussianFilter(call.unary_request(), **kwargs))
+                call.take_unary(await unary(call.unary_request(), **kwargs))
                 return call.result()
             show = self._progress if progress is None else progress
-            with progress_bar(show, call.transfer_bytes, "gaussian_filter") as bar:
+            with progress_bar(show, call.transfer_bytes, description) as bar:
                 requests = upload(call.start(), call.wire, self._settings.piece_bytes, bar)
-                answer = self._filter_stream(requests, **kwargs)
+                answer = stream(requests, **kwargs)
                 assembler = Assembler(call.target, call.result_dtype, bar)
                 try:
                     async for item in answer:
@@ -192,3 +233,7 @@ class AsyncClient:
             progress=progress,
             timeout=timeout,
         )
+
+
+# A coroutine method for every other operation of the catalogue (see client.py).
+install_methods(AsyncClient, asynchronous=True)

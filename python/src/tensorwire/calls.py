@@ -14,10 +14,10 @@ import numpy as np
 
 from .dtypes import from_wire, to_wire, wire_array
 from .errors import Error, InvalidArgument
-from .params import Scalars, gaussian_params, output_dtype
+from .params import Scalars, gaussian_params, op_params, output_dtype, scipy_output_dtype
 from .v1 import tensorwire_pb2 as pb
 
-__all__ = ["TensorInfo", "ChannelSettings", "FilterCall", "DescribeCall"]
+__all__ = ["TensorInfo", "ChannelSettings", "ArrayCall", "FilterCall", "OpCall", "DescribeCall"]
 
 #: Default address: the server's default ``--grpc-addr``.
 DEFAULT_ADDRESS = "127.0.0.1:50051"
@@ -208,28 +208,19 @@ class DescribeCall:
         return pb.TensorChunk(header=pb.TensorHeader(dtype=self.dtype, shape=self.wire.shape))
 
 
-class FilterCall:
-    """One ``gaussian_filter``: the parameters and array in wire form, checked
-    before anything is sent, and the answer's array, allocated before the call."""
+class ArrayCall:
+    """What a call that filters an array needs: the array in wire form, the
+    answer's array (allocated before the call), and how the answer becomes
+    what scipy returns. Subclasses set the parameters and the messages."""
 
-    def __init__(
+    def _prepare(
         self,
         settings: ChannelSettings,
-        input: Any,
-        sigma: Scalars,
-        order: int | Sequence[int],
+        array: np.ndarray,
+        requested: np.dtype | None,
         output: Any,
-        mode: str | Sequence[str],
-        cval: complex,
-        truncate: float,
-        radius: int | Sequence[int] | None,
-        axes: int | Sequence[int] | None,
+        params_bytes: int,
     ) -> None:
-        array = np.asarray(input)
-        requested = output_dtype(output)
-        self.params = gaussian_params(
-            array.ndim, sigma, order, requested, mode, cval, truncate, radius, axes
-        )
         self.output = output if isinstance(output, np.ndarray) else None
         if self.output is not None:
             if self.output.shape != array.shape:
@@ -254,25 +245,21 @@ class FilterCall:
         else:
             self.target = np.empty(array.shape, dtype=result_layout)
         # The request message holds the parameters too (with the kernels).
-        request_bytes = self.wire.nbytes + self.params.ByteSize()
+        request_bytes = self.wire.nbytes + params_bytes
         self.streamed = max(request_bytes, self.target.nbytes) > settings.max_message_bytes
+
+    def header(self) -> pb.TensorHeader:
+        """The input's dtype and shape."""
+        return pb.TensorHeader(dtype=self.dtype, shape=self.wire.shape)
+
+    def tensor(self) -> pb.Tensor:
+        """The whole input as one message."""
+        return pb.Tensor(dtype=self.dtype, shape=self.wire.shape, data=self.wire.tobytes())
 
     @property
     def transfer_bytes(self) -> int:
         """Bytes sent plus bytes received."""
         return self.wire.nbytes + self.target.nbytes
-
-    def unary_request(self) -> pb.GaussianFilterRequest:
-        """The whole call as one message."""
-        tensor = pb.Tensor(dtype=self.dtype, shape=self.wire.shape, data=self.wire.tobytes())
-        return pb.GaussianFilterRequest(tensor=tensor, params=self.params)
-
-    def start(self) -> pb.GaussianFilterChunk:
-        """The first message of ``GaussianFilterStream``."""
-        header = pb.TensorHeader(dtype=self.dtype, shape=self.wire.shape)
-        return pb.GaussianFilterChunk(
-            start=pb.GaussianFilterStart(header=header, params=self.params)
-        )
 
     def take_unary(self, answer: pb.Tensor) -> None:
         """Copies a one-message answer into the target array."""
@@ -288,8 +275,8 @@ class FilterCall:
         self.target.reshape(-1).view(np.uint8)[:] = np.frombuffer(answer.data, dtype=np.uint8)
 
     def result(self) -> np.ndarray:
-        """What ``gaussian_filter`` returns, as scipy does: the ``output`` array
-        when one was given, otherwise a new array of the requested dtype."""
+        """What the scipy function returns: the ``output`` array when one was
+        given, otherwise a new array of the requested dtype."""
         if self.output is not None:
             if self.target is not self.output:
                 self.output[...] = self.target
@@ -297,3 +284,64 @@ class FilterCall:
         if self.target.dtype != self.requested:
             return self.target.astype(self.requested)
         return self.target
+
+
+class FilterCall(ArrayCall):
+    """One ``gaussian_filter`` (the ``GaussianFilter`` rpcs): the parameters
+    and array in wire form, checked before anything is sent, and the
+    answer's array, allocated before the call."""
+
+    def __init__(
+        self,
+        settings: ChannelSettings,
+        input: Any,
+        sigma: Scalars,
+        order: int | Sequence[int],
+        output: Any,
+        mode: str | Sequence[str],
+        cval: complex,
+        truncate: float,
+        radius: int | Sequence[int] | None,
+        axes: int | Sequence[int] | None,
+    ) -> None:
+        array = np.asarray(input)
+        requested = output_dtype(output)
+        self.params = gaussian_params(
+            array.ndim, sigma, order, requested, mode, cval, truncate, radius, axes
+        )
+        self._prepare(settings, array, requested, output, self.params.ByteSize())
+
+    def unary_request(self) -> pb.GaussianFilterRequest:
+        """The whole call as one message."""
+        return pb.GaussianFilterRequest(tensor=self.tensor(), params=self.params)
+
+    def start(self) -> pb.GaussianFilterChunk:
+        """The first message of ``GaussianFilterStream``."""
+        return pb.GaussianFilterChunk(
+            start=pb.GaussianFilterStart(header=self.header(), params=self.params)
+        )
+
+
+class OpCall(ArrayCall):
+    """One call of an operation of the catalogue (the ``Apply`` rpcs).
+
+    ``arguments`` are scipy's, by name, defaults applied, ``input`` and
+    ``output`` among them."""
+
+    def __init__(self, settings: ChannelSettings, operation: Any, arguments: dict[str, Any]):
+        arguments = dict(arguments)
+        array = np.asarray(arguments.pop("input"))
+        output = arguments.pop("output", None)
+        requested = scipy_output_dtype(output)
+        self.operation = operation
+        real_input = array.dtype.kind != "c"
+        self.params = op_params(operation, array.ndim, arguments, requested, real_input)
+        self._prepare(settings, array, requested, output, self.params.ByteSize())
+
+    def unary_request(self) -> pb.ApplyRequest:
+        """The whole call as one message."""
+        return pb.ApplyRequest(tensor=self.tensor(), params=self.params)
+
+    def start(self) -> pb.ApplyChunk:
+        """The first message of ``ApplyStream``."""
+        return pb.ApplyChunk(start=pb.ApplyStart(header=self.header(), params=self.params))

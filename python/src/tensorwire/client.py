@@ -12,9 +12,11 @@ from .calls import (
     DEFAULT_ADDRESS,
     DEFAULT_MAX_MESSAGE_BYTES,
     DEFAULT_PIECE_BYTES,
+    ArrayCall,
     ChannelSettings,
     DescribeCall,
     FilterCall,
+    OpCall,
     TensorInfo,
     method_path,
 )
@@ -29,6 +31,7 @@ from .framing import (
     upload,
 )
 from .images import ImageSource, decode_image, read_image
+from .operations import Operation, install_methods
 from .params import Scalars
 from .progress import progress_bar
 from .v1 import tensorwire_pb2 as pb
@@ -73,6 +76,12 @@ class Client:
     -----
     The client is thread-safe, and a context manager that closes its
     channel. Every failure raises a :class:`tensorwire.Error` subclass.
+
+    Besides the methods written here, every operation of the server's
+    catalogue (``gaussian_filter1d``, ``gaussian_laplace``,
+    ``gaussian_gradient_magnitude``, ...) is a method named after it, with
+    scipy's signature and defaults then ``progress=`` and ``timeout=``
+    (:mod:`tensorwire.operations`).
     """
 
     def __init__(
@@ -97,6 +106,11 @@ class Client:
         self._stub = pb_grpc.TensorServiceStub(channel)
         self._filter_stream = channel.stream_stream(
             method_path("GaussianFilterStream"),
+            request_serializer=request_serializer(TENSOR_DATA_FIELD),
+            response_deserializer=tensor_chunk_deserializer,
+        )
+        self._apply_stream = channel.stream_stream(
+            method_path("ApplyStream"),
             request_serializer=request_serializer(TENSOR_DATA_FIELD),
             response_deserializer=tensor_chunk_deserializer,
         )
@@ -240,15 +254,50 @@ class Client:
         call = FilterCall(
             self._settings, input, sigma, order, output, mode, cval, truncate, radius, axes
         )
+        return self._run(
+            call,
+            self._stub.GaussianFilter,
+            self._filter_stream,
+            "gaussian_filter",
+            progress,
+            timeout,
+        )
+
+    def _apply(
+        self,
+        operation: Operation,
+        arguments: dict[str, Any],
+        *,
+        progress: bool | None = None,
+        timeout: float | None = None,
+    ) -> np.ndarray:
+        """One call of an operation of the catalogue (``Apply``); the methods
+        named after the operations (:mod:`tensorwire.operations`) call it."""
+        call = OpCall(self._settings, operation, arguments)
+        return self._run(
+            call, self._stub.Apply, self._apply_stream, operation.name, progress, timeout
+        )
+
+    def _run(
+        self,
+        call: ArrayCall,
+        unary: Any,
+        stream: Any,
+        description: str,
+        progress: bool | None,
+        timeout: float | None,
+    ) -> np.ndarray:
+        """Sends ``call`` as one message (``unary``) or in pieces (``stream``)
+        and returns its result."""
         kwargs = self._settings.call_options(timeout)
         with translated():
             if not call.streamed:
-                call.take_unary(self._stub.GaussianFilter(call.unary_request(), **kwargs))
+                call.take_unary(unary(call.unary_request(), **kwargs))
                 return call.result()
             show = self._progress if progress is None else progress
-            with progress_bar(show, call.transfer_bytes, "gaussian_filter") as bar:
+            with progress_bar(show, call.transfer_bytes, description) as bar:
                 requests = upload(call.start(), call.wire, self._settings.piece_bytes, bar)
-                answer = self._filter_stream(requests, **kwargs)
+                answer = stream(requests, **kwargs)
                 assembler = Assembler(call.target, call.result_dtype, bar)
                 try:
                     for item in answer:
@@ -334,3 +383,8 @@ class Client:
             progress=progress,
             timeout=timeout,
         )
+
+
+# A method for every other operation of the catalogue: scipy's signature and
+# defaults, then progress= and timeout=, calling Client._apply.
+install_methods(Client, asynchronous=False)

@@ -1,8 +1,8 @@
 """The header-then-pieces streams, both directions, without copies of the array.
 
 A streamed tensor is a header message, then data messages whose bytes, in
-order, are the tensor's bytes (proto ``TensorChunk`` / ``GaussianFilterChunk``
-/ ``ImageChunk``). Uploads send ``memoryview`` slices of the array; answers
+order, are the tensor's bytes (proto ``TensorChunk`` / ``GaussianFilterChunk`` /
+``ApplyChunk`` / ``ImageChunk``). Uploads send ``memoryview`` slices of the array; answers
 are copied piece by piece into one array allocated before the call.
 
 Data messages are encoded and decoded here rather than by protobuf, because
@@ -33,7 +33,7 @@ __all__ = [
     "Assembler",
 ]
 
-#: Field number of ``data`` in ``TensorChunk`` and ``GaussianFilterChunk``.
+#: Field number of ``data`` in ``TensorChunk``, ``GaussianFilterChunk`` and ``ApplyChunk``.
 TENSOR_DATA_FIELD = 2
 #: Field number of ``data`` in ``ImageChunk``.
 IMAGE_DATA_FIELD = 1

@@ -1,7 +1,10 @@
-"""A drop-in for ``scipy.ndimage``'s Gaussian filter, computed by a server.
+"""A drop-in for ``scipy.ndimage``'s Gaussian filters, computed by a server.
 
 ``from tensorwire import ndimage`` then ``ndimage.gaussian_filter(a, 2.0)``:
-the same signature, defaults and results as ``scipy.ndimage.gaussian_filter``.
+the same signature, defaults and results as ``scipy.ndimage.gaussian_filter``;
+likewise every other operation the server's catalogue lists
+(``gaussian_filter1d``, ``gaussian_laplace``, ``gaussian_gradient_magnitude``,
+...: :mod:`tensorwire.operations` makes them from ``operations.json``).
 The server is ``TENSORWIRE_SERVER`` (``host:port`` or an ``http(s)://`` URL;
 default ``127.0.0.1:50051``), with the key ``TENSORWIRE_API_KEY`` if set. One
 client per (server, key) is opened on first use and shared by all threads.
@@ -17,6 +20,7 @@ import numpy as np
 
 from .calls import env_settings
 from .client import Client
+from .operations import install_functions
 from .params import Scalars
 
 __all__ = ["gaussian_filter", "default_client"]
@@ -97,3 +101,7 @@ def gaussian_filter(
     return default_client().gaussian_filter(
         input, sigma, order, output, mode, cval, truncate, radius=radius, axes=axes
     )
+
+
+# A function for every other operation of the catalogue, scipy's signature.
+__all__ += install_functions(globals(), default_client)

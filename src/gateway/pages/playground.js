@@ -1,13 +1,43 @@
-// The playground: calls /v1/image_size, /v1/describe and /v1/gaussian_filter
-// on this gateway with the file a person picks or drops, and shows the
-// answers. Loaded as a file, so the page's policy needs no inline script.
+// The playground: calls /v1/image_size, /v1/describe and /v1/<operation>
+// (gaussian_filter and every other operation the server offers) on this
+// gateway with the file a person picks or drops, and shows the answers.
+// Loaded as a file, so the page's policy needs no inline script.
 "use strict";
 
 (function () {
   const byId = (id) => document.getElementById(id);
 
+  const operation = byId("operation");
   const sigma = byId("sigma");
   const mode = byId("mode");
+  // Each operation's parameter names, from the OpenAPI document (which the
+  // server writes from its registry of operations): the menu lists every
+  // /v1 route that takes a sigma, and a control is sent only to an
+  // operation that takes it.
+  const operationParams = { gaussian_filter: ["sigma", "mode"] };
+  fetch("openapi.json")
+    .then((response) => response.json())
+    .then(function (doc) {
+      for (const [path, item] of Object.entries(doc.paths || {})) {
+        const names = ((item.post && item.post.parameters) || []).map((p) => p.name);
+        if (!path.startsWith("/v1/") || !names.includes("sigma")) {
+          continue;
+        }
+        const name = path.slice(4);
+        operationParams[name] = names;
+        let option = operation.querySelector('option[value="' + name + '"]');
+        if (!option) {
+          option = document.createElement("option");
+          option.value = name;
+          option.textContent = name;
+          operation.appendChild(option);
+        }
+        option.title = item.post.summary || "";
+      }
+    })
+    .catch(function () {
+      // Without the document the menu keeps gaussian_filter.
+    });
   const key = byId("api-key");
 
   // One slot per kind of input: the file, the request in flight (aborted
@@ -30,8 +60,16 @@
   }
 
   function filterQuery() {
-    const query = new URLSearchParams({ sigma: sigma.value, mode: mode.value });
+    const takes = operationParams[operation.value] || [];
+    const query = new URLSearchParams({ sigma: sigma.value });
+    if (takes.includes("mode")) {
+      query.set("mode", mode.value);
+    }
     return query.toString();
+  }
+
+  function operationUrl() {
+    return "v1/" + operation.value + "?" + filterQuery();
   }
 
   function headers(contentType, accept) {
@@ -176,13 +214,13 @@
       return;
     }
     const signal = begin(slot);
-    const wanted = { sigma: sigmaText(), mode: mode.value };
+    const wanted = { sigma: sigmaText(), mode: mode.value, operation: operation.value };
     const caption = byId("image-blurred-caption");
     caption.textContent = "Filtering…";
     const started = performance.now();
     try {
       const response = await post(
-        "v1/gaussian_filter?" + filterQuery(),
+        operationUrl(),
         slot.file,
         imageType(slot.file),
         "image/png",
@@ -194,6 +232,7 @@
       img.onload = function () {
         img.dataset.sigma = wanted.sigma;
         img.dataset.mode = wanted.mode;
+        img.dataset.operation = wanted.operation;
         img.classList.toggle("small", img.naturalWidth < 240 && img.naturalHeight < 240);
         byId("image-original").classList.toggle("small", img.classList.contains("small"));
       };
@@ -248,7 +287,7 @@
     note.textContent = "Filtering…";
     try {
       const response = await post(
-        "v1/gaussian_filter?" + filterQuery(),
+        operationUrl(),
         slot.file,
         "application/x-npy",
         "application/x-npy",
@@ -323,6 +362,7 @@
   sigma.addEventListener("input", () => settingsChanged(150));
   sigma.addEventListener("change", () => settingsChanged(0));
   mode.addEventListener("change", () => settingsChanged(0));
+  operation.addEventListener("change", () => settingsChanged(0));
   key.addEventListener("change", function () {
     if (slots.image.file) {
       takeImage(slots.image.file);

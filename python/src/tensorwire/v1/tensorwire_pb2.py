@@ -24,19 +24,19 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1etensorwire/v1/tensorwire.proto\x12\rtensorwire.v1\"J\n\x06Tensor\x12#\n\x05\x64type\x18\x01 \x01(\x0e\x32\x14.tensorwire.v1.DType\x12\r\n\x05shape\x18\x02 \x03(\x04\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\"B\n\x0cTensorHeader\x12#\n\x05\x64type\x18\x01 \x01(\x0e\x32\x14.tensorwire.v1.DType\x12\r\n\x05shape\x18\x02 \x03(\x04\"T\n\x0bTensorChunk\x12-\n\x06header\x18\x01 \x01(\x0b\x32\x1b.tensorwire.v1.TensorHeaderH\x00\x12\x0e\n\x04\x64\x61ta\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04part\"\xc2\x01\n\nTensorInfo\x12#\n\x05\x64type\x18\x01 \x01(\x0e\x32\x14.tensorwire.v1.DType\x12\r\n\x05shape\x18\x02 \x03(\x04\x12\x0e\n\x06nbytes\x18\x03 \x01(\x04\x12\x0c\n\x04size\x18\x04 \x01(\x04\x12\x12\n\ndtype_name\x18\x05 \x01(\t\x12\x10\n\x03min\x18\x06 \x01(\x01H\x00\x88\x01\x01\x12\x10\n\x03max\x18\x07 \x01(\x01H\x01\x88\x01\x01\x12\x11\n\x04mean\x18\x08 \x01(\x01H\x02\x88\x01\x01\x42\x06\n\x04_minB\x06\n\x04_maxB\x07\n\x05_mean\"\x1b\n\x08Kernel1D\x12\x0f\n\x07weights\x18\x01 \x03(\x01\"\xb1\x02\n\x0eGaussianParams\x12\r\n\x05sigma\x18\x01 \x03(\x01\x12\r\n\x05order\x18\x02 \x03(\r\x12!\n\x04mode\x18\x03 \x03(\x0e\x32\x13.tensorwire.v1.Mode\x12\x0c\n\x04\x63val\x18\x04 \x01(\x01\x12\x15\n\x08truncate\x18\x05 \x01(\x01H\x00\x88\x01\x01\x12\x0e\n\x06radius\x18\x06 \x03(\r\x12\x0c\n\x04\x61xes\x18\x07 \x03(\x05\x12\x11\n\tcval_imag\x18\x08 \x01(\x01\x12*\n\x0coutput_dtype\x18\t \x01(\x0e\x32\x14.tensorwire.v1.DType\x12%\n\x03\x65xp\x18\n \x01(\x0e\x32\x18.tensorwire.v1.KernelExp\x12(\n\x07kernels\x18\x0b \x03(\x0b\x32\x17.tensorwire.v1.Kernel1DB\x0b\n\t_truncate\"m\n\x15GaussianFilterRequest\x12%\n\x06tensor\x18\x01 \x01(\x0b\x32\x15.tensorwire.v1.Tensor\x12-\n\x06params\x18\x02 \x01(\x0b\x32\x1d.tensorwire.v1.GaussianParams\"q\n\x13GaussianFilterStart\x12+\n\x06header\x18\x01 \x01(\x0b\x32\x1b.tensorwire.v1.TensorHeader\x12-\n\x06params\x18\x02 \x01(\x0b\x32\x1d.tensorwire.v1.GaussianParams\"b\n\x13GaussianFilterChunk\x12\x33\n\x05start\x18\x01 \x01(\x0b\x32\".tensorwire.v1.GaussianFilterStartH\x00\x12\x0e\n\x04\x64\x61ta\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04part\".\n\x0cImageRequest\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\",\n\nImageChunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\"s\n\tImageInfo\x12\r\n\x05width\x18\x01 \x01(\r\x12\x0e\n\x06height\x18\x02 \x01(\r\x12\x0e\n\x06\x66ormat\x18\x03 \x01(\t\x12\x12\n\ncolor_type\x18\x04 \x01(\t\x12\x10\n\x08\x63hannels\x18\x05 \x01(\r\x12\x11\n\tbit_depth\x18\x06 \x01(\r*\xb0\x02\n\x05\x44Type\x12\x15\n\x11\x44TYPE_UNSPECIFIED\x10\x00\x12\x0e\n\nDTYPE_BOOL\x10\x01\x12\x0f\n\x0b\x44TYPE_UINT8\x10\x02\x12\x0e\n\nDTYPE_INT8\x10\x03\x12\x10\n\x0c\x44TYPE_UINT16\x10\x04\x12\x0f\n\x0b\x44TYPE_INT16\x10\x05\x12\x10\n\x0c\x44TYPE_UINT32\x10\x06\x12\x0f\n\x0b\x44TYPE_INT32\x10\x07\x12\x10\n\x0c\x44TYPE_UINT64\x10\x08\x12\x0f\n\x0b\x44TYPE_INT64\x10\t\x12\x11\n\rDTYPE_FLOAT16\x10\n\x12\x12\n\x0e\x44TYPE_BFLOAT16\x10\x0b\x12\x11\n\rDTYPE_FLOAT32\x10\x0c\x12\x11\n\rDTYPE_FLOAT64\x10\r\x12\x13\n\x0f\x44TYPE_COMPLEX64\x10\x0e\x12\x14\n\x10\x44TYPE_COMPLEX128\x10\x0f*\x9f\x01\n\x04Mode\x12\x10\n\x0cMODE_REFLECT\x10\x00\x12\x11\n\rMODE_CONSTANT\x10\x01\x12\x10\n\x0cMODE_NEAREST\x10\x02\x12\x0f\n\x0bMODE_MIRROR\x10\x03\x12\r\n\tMODE_WRAP\x10\x04\x12\x16\n\x12MODE_GRID_CONSTANT\x10\x05\x12\x14\n\x10MODE_GRID_MIRROR\x10\x06\x12\x12\n\x0eMODE_GRID_WRAP\x10\x07*=\n\tKernelExp\x12\x13\n\x0fKERNEL_EXP_LIBM\x10\x00\x12\x1b\n\x17KERNEL_EXP_NUMPY_AVX512\x10\x01\x32\xd1\x03\n\rTensorService\x12<\n\x08\x44\x65scribe\x12\x15.tensorwire.v1.Tensor\x1a\x19.tensorwire.v1.TensorInfo\x12I\n\x0e\x44\x65scribeStream\x12\x1a.tensorwire.v1.TensorChunk\x1a\x19.tensorwire.v1.TensorInfo(\x01\x12M\n\x0eGaussianFilter\x12$.tensorwire.v1.GaussianFilterRequest\x1a\x15.tensorwire.v1.Tensor\x12Z\n\x14GaussianFilterStream\x12\".tensorwire.v1.GaussianFilterChunk\x1a\x1a.tensorwire.v1.TensorChunk(\x01\x30\x01\x12\x42\n\tImageSize\x12\x1b.tensorwire.v1.ImageRequest\x1a\x18.tensorwire.v1.ImageInfo\x12H\n\x0fImageSizeStream\x12\x19.tensorwire.v1.ImageChunk\x1a\x18.tensorwire.v1.ImageInfo(\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1etensorwire/v1/tensorwire.proto\x12\rtensorwire.v1\"J\n\x06Tensor\x12#\n\x05\x64type\x18\x01 \x01(\x0e\x32\x14.tensorwire.v1.DType\x12\r\n\x05shape\x18\x02 \x03(\x04\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\"B\n\x0cTensorHeader\x12#\n\x05\x64type\x18\x01 \x01(\x0e\x32\x14.tensorwire.v1.DType\x12\r\n\x05shape\x18\x02 \x03(\x04\"T\n\x0bTensorChunk\x12-\n\x06header\x18\x01 \x01(\x0b\x32\x1b.tensorwire.v1.TensorHeaderH\x00\x12\x0e\n\x04\x64\x61ta\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04part\"\xc2\x01\n\nTensorInfo\x12#\n\x05\x64type\x18\x01 \x01(\x0e\x32\x14.tensorwire.v1.DType\x12\r\n\x05shape\x18\x02 \x03(\x04\x12\x0e\n\x06nbytes\x18\x03 \x01(\x04\x12\x0c\n\x04size\x18\x04 \x01(\x04\x12\x12\n\ndtype_name\x18\x05 \x01(\t\x12\x10\n\x03min\x18\x06 \x01(\x01H\x00\x88\x01\x01\x12\x10\n\x03max\x18\x07 \x01(\x01H\x01\x88\x01\x01\x12\x11\n\x04mean\x18\x08 \x01(\x01H\x02\x88\x01\x01\x42\x06\n\x04_minB\x06\n\x04_maxB\x07\n\x05_mean\"\x1b\n\x08Kernel1D\x12\x0f\n\x07weights\x18\x01 \x03(\x01\"\xb1\x02\n\x0eGaussianParams\x12\r\n\x05sigma\x18\x01 \x03(\x01\x12\r\n\x05order\x18\x02 \x03(\r\x12!\n\x04mode\x18\x03 \x03(\x0e\x32\x13.tensorwire.v1.Mode\x12\x0c\n\x04\x63val\x18\x04 \x01(\x01\x12\x15\n\x08truncate\x18\x05 \x01(\x01H\x00\x88\x01\x01\x12\x0e\n\x06radius\x18\x06 \x03(\r\x12\x0c\n\x04\x61xes\x18\x07 \x03(\x05\x12\x11\n\tcval_imag\x18\x08 \x01(\x01\x12*\n\x0coutput_dtype\x18\t \x01(\x0e\x32\x14.tensorwire.v1.DType\x12%\n\x03\x65xp\x18\n \x01(\x0e\x32\x18.tensorwire.v1.KernelExp\x12(\n\x07kernels\x18\x0b \x03(\x0b\x32\x17.tensorwire.v1.Kernel1DB\x0b\n\t_truncate\"\xe5\x02\n\x16GaussianFilter1dParams\x12\x12\n\x05sigma\x18\x01 \x01(\x01H\x00\x88\x01\x01\x12\x11\n\x04\x61xis\x18\x02 \x01(\x05H\x01\x88\x01\x01\x12\r\n\x05order\x18\x03 \x01(\r\x12!\n\x04mode\x18\x04 \x01(\x0e\x32\x13.tensorwire.v1.Mode\x12\x0c\n\x04\x63val\x18\x05 \x01(\x01\x12\x15\n\x08truncate\x18\x06 \x01(\x01H\x02\x88\x01\x01\x12\x13\n\x06radius\x18\x07 \x01(\rH\x03\x88\x01\x01\x12\x11\n\tcval_imag\x18\x08 \x01(\x01\x12*\n\x0coutput_dtype\x18\t \x01(\x0e\x32\x14.tensorwire.v1.DType\x12%\n\x03\x65xp\x18\n \x01(\x0e\x32\x18.tensorwire.v1.KernelExp\x12\'\n\x06kernel\x18\x0b \x01(\x0b\x32\x17.tensorwire.v1.Kernel1DB\x08\n\x06_sigmaB\x07\n\x05_axisB\x0b\n\t_truncateB\t\n\x07_radius\"\xaf\x02\n\x1bGaussianDerivativeSumParams\x12\r\n\x05sigma\x18\x01 \x03(\x01\x12!\n\x04mode\x18\x02 \x03(\x0e\x32\x13.tensorwire.v1.Mode\x12\x0c\n\x04\x63val\x18\x03 \x01(\x01\x12\x15\n\x08truncate\x18\x04 \x01(\x01H\x00\x88\x01\x01\x12\x0e\n\x06radius\x18\x05 \x03(\r\x12\x0c\n\x04\x61xes\x18\x06 \x03(\x05\x12\x11\n\tcval_imag\x18\x07 \x01(\x01\x12*\n\x0coutput_dtype\x18\x08 \x01(\x0e\x32\x14.tensorwire.v1.DType\x12%\n\x03\x65xp\x18\t \x01(\x0e\x32\x18.tensorwire.v1.KernelExp\x12(\n\x07kernels\x18\n \x03(\x0b\x32\x17.tensorwire.v1.Kernel1DB\x0b\n\t_truncate\"\xa9\x02\n\x08OpParams\x12\x38\n\x0fgaussian_filter\x18\x01 \x01(\x0b\x32\x1d.tensorwire.v1.GaussianParamsH\x00\x12\x42\n\x11gaussian_filter1d\x18\x02 \x01(\x0b\x32%.tensorwire.v1.GaussianFilter1dParamsH\x00\x12\x46\n\x10gaussian_laplace\x18\x03 \x01(\x0b\x32*.tensorwire.v1.GaussianDerivativeSumParamsH\x00\x12Q\n\x1bgaussian_gradient_magnitude\x18\x04 \x01(\x0b\x32*.tensorwire.v1.GaussianDerivativeSumParamsH\x00\x42\x04\n\x02op\"^\n\x0c\x41pplyRequest\x12%\n\x06tensor\x18\x01 \x01(\x0b\x32\x15.tensorwire.v1.Tensor\x12\'\n\x06params\x18\x02 \x01(\x0b\x32\x17.tensorwire.v1.OpParams\"b\n\nApplyStart\x12+\n\x06header\x18\x01 \x01(\x0b\x32\x1b.tensorwire.v1.TensorHeader\x12\'\n\x06params\x18\x02 \x01(\x0b\x32\x17.tensorwire.v1.OpParams\"P\n\nApplyChunk\x12*\n\x05start\x18\x01 \x01(\x0b\x32\x19.tensorwire.v1.ApplyStartH\x00\x12\x0e\n\x04\x64\x61ta\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04part\"m\n\x15GaussianFilterRequest\x12%\n\x06tensor\x18\x01 \x01(\x0b\x32\x15.tensorwire.v1.Tensor\x12-\n\x06params\x18\x02 \x01(\x0b\x32\x1d.tensorwire.v1.GaussianParams\"q\n\x13GaussianFilterStart\x12+\n\x06header\x18\x01 \x01(\x0b\x32\x1b.tensorwire.v1.TensorHeader\x12-\n\x06params\x18\x02 \x01(\x0b\x32\x1d.tensorwire.v1.GaussianParams\"b\n\x13GaussianFilterChunk\x12\x33\n\x05start\x18\x01 \x01(\x0b\x32\".tensorwire.v1.GaussianFilterStartH\x00\x12\x0e\n\x04\x64\x61ta\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04part\".\n\x0cImageRequest\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\",\n\nImageChunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\"s\n\tImageInfo\x12\r\n\x05width\x18\x01 \x01(\r\x12\x0e\n\x06height\x18\x02 \x01(\r\x12\x0e\n\x06\x66ormat\x18\x03 \x01(\t\x12\x12\n\ncolor_type\x18\x04 \x01(\t\x12\x10\n\x08\x63hannels\x18\x05 \x01(\r\x12\x11\n\tbit_depth\x18\x06 \x01(\r*\xb0\x02\n\x05\x44Type\x12\x15\n\x11\x44TYPE_UNSPECIFIED\x10\x00\x12\x0e\n\nDTYPE_BOOL\x10\x01\x12\x0f\n\x0b\x44TYPE_UINT8\x10\x02\x12\x0e\n\nDTYPE_INT8\x10\x03\x12\x10\n\x0c\x44TYPE_UINT16\x10\x04\x12\x0f\n\x0b\x44TYPE_INT16\x10\x05\x12\x10\n\x0c\x44TYPE_UINT32\x10\x06\x12\x0f\n\x0b\x44TYPE_INT32\x10\x07\x12\x10\n\x0c\x44TYPE_UINT64\x10\x08\x12\x0f\n\x0b\x44TYPE_INT64\x10\t\x12\x11\n\rDTYPE_FLOAT16\x10\n\x12\x12\n\x0e\x44TYPE_BFLOAT16\x10\x0b\x12\x11\n\rDTYPE_FLOAT32\x10\x0c\x12\x11\n\rDTYPE_FLOAT64\x10\r\x12\x13\n\x0f\x44TYPE_COMPLEX64\x10\x0e\x12\x14\n\x10\x44TYPE_COMPLEX128\x10\x0f*\x9f\x01\n\x04Mode\x12\x10\n\x0cMODE_REFLECT\x10\x00\x12\x11\n\rMODE_CONSTANT\x10\x01\x12\x10\n\x0cMODE_NEAREST\x10\x02\x12\x0f\n\x0bMODE_MIRROR\x10\x03\x12\r\n\tMODE_WRAP\x10\x04\x12\x16\n\x12MODE_GRID_CONSTANT\x10\x05\x12\x14\n\x10MODE_GRID_MIRROR\x10\x06\x12\x12\n\x0eMODE_GRID_WRAP\x10\x07*=\n\tKernelExp\x12\x13\n\x0fKERNEL_EXP_LIBM\x10\x00\x12\x1b\n\x17KERNEL_EXP_NUMPY_AVX512\x10\x01\x32\xd8\x04\n\rTensorService\x12<\n\x08\x44\x65scribe\x12\x15.tensorwire.v1.Tensor\x1a\x19.tensorwire.v1.TensorInfo\x12I\n\x0e\x44\x65scribeStream\x12\x1a.tensorwire.v1.TensorChunk\x1a\x19.tensorwire.v1.TensorInfo(\x01\x12M\n\x0eGaussianFilter\x12$.tensorwire.v1.GaussianFilterRequest\x1a\x15.tensorwire.v1.Tensor\x12Z\n\x14GaussianFilterStream\x12\".tensorwire.v1.GaussianFilterChunk\x1a\x1a.tensorwire.v1.TensorChunk(\x01\x30\x01\x12;\n\x05\x41pply\x12\x1b.tensorwire.v1.ApplyRequest\x1a\x15.tensorwire.v1.Tensor\x12H\n\x0b\x41pplyStream\x12\x19.tensorwire.v1.ApplyChunk\x1a\x1a.tensorwire.v1.TensorChunk(\x01\x30\x01\x12\x42\n\tImageSize\x12\x1b.tensorwire.v1.ImageRequest\x1a\x18.tensorwire.v1.ImageInfo\x12H\n\x0fImageSizeStream\x12\x19.tensorwire.v1.ImageChunk\x1a\x18.tensorwire.v1.ImageInfo(\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tensorwire.v1.tensorwire_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_DTYPE']._serialized_start=1351
-  _globals['_DTYPE']._serialized_end=1655
-  _globals['_MODE']._serialized_start=1658
-  _globals['_MODE']._serialized_end=1817
-  _globals['_KERNELEXP']._serialized_start=1819
-  _globals['_KERNELEXP']._serialized_end=1880
+  _globals['_DTYPE']._serialized_start=2595
+  _globals['_DTYPE']._serialized_end=2899
+  _globals['_MODE']._serialized_start=2902
+  _globals['_MODE']._serialized_end=3061
+  _globals['_KERNELEXP']._serialized_start=3063
+  _globals['_KERNELEXP']._serialized_end=3124
   _globals['_TENSOR']._serialized_start=49
   _globals['_TENSOR']._serialized_end=123
   _globals['_TENSORHEADER']._serialized_start=125
@@ -49,18 +49,30 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_KERNEL1D']._serialized_end=503
   _globals['_GAUSSIANPARAMS']._serialized_start=506
   _globals['_GAUSSIANPARAMS']._serialized_end=811
-  _globals['_GAUSSIANFILTERREQUEST']._serialized_start=813
-  _globals['_GAUSSIANFILTERREQUEST']._serialized_end=922
-  _globals['_GAUSSIANFILTERSTART']._serialized_start=924
-  _globals['_GAUSSIANFILTERSTART']._serialized_end=1037
-  _globals['_GAUSSIANFILTERCHUNK']._serialized_start=1039
-  _globals['_GAUSSIANFILTERCHUNK']._serialized_end=1137
-  _globals['_IMAGEREQUEST']._serialized_start=1139
-  _globals['_IMAGEREQUEST']._serialized_end=1185
-  _globals['_IMAGECHUNK']._serialized_start=1187
-  _globals['_IMAGECHUNK']._serialized_end=1231
-  _globals['_IMAGEINFO']._serialized_start=1233
-  _globals['_IMAGEINFO']._serialized_end=1348
-  _globals['_TENSORSERVICE']._serialized_start=1883
-  _globals['_TENSORSERVICE']._serialized_end=2348
+  _globals['_GAUSSIANFILTER1DPARAMS']._serialized_start=814
+  _globals['_GAUSSIANFILTER1DPARAMS']._serialized_end=1171
+  _globals['_GAUSSIANDERIVATIVESUMPARAMS']._serialized_start=1174
+  _globals['_GAUSSIANDERIVATIVESUMPARAMS']._serialized_end=1477
+  _globals['_OPPARAMS']._serialized_start=1480
+  _globals['_OPPARAMS']._serialized_end=1777
+  _globals['_APPLYREQUEST']._serialized_start=1779
+  _globals['_APPLYREQUEST']._serialized_end=1873
+  _globals['_APPLYSTART']._serialized_start=1875
+  _globals['_APPLYSTART']._serialized_end=1973
+  _globals['_APPLYCHUNK']._serialized_start=1975
+  _globals['_APPLYCHUNK']._serialized_end=2055
+  _globals['_GAUSSIANFILTERREQUEST']._serialized_start=2057
+  _globals['_GAUSSIANFILTERREQUEST']._serialized_end=2166
+  _globals['_GAUSSIANFILTERSTART']._serialized_start=2168
+  _globals['_GAUSSIANFILTERSTART']._serialized_end=2281
+  _globals['_GAUSSIANFILTERCHUNK']._serialized_start=2283
+  _globals['_GAUSSIANFILTERCHUNK']._serialized_end=2381
+  _globals['_IMAGEREQUEST']._serialized_start=2383
+  _globals['_IMAGEREQUEST']._serialized_end=2429
+  _globals['_IMAGECHUNK']._serialized_start=2431
+  _globals['_IMAGECHUNK']._serialized_end=2475
+  _globals['_IMAGEINFO']._serialized_start=2477
+  _globals['_IMAGEINFO']._serialized_end=2592
+  _globals['_TENSORSERVICE']._serialized_start=3127
+  _globals['_TENSORSERVICE']._serialized_end=3727
 # @@protoc_insertion_point(module_scope)

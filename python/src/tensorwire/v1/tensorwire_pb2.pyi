@@ -146,6 +146,92 @@ class GaussianParams(_message.Message):
     kernels: _containers.RepeatedCompositeFieldContainer[Kernel1D]
     def __init__(self, sigma: _Optional[_Iterable[float]] = ..., order: _Optional[_Iterable[int]] = ..., mode: _Optional[_Iterable[_Union[Mode, str]]] = ..., cval: _Optional[float] = ..., truncate: _Optional[float] = ..., radius: _Optional[_Iterable[int]] = ..., axes: _Optional[_Iterable[int]] = ..., cval_imag: _Optional[float] = ..., output_dtype: _Optional[_Union[DType, str]] = ..., exp: _Optional[_Union[KernelExp, str]] = ..., kernels: _Optional[_Iterable[_Union[Kernel1D, _Mapping]]] = ...) -> None: ...
 
+class GaussianFilter1dParams(_message.Message):
+    __slots__ = ("sigma", "axis", "order", "mode", "cval", "truncate", "radius", "cval_imag", "output_dtype", "exp", "kernel")
+    SIGMA_FIELD_NUMBER: _ClassVar[int]
+    AXIS_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    CVAL_FIELD_NUMBER: _ClassVar[int]
+    TRUNCATE_FIELD_NUMBER: _ClassVar[int]
+    RADIUS_FIELD_NUMBER: _ClassVar[int]
+    CVAL_IMAG_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_DTYPE_FIELD_NUMBER: _ClassVar[int]
+    EXP_FIELD_NUMBER: _ClassVar[int]
+    KERNEL_FIELD_NUMBER: _ClassVar[int]
+    sigma: float
+    axis: int
+    order: int
+    mode: Mode
+    cval: float
+    truncate: float
+    radius: int
+    cval_imag: float
+    output_dtype: DType
+    exp: KernelExp
+    kernel: Kernel1D
+    def __init__(self, sigma: _Optional[float] = ..., axis: _Optional[int] = ..., order: _Optional[int] = ..., mode: _Optional[_Union[Mode, str]] = ..., cval: _Optional[float] = ..., truncate: _Optional[float] = ..., radius: _Optional[int] = ..., cval_imag: _Optional[float] = ..., output_dtype: _Optional[_Union[DType, str]] = ..., exp: _Optional[_Union[KernelExp, str]] = ..., kernel: _Optional[_Union[Kernel1D, _Mapping]] = ...) -> None: ...
+
+class GaussianDerivativeSumParams(_message.Message):
+    __slots__ = ("sigma", "mode", "cval", "truncate", "radius", "axes", "cval_imag", "output_dtype", "exp", "kernels")
+    SIGMA_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    CVAL_FIELD_NUMBER: _ClassVar[int]
+    TRUNCATE_FIELD_NUMBER: _ClassVar[int]
+    RADIUS_FIELD_NUMBER: _ClassVar[int]
+    AXES_FIELD_NUMBER: _ClassVar[int]
+    CVAL_IMAG_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_DTYPE_FIELD_NUMBER: _ClassVar[int]
+    EXP_FIELD_NUMBER: _ClassVar[int]
+    KERNELS_FIELD_NUMBER: _ClassVar[int]
+    sigma: _containers.RepeatedScalarFieldContainer[float]
+    mode: _containers.RepeatedScalarFieldContainer[Mode]
+    cval: float
+    truncate: float
+    radius: _containers.RepeatedScalarFieldContainer[int]
+    axes: _containers.RepeatedScalarFieldContainer[int]
+    cval_imag: float
+    output_dtype: DType
+    exp: KernelExp
+    kernels: _containers.RepeatedCompositeFieldContainer[Kernel1D]
+    def __init__(self, sigma: _Optional[_Iterable[float]] = ..., mode: _Optional[_Iterable[_Union[Mode, str]]] = ..., cval: _Optional[float] = ..., truncate: _Optional[float] = ..., radius: _Optional[_Iterable[int]] = ..., axes: _Optional[_Iterable[int]] = ..., cval_imag: _Optional[float] = ..., output_dtype: _Optional[_Union[DType, str]] = ..., exp: _Optional[_Union[KernelExp, str]] = ..., kernels: _Optional[_Iterable[_Union[Kernel1D, _Mapping]]] = ...) -> None: ...
+
+class OpParams(_message.Message):
+    __slots__ = ("gaussian_filter", "gaussian_filter1d", "gaussian_laplace", "gaussian_gradient_magnitude")
+    GAUSSIAN_FILTER_FIELD_NUMBER: _ClassVar[int]
+    GAUSSIAN_FILTER1D_FIELD_NUMBER: _ClassVar[int]
+    GAUSSIAN_LAPLACE_FIELD_NUMBER: _ClassVar[int]
+    GAUSSIAN_GRADIENT_MAGNITUDE_FIELD_NUMBER: _ClassVar[int]
+    gaussian_filter: GaussianParams
+    gaussian_filter1d: GaussianFilter1dParams
+    gaussian_laplace: GaussianDerivativeSumParams
+    gaussian_gradient_magnitude: GaussianDerivativeSumParams
+    def __init__(self, gaussian_filter: _Optional[_Union[GaussianParams, _Mapping]] = ..., gaussian_filter1d: _Optional[_Union[GaussianFilter1dParams, _Mapping]] = ..., gaussian_laplace: _Optional[_Union[GaussianDerivativeSumParams, _Mapping]] = ..., gaussian_gradient_magnitude: _Optional[_Union[GaussianDerivativeSumParams, _Mapping]] = ...) -> None: ...
+
+class ApplyRequest(_message.Message):
+    __slots__ = ("tensor", "params")
+    TENSOR_FIELD_NUMBER: _ClassVar[int]
+    PARAMS_FIELD_NUMBER: _ClassVar[int]
+    tensor: Tensor
+    params: OpParams
+    def __init__(self, tensor: _Optional[_Union[Tensor, _Mapping]] = ..., params: _Optional[_Union[OpParams, _Mapping]] = ...) -> None: ...
+
+class ApplyStart(_message.Message):
+    __slots__ = ("header", "params")
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    PARAMS_FIELD_NUMBER: _ClassVar[int]
+    header: TensorHeader
+    params: OpParams
+    def __init__(self, header: _Optional[_Union[TensorHeader, _Mapping]] = ..., params: _Optional[_Union[OpParams, _Mapping]] = ...) -> None: ...
+
+class ApplyChunk(_message.Message):
+    __slots__ = ("start", "data")
+    START_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    start: ApplyStart
+    data: bytes
+    def __init__(self, start: _Optional[_Union[ApplyStart, _Mapping]] = ..., data: _Optional[bytes] = ...) -> None: ...
+
 class GaussianFilterRequest(_message.Message):
     __slots__ = ("tensor", "params")
     TENSOR_FIELD_NUMBER: _ClassVar[int]

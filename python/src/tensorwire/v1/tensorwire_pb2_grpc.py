@@ -55,6 +55,16 @@ class TensorServiceStub:
                 request_serializer=tensorwire_dot_v1_dot_tensorwire__pb2.GaussianFilterChunk.SerializeToString,
                 response_deserializer=tensorwire_dot_v1_dot_tensorwire__pb2.TensorChunk.FromString,
                 _registered_method=True)
+        self.Apply = channel.unary_unary(
+                '/tensorwire.v1.TensorService/Apply',
+                request_serializer=tensorwire_dot_v1_dot_tensorwire__pb2.ApplyRequest.SerializeToString,
+                response_deserializer=tensorwire_dot_v1_dot_tensorwire__pb2.Tensor.FromString,
+                _registered_method=True)
+        self.ApplyStream = channel.stream_stream(
+                '/tensorwire.v1.TensorService/ApplyStream',
+                request_serializer=tensorwire_dot_v1_dot_tensorwire__pb2.ApplyChunk.SerializeToString,
+                response_deserializer=tensorwire_dot_v1_dot_tensorwire__pb2.TensorChunk.FromString,
+                _registered_method=True)
         self.ImageSize = channel.unary_unary(
                 '/tensorwire.v1.TensorService/ImageSize',
                 request_serializer=tensorwire_dot_v1_dot_tensorwire__pb2.ImageRequest.SerializeToString,
@@ -99,6 +109,21 @@ class TensorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Apply(self, request, context):
+        """Any operation of scipy.ndimage the server offers (OpParams names it),
+        bit for bit; GaussianFilter is Apply with OpParams.gaussian_filter.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ApplyStream(self, request_iterator, context):
+        """Apply for tensors larger than one message: streamed in slabs both ways.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ImageSize(self, request, context):
         """Width, height and format of an encoded image, from its header.
         """
@@ -134,6 +159,16 @@ def add_TensorServiceServicer_to_server(servicer, server):
             'GaussianFilterStream': grpc.stream_stream_rpc_method_handler(
                     servicer.GaussianFilterStream,
                     request_deserializer=tensorwire_dot_v1_dot_tensorwire__pb2.GaussianFilterChunk.FromString,
+                    response_serializer=tensorwire_dot_v1_dot_tensorwire__pb2.TensorChunk.SerializeToString,
+            ),
+            'Apply': grpc.unary_unary_rpc_method_handler(
+                    servicer.Apply,
+                    request_deserializer=tensorwire_dot_v1_dot_tensorwire__pb2.ApplyRequest.FromString,
+                    response_serializer=tensorwire_dot_v1_dot_tensorwire__pb2.Tensor.SerializeToString,
+            ),
+            'ApplyStream': grpc.stream_stream_rpc_method_handler(
+                    servicer.ApplyStream,
+                    request_deserializer=tensorwire_dot_v1_dot_tensorwire__pb2.ApplyChunk.FromString,
                     response_serializer=tensorwire_dot_v1_dot_tensorwire__pb2.TensorChunk.SerializeToString,
             ),
             'ImageSize': grpc.unary_unary_rpc_method_handler(
@@ -255,6 +290,60 @@ class TensorService:
             target,
             '/tensorwire.v1.TensorService/GaussianFilterStream',
             tensorwire_dot_v1_dot_tensorwire__pb2.GaussianFilterChunk.SerializeToString,
+            tensorwire_dot_v1_dot_tensorwire__pb2.TensorChunk.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Apply(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tensorwire.v1.TensorService/Apply',
+            tensorwire_dot_v1_dot_tensorwire__pb2.ApplyRequest.SerializeToString,
+            tensorwire_dot_v1_dot_tensorwire__pb2.Tensor.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApplyStream(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/tensorwire.v1.TensorService/ApplyStream',
+            tensorwire_dot_v1_dot_tensorwire__pb2.ApplyChunk.SerializeToString,
             tensorwire_dot_v1_dot_tensorwire__pb2.TensorChunk.FromString,
             options,
             channel_credentials,
