@@ -197,6 +197,26 @@ pub(crate) fn load_output(dir: &Path) -> (DType, Vec<u64>, Vec<u8>) {
     )
 }
 
+/// scipy's output of a case (its dtype and raw bytes), refused when its
+/// dtype is not `dtype` or its shape not `input`'s.
+pub(crate) fn load_output_of(
+    dir: &Path,
+    dtype: DType,
+    input: &Tensor,
+) -> Result<(DType, Vec<u8>), String> {
+    let (want_dtype, shape, want) = load_output(dir);
+    if dtype != want_dtype {
+        return Err(format!("output dtype {dtype} but scipy's is {want_dtype}"));
+    }
+    if input.shape_u64() != shape {
+        return Err(format!(
+            "shape {:?} but scipy's is {shape:?}",
+            input.shape()
+        ));
+    }
+    Ok((want_dtype, want))
+}
+
 /// Checks one case with the kernels built from `exp`, or (`recorded`) with
 /// scipy's own kernels sent as the caller's; `Err` describes the failure.
 fn check_case(dir: &Path, exp: KernelExp, recorded: bool) -> Result<(), String> {
@@ -242,19 +262,7 @@ fn check_case(dir: &Path, exp: KernelExp, recorded: bool) -> Result<(), String> 
     };
     let plan = plan(input.dtype(), input.shape(), &params, &limits)
         .map_err(|e| format!("refused a call scipy accepted: {e}"))?;
-    let (dtype, shape, want) = load_output(dir);
-    if plan.output_dtype() != dtype {
-        return Err(format!(
-            "output dtype {} but scipy's is {dtype}",
-            plan.output_dtype()
-        ));
-    }
-    if input.shape_u64() != shape {
-        return Err(format!(
-            "shape {:?} but scipy's is {shape:?}",
-            input.shape()
-        ));
-    }
+    let (dtype, want) = load_output_of(dir, plan.output_dtype(), &input)?;
     let got = plan.run_bytes(&input);
     if got.len() != want.len() {
         return Err(format!(

@@ -24,52 +24,56 @@ use crate::tensor::DType;
 
 /// The parameters, in scipy's order.
 pub(super) const PARAMS: &[ParamSpec] = &[
-    ParamSpec {
-        param: Param::Sigma,
-        list: true,
-        default: "",
-        doc: "standard deviation: one value, or one per filtered axis (gaussian_laplace) or per axis of the input (gaussian_gradient_magnitude), as scipy reads it",
-    },
+    ParamSpec::list(
+        Param::Sigma,
+        "",
+        "standard deviation: one value, or one per filtered axis (gaussian_laplace) or per axis of the input (gaussian_gradient_magnitude), as scipy reads it",
+    ),
     spec::OUTPUT_DTYPE,
-    ParamSpec {
-        param: Param::Mode,
-        list: true,
-        default: "reflect",
-        doc: "one for every term, or one per filtered axis (term k filters every axis with it)",
-    },
+    ParamSpec::list(
+        Param::Mode,
+        "reflect",
+        "one for every term, or one per filtered axis (term k filters every axis with it)",
+    ),
     spec::CVAL,
-    ParamSpec {
-        param: Param::Axes,
-        list: true,
-        default: "",
-        doc: "the axes whose derivatives are summed, in order; every axis by default",
-    },
+    ParamSpec::list(
+        Param::Axes,
+        "",
+        "the axes whose derivatives are summed, in order; every axis by default",
+    ),
     spec::TRUNCATE,
-    ParamSpec {
-        param: Param::Radius,
-        list: true,
-        default: "",
-        doc: "kernel half-width in samples, one or one per axis of the input, overriding truncate",
-    },
+    ParamSpec::list(
+        Param::Radius,
+        "",
+        "kernel half-width in samples, one or one per axis of the input, overriding truncate",
+    ),
     spec::CVAL_IMAG,
     spec::EXP,
 ];
 
+/// Moves the fields the message and the common form share.
+macro_rules! shared_fields {
+    ($from:expr, $to:path { $($extra:ident: $value:expr),* }) => {{
+        let p = $from;
+        $to {
+            sigma: p.sigma,
+            mode: p.mode,
+            cval: p.cval,
+            truncate: p.truncate,
+            radius: p.radius,
+            axes: p.axes,
+            cval_imag: p.cval_imag,
+            output_dtype: p.output_dtype,
+            exp: p.exp,
+            kernels: p.kernels,
+            $($extra: $value),*
+        }
+    }};
+}
+
 /// The message in the common form.
 pub(super) fn to_common(p: pb::GaussianDerivativeSumParams) -> pb::GaussianParams {
-    pb::GaussianParams {
-        sigma: p.sigma,
-        order: vec![],
-        mode: p.mode,
-        cval: p.cval,
-        truncate: p.truncate,
-        radius: p.radius,
-        axes: p.axes,
-        cval_imag: p.cval_imag,
-        output_dtype: p.output_dtype,
-        exp: p.exp,
-        kernels: p.kernels,
-    }
+    shared_fields!(p, pb::GaussianParams { order: vec![] })
 }
 
 /// The common form as the message (`order`, which neither operation
@@ -83,18 +87,7 @@ pub(super) fn from_common(
             len: p.order.len(),
         });
     }
-    Ok(pb::GaussianDerivativeSumParams {
-        sigma: p.sigma,
-        mode: p.mode,
-        cval: p.cval,
-        truncate: p.truncate,
-        radius: p.radius,
-        axes: p.axes,
-        cval_imag: p.cval_imag,
-        output_dtype: p.output_dtype,
-        exp: p.exp,
-        kernels: p.kernels,
-    })
+    Ok(shared_fields!(p, pb::GaussianDerivativeSumParams {}))
 }
 
 /// The terms, in the order of `axes`, joined by `combine`.

@@ -92,6 +92,28 @@ pub struct ParamSpec {
     pub doc: &'static str,
 }
 
+impl ParamSpec {
+    /// A parameter that takes a list.
+    pub const fn list(param: Param, default: &'static str, doc: &'static str) -> ParamSpec {
+        ParamSpec {
+            param,
+            list: true,
+            default,
+            doc,
+        }
+    }
+
+    /// A parameter that takes one value.
+    pub const fn one(param: Param, default: &'static str, doc: &'static str) -> ParamSpec {
+        ParamSpec {
+            param,
+            list: false,
+            default,
+            doc,
+        }
+    }
+}
+
 /// Which axes a list of `sigma` runs over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SigmaAxes {
@@ -256,36 +278,33 @@ mod spec {
     pub const MODES: &str =
         "reflect, constant, nearest, mirror, wrap, grid-constant, grid-mirror or grid-wrap";
 
-    pub const CVAL: ParamSpec = ParamSpec {
-        param: Param::Cval,
-        list: false,
-        default: "0.0",
-        doc: "value beyond the edges in the constant modes",
-    };
-    pub const TRUNCATE: ParamSpec = ParamSpec {
-        param: Param::Truncate,
-        list: false,
-        default: "4.0",
-        doc: "kernel half-width in standard deviations",
-    };
-    pub const CVAL_IMAG: ParamSpec = ParamSpec {
-        param: Param::CvalImag,
-        list: false,
-        default: "0.0",
-        doc: "imaginary part of cval (complex input)",
-    };
-    pub const OUTPUT_DTYPE: ParamSpec = ParamSpec {
-        param: Param::OutputDtype,
-        list: false,
-        default: "",
-        doc: "dtype of the result (scipy's output=); the input's by default",
-    };
-    pub const EXP: ParamSpec = ParamSpec {
-        param: Param::Exp,
-        list: false,
-        default: "libm",
-        doc: "which float64 exp builds the kernels: libm or numpy-avx512",
-    };
+    pub const CVAL: ParamSpec = ParamSpec::one(
+        Param::Cval,
+        "0.0",
+        "value beyond the edges in the constant modes",
+    );
+    pub const TRUNCATE: ParamSpec = ParamSpec::one(
+        Param::Truncate,
+        "4.0",
+        "kernel half-width in standard deviations",
+    );
+    pub const CVAL_IMAG: ParamSpec = ParamSpec::one(
+        Param::CvalImag,
+        "0.0",
+        "imaginary part of cval (complex input)",
+    );
+    pub const OUTPUT_DTYPE: ParamSpec = ParamSpec::one(
+        Param::OutputDtype,
+        "",
+        "dtype of the result (scipy's output=); the input's by default",
+    );
+    pub const EXP: ParamSpec = ParamSpec::one(
+        Param::Exp,
+        "libm",
+        "which float64 exp builds the kernels: libm or numpy-avx512",
+    );
+    pub const ORDER: &str = "0 smooths; 1, 2, 3 convolve with that derivative of a Gaussian";
+    pub const RADIUS: &str = "kernel half-width in samples, overriding truncate";
 }
 
 #[cfg(test)]
@@ -313,22 +332,38 @@ mod tests {
         assert!(from_wire(pb::OpParams { op: None }).is_none());
     }
 
-    /// The Python package's copy of the catalogue is this one;
-    /// `TENSORWIRE_BLESS=1 cargo test --lib catalogue` writes it.
+    /// Fails unless the file at `path` holds `want` at `range` (the whole
+    /// file by default); with `TENSORWIRE_BLESS` set, writes it there first.
+    fn assert_generated(path: &str, want: &str, range: Option<(&str, &str)>) {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let (a, b) = match range {
+            None => (0, text.len()),
+            Some((start, end)) => {
+                let a = text.find(start).expect("the start marker") + start.len();
+                (a, text[a..].find(end).expect("the end marker") + a)
+            }
+        };
+        if std::env::var_os("TENSORWIRE_BLESS").is_some() {
+            std::fs::write(path, format!("{}{want}{}", &text[..a], &text[b..])).unwrap();
+            return;
+        }
+        assert!(
+            text[a..b] == *want,
+            "{path} differs from the registry (ops::ALL); run TENSORWIRE_BLESS=1 cargo test --lib ops::tests"
+        );
+    }
+
+    /// The Python package's copy of the catalogue is this one.
     #[test]
     fn the_python_package_reads_this_catalogue() {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/python/src/tensorwire/operations.json"
         );
-        let want = serde_json::to_string_pretty(&catalogue()).unwrap() + "\n";
-        if std::env::var_os("TENSORWIRE_BLESS").is_some() {
-            std::fs::write(path, &want).unwrap();
-        }
-        let have = std::fs::read_to_string(path).unwrap_or_default();
-        assert!(
-            have == want,
-            "{path} differs from ops::catalogue(); run TENSORWIRE_BLESS=1 cargo test --lib catalogue"
+        assert_generated(
+            path,
+            &(serde_json::to_string_pretty(&catalogue()).unwrap() + "\n"),
+            None,
         );
     }
 
@@ -346,30 +381,15 @@ mod tests {
         table
     }
 
-    /// README.md's table is this registry's; `TENSORWIRE_BLESS=1 cargo
-    /// test --lib readme` rewrites it.
+    /// README.md's table is this registry's.
     #[test]
     fn the_readme_lists_every_operation() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
-        let text = std::fs::read_to_string(path).unwrap();
-        let (start, end) = (
+        let markers = (
             "<!-- operations: generated from ops::ALL -->\n",
             "<!-- /operations -->",
         );
-        let a = text
-            .find(start)
-            .expect("the README marks its table of operations")
-            + start.len();
-        let b = text[a..].find(end).expect("the table's end marker") + a;
-        let want = readme_table();
-        if std::env::var_os("TENSORWIRE_BLESS").is_some() {
-            std::fs::write(path, format!("{}{want}{}", &text[..a], &text[b..])).unwrap();
-            return;
-        }
-        assert!(
-            text[a..b] == want,
-            "README.md's table of operations differs from ops::ALL; run TENSORWIRE_BLESS=1 cargo test --lib readme"
-        );
+        assert_generated(path, &readme_table(), Some(markers));
     }
 
     #[test]
