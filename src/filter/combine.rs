@@ -13,6 +13,7 @@
 //! loops; the golden cases of `tests/golden_ops/` pin every dtype.
 
 use half::{bf16, f16};
+use num_complex::Complex;
 use rayon::prelude::*;
 
 use super::cast::{c_i32, c_i64, c_u64};
@@ -32,159 +33,292 @@ pub enum Combine {
 }
 
 /// Elements per parallel task.
-const CHUNK: usize = 1 << 15;
+const CHUNK: usize = 1 << 14;
 
-/// `acc += term`, element by element, as NumPy adds two arrays of `dtype`.
+/// `acc = acc + term`, element by element, as NumPy adds two arrays of
+/// `dtype`.
 pub(crate) fn add(acc: &mut [u8], term: &[u8], dtype: DType) {
-    zip_elements(acc, term, dtype, |a, t| binary(dtype, Op::Add, a, t));
+    dispatch!(dtype, T => zip::<T>(acc, term, |a, t| a.add(t)));
 }
 
-/// `buf *= buf`, element by element, as NumPy squares an array of `dtype`.
-pub(crate) fn square(buf: &mut [u8], dtype: DType) {
-    map_elements(buf, dtype, |a| binary(dtype, Op::Mul, a, a));
+/// `acc = acc·acc`, as NumPy squares an array of `dtype` in place.
+pub(crate) fn square(acc: &mut [u8], dtype: DType) {
+    dispatch!(dtype, T => map::<T>(acc, |a| a.mul(a)));
 }
 
-/// `np.sqrt(buf, buf, casting='unsafe')` for an array of `dtype`.
-pub(crate) fn sqrt(buf: &mut [u8], dtype: DType) {
-    map_elements(buf, dtype, |a| sqrt_one(dtype, a));
+/// `acc = acc + term·term` (NumPy's `np.multiply(t, t, t)` then
+/// `acc += t`, each rounded on its own), and the square root of the sum
+/// when `last` (`np.sqrt(acc, acc, casting='unsafe')`).
+pub(crate) fn add_square(acc: &mut [u8], term: &[u8], dtype: DType, last: bool) {
+    if last {
+        dispatch!(dtype, T => zip::<T>(acc, term, |a, t| a.add(t.mul(t)).root()));
+    } else {
+        dispatch!(dtype, T => zip::<T>(acc, term, |a, t| a.add(t.mul(t))));
+    }
 }
 
-/// An element's bits, whatever its dtype (complex: both parts).
-type Bits = u128;
-
-#[derive(Clone, Copy)]
-enum Op {
-    Add,
-    Mul,
+/// `np.sqrt(acc, acc, casting='unsafe')` for an array of `dtype`.
+pub(crate) fn sqrt(acc: &mut [u8], dtype: DType) {
+    dispatch!(dtype, T => map::<T>(acc, Element::root));
 }
 
-fn map_elements(buf: &mut [u8], dtype: DType, f: impl Fn(Bits) -> Bits + Sync) {
-    let size = dtype.itemsize();
-    buf.par_chunks_mut(CHUNK * size).for_each(|chunk| {
-        for e in chunk.chunks_exact_mut(size) {
-            let v = f(read(e));
-            write(e, v);
+/// Runs `$body` with `$t` the element type of `$dtype`.
+macro_rules! dispatch {
+    ($dtype:expr, $t:ident => $body:expr) => {
+        match $dtype {
+            DType::Bool => {
+                type $t = Truth;
+                $body
+            }
+            DType::UInt8 => {
+                type $t = u8;
+                $body
+            }
+            DType::Int8 => {
+                type $t = i8;
+                $body
+            }
+            DType::UInt16 => {
+                type $t = u16;
+                $body
+            }
+            DType::Int16 => {
+                type $t = i16;
+                $body
+            }
+            DType::UInt32 => {
+                type $t = u32;
+                $body
+            }
+            DType::Int32 => {
+                type $t = i32;
+                $body
+            }
+            DType::UInt64 => {
+                type $t = u64;
+                $body
+            }
+            DType::Int64 => {
+                type $t = i64;
+                $body
+            }
+            DType::Float16 => {
+                type $t = f16;
+                $body
+            }
+            DType::BFloat16 => {
+                type $t = bf16;
+                $body
+            }
+            DType::Float32 => {
+                type $t = f32;
+                $body
+            }
+            DType::Float64 => {
+                type $t = f64;
+                $body
+            }
+            DType::Complex64 => {
+                type $t = Complex<f32>;
+                $body
+            }
+            DType::Complex128 => {
+                type $t = Complex<f64>;
+                $body
+            }
+        }
+    };
+}
+use dispatch;
+
+fn map<T: Element>(acc: &mut [u8], f: impl Fn(T) -> T + Sync) {
+    acc.par_chunks_mut(CHUNK * T::SIZE).for_each(|a| {
+        for e in a.chunks_exact_mut(T::SIZE) {
+            f(T::load(e)).store(e);
         }
     });
 }
 
-fn zip_elements(acc: &mut [u8], term: &[u8], dtype: DType, f: impl Fn(Bits, Bits) -> Bits + Sync) {
-    let size = dtype.itemsize();
-    acc.par_chunks_mut(CHUNK * size)
-        .zip(term.par_chunks(CHUNK * size))
+fn zip<T: Element>(acc: &mut [u8], term: &[u8], f: impl Fn(T, T) -> T + Sync) {
+    acc.par_chunks_mut(CHUNK * T::SIZE)
+        .zip(term.par_chunks(CHUNK * T::SIZE))
         .for_each(|(a, t)| {
-            for (e, o) in a.chunks_exact_mut(size).zip(t.chunks_exact(size)) {
-                let v = f(read(e), read(o));
-                write(e, v);
+            for (e, o) in a.chunks_exact_mut(T::SIZE).zip(t.chunks_exact(T::SIZE)) {
+                f(T::load(e), T::load(o)).store(e);
             }
         });
 }
 
-fn read(e: &[u8]) -> Bits {
-    let mut b = [0u8; 16];
-    b[..e.len()].copy_from_slice(e);
-    u128::from_le_bytes(b)
+/// An element of an output dtype with NumPy's arithmetic for it.
+trait Element: Copy + Send + Sync {
+    /// Bytes per element.
+    const SIZE: usize;
+    /// Reads a little-endian element.
+    fn load(b: &[u8]) -> Self;
+    /// Writes it little-endian.
+    fn store(self, b: &mut [u8]);
+    /// NumPy's `a + b`.
+    fn add(self, other: Self) -> Self;
+    /// NumPy's `a * b`.
+    fn mul(self, other: Self) -> Self;
+    /// NumPy's `np.sqrt(a, out=a, casting='unsafe')`.
+    fn root(self) -> Self;
 }
 
-fn write(e: &mut [u8], v: Bits) {
-    let n = e.len();
-    e.copy_from_slice(&v.to_le_bytes()[..n]);
-}
+/// A bool element: NumPy's add is `or`, its multiply `and`, and the
+/// float16 root of 0 or 1 is itself.
+#[derive(Clone, Copy)]
+struct Truth(u8);
 
-/// One element of `a op b` in `dtype`, on raw bits.
-fn binary(dtype: DType, op: Op, a: Bits, b: Bits) -> Bits {
-    macro_rules! int {
-        ($t:ty) => {{
-            let (x, y) = (a as $t, b as $t);
-            let r = match op {
-                Op::Add => x.wrapping_add(y),
-                Op::Mul => x.wrapping_mul(y),
-            };
-            Bits::from(r)
-        }};
+impl Element for Truth {
+    const SIZE: usize = 1;
+    fn load(b: &[u8]) -> Truth {
+        Truth(b[0])
     }
-    let f32_op = |x: f32, y: f32| match op {
-        Op::Add => x + y,
-        Op::Mul => x * y,
+    fn store(self, b: &mut [u8]) {
+        b[0] = self.0;
+    }
+    fn add(self, other: Truth) -> Truth {
+        Truth(u8::from(self.0 != 0 || other.0 != 0))
+    }
+    fn mul(self, other: Truth) -> Truth {
+        Truth(u8::from(self.0 != 0 && other.0 != 0))
+    }
+    fn root(self) -> Truth {
+        Truth(u8::from(self.0 != 0))
+    }
+}
+
+/// Integers: wrapping add and multiply; the root in the float type NumPy
+/// picks for the integer type, then the C cast back (`$cast`, from `f64`,
+/// which holds every value of the narrower float types exactly).
+macro_rules! integer {
+    ($t:ty, |$v:ident| $root:expr) => {
+        impl Element for $t {
+            const SIZE: usize = std::mem::size_of::<$t>();
+            fn load(b: &[u8]) -> $t {
+                <$t>::from_le_bytes(b.try_into().expect("an element's bytes"))
+            }
+            fn store(self, b: &mut [u8]) {
+                b.copy_from_slice(&self.to_le_bytes());
+            }
+            fn add(self, other: $t) -> $t {
+                self.wrapping_add(other)
+            }
+            fn mul(self, other: $t) -> $t {
+                self.wrapping_mul(other)
+            }
+            fn root(self) -> $t {
+                let $v = self;
+                $root
+            }
+        }
     };
-    let f64_op = |x: f64, y: f64| match op {
-        Op::Add => x + y,
-        Op::Mul => x * y,
-    };
-    match dtype {
-        // NumPy's bool add is `or`, its multiply `and`.
-        DType::Bool => Bits::from(match op {
-            Op::Add => a != 0 || b != 0,
-            Op::Mul => a != 0 && b != 0,
-        }),
-        DType::UInt8 | DType::Int8 => int!(u8),
-        DType::UInt16 | DType::Int16 => int!(u16),
-        DType::UInt32 | DType::Int32 => int!(u32),
-        DType::UInt64 | DType::Int64 => int!(u64),
-        DType::Float16 => {
-            let r = f32_op(half_f32(a), half_f32(b));
-            Bits::from(f16::from_f32(r).to_bits())
-        }
-        DType::BFloat16 => {
-            let r = f32_op(bf16_f32(a), bf16_f32(b));
-            Bits::from(bf16::from_f32(r).to_bits())
-        }
-        DType::Float32 => Bits::from(f32_op(f32_of(a), f32_of(b)).to_bits()),
-        DType::Float64 => Bits::from(f64_op(f64_of(a), f64_of(b)).to_bits()),
-        // NumPy's complex multiply (its AVX2 loop on x86-64, taken with
-        // and without NPY_DISABLE_CPU_FEATURES): two fused multiply-adds,
-        // `re = fma(a, c, -(b·d))`, `im = fma(a, d, b·c)`.
-        DType::Complex64 => {
-            let (ar, ai) = (f32_of(a), f32_of(a >> 32));
-            let (br, bi) = (f32_of(b), f32_of(b >> 32));
-            let (r, i) = match op {
-                Op::Add => (ar + br, ai + bi),
-                Op::Mul => (ar.mul_add(br, -(ai * bi)), ar.mul_add(bi, ai * br)),
-            };
-            Bits::from(r.to_bits()) | (Bits::from(i.to_bits()) << 32)
-        }
-        DType::Complex128 => {
-            let (ar, ai) = (f64_of(a), f64_of(a >> 64));
-            let (br, bi) = (f64_of(b), f64_of(b >> 64));
-            let (r, i) = match op {
-                Op::Add => (ar + br, ai + bi),
-                Op::Mul => (ar.mul_add(br, -(ai * bi)), ar.mul_add(bi, ai * br)),
-            };
-            Bits::from(r.to_bits()) | (Bits::from(i.to_bits()) << 64)
-        }
-    }
 }
 
-/// One element of `np.sqrt(x, out=x, casting='unsafe')` in `dtype`.
-fn sqrt_one(dtype: DType, a: Bits) -> Bits {
-    // The square root in float16 (NumPy's loop for 8-bit integers and
-    // float16): computed in float32 and rounded once, which is the
-    // correctly rounded float16 root.
-    let sqrt_f16 = |x: f32| f16::from_f32(f16::from_f32(x).to_f32().sqrt()).to_f32();
-    match dtype {
-        DType::Bool => Bits::from(a != 0),
-        DType::Int8 => Bits::from(c_i32(f64::from(sqrt_f16(f32::from(a as u8 as i8)))) as u8),
-        DType::UInt8 => Bits::from(c_i32(f64::from(sqrt_f16(f32::from(a as u8)))) as u8),
-        DType::Int16 => Bits::from(c_i32(f64::from(f32::from(a as u16 as i16).sqrt())) as u16),
-        DType::UInt16 => Bits::from(c_i32(f64::from(f32::from(a as u16).sqrt())) as u16),
-        DType::Int32 => Bits::from(c_i32(f64::from(a as u32 as i32).sqrt()) as u32),
-        DType::UInt32 => Bits::from(c_i64(f64::from(a as u32).sqrt()) as u32),
-        DType::Int64 => Bits::from(c_i64((a as u64 as i64 as f64).sqrt()) as u64),
-        DType::UInt64 => Bits::from(c_u64((a as u64 as f64).sqrt())),
-        DType::Float16 => Bits::from(f16::from_f32(half_f32(a).sqrt()).to_bits()),
-        DType::BFloat16 => Bits::from(bf16::from_f32(bf16_f32(a).sqrt()).to_bits()),
-        DType::Float32 => Bits::from(f32_of(a).sqrt().to_bits()),
-        DType::Float64 => Bits::from(f64_of(a).sqrt().to_bits()),
-        DType::Complex64 => {
-            let z = c_library::csqrtf(f32_of(a), f32_of(a >> 32));
-            Bits::from(z.re.to_bits()) | (Bits::from(z.im.to_bits()) << 32)
-        }
-        DType::Complex128 => {
-            let z = c_library::csqrt(f64_of(a), f64_of(a >> 64));
-            Bits::from(z.re.to_bits()) | (Bits::from(z.im.to_bits()) << 64)
-        }
-    }
+/// The float16 root of a small integer (NumPy's loop for 8-bit integers;
+/// the integer is exact in float16, the root rounded once).
+fn root_f16(v: f32) -> f64 {
+    f64::from(f16::from_f32(v.sqrt()).to_f32())
 }
+
+integer!(i8, |v| c_i32(root_f16(f32::from(v))) as i8);
+integer!(u8, |v| c_i32(root_f16(f32::from(v))) as u8);
+integer!(i16, |v| c_i32(f64::from(f32::from(v).sqrt())) as i16);
+integer!(u16, |v| c_i32(f64::from(f32::from(v).sqrt())) as u16);
+integer!(i32, |v| c_i32(f64::from(v).sqrt()));
+integer!(u32, |v| c_i64(f64::from(v).sqrt()) as u32);
+integer!(i64, |v| c_i64((v as f64).sqrt()));
+integer!(u64, |v| c_u64((v as f64).sqrt()));
+
+/// One IEEE operation each.
+macro_rules! float {
+    ($t:ty) => {
+        impl Element for $t {
+            const SIZE: usize = std::mem::size_of::<$t>();
+            fn load(b: &[u8]) -> $t {
+                <$t>::from_le_bytes(b.try_into().expect("an element's bytes"))
+            }
+            fn store(self, b: &mut [u8]) {
+                b.copy_from_slice(&self.to_le_bytes());
+            }
+            fn add(self, other: $t) -> $t {
+                self + other
+            }
+            fn mul(self, other: $t) -> $t {
+                self * other
+            }
+            fn root(self) -> $t {
+                self.sqrt()
+            }
+        }
+    };
+}
+
+float!(f32);
+float!(f64);
+
+/// 16-bit floats: each operation in float32, rounded once (for float16
+/// the correctly rounded result, as NumPy computes it).
+macro_rules! half_float {
+    ($t:ty) => {
+        impl Element for $t {
+            const SIZE: usize = 2;
+            fn load(b: &[u8]) -> $t {
+                <$t>::from_bits(u16::from_le_bytes([b[0], b[1]]))
+            }
+            fn store(self, b: &mut [u8]) {
+                b.copy_from_slice(&self.to_bits().to_le_bytes());
+            }
+            fn add(self, other: $t) -> $t {
+                <$t>::from_f32(self.to_f32() + other.to_f32())
+            }
+            fn mul(self, other: $t) -> $t {
+                <$t>::from_f32(self.to_f32() * other.to_f32())
+            }
+            fn root(self) -> $t {
+                <$t>::from_f32(self.to_f32().sqrt())
+            }
+        }
+    };
+}
+
+half_float!(f16);
+half_float!(bf16);
+
+/// Complex numbers: NumPy's complex multiply (its AVX2 loop on x86-64,
+/// taken with and without NPY_DISABLE_CPU_FEATURES) is two fused
+/// multiply-adds, `re = fma(a, c, -(b·d))`, `im = fma(a, d, b·c)`; its
+/// complex square root is the C library's `csqrt`.
+macro_rules! complex {
+    ($t:ty, $csqrt:path) => {
+        impl Element for Complex<$t> {
+            const SIZE: usize = 2 * std::mem::size_of::<$t>();
+            fn load(b: &[u8]) -> Complex<$t> {
+                let half = Self::SIZE / 2;
+                Complex::new(<$t>::load(&b[..half]), <$t>::load(&b[half..]))
+            }
+            fn store(self, b: &mut [u8]) {
+                let half = Self::SIZE / 2;
+                self.re.store(&mut b[..half]);
+                self.im.store(&mut b[half..]);
+            }
+            fn add(self, other: Complex<$t>) -> Complex<$t> {
+                Complex::new(self.re + other.re, self.im + other.im)
+            }
+            fn mul(self, other: Complex<$t>) -> Complex<$t> {
+                let (a, b, c, d) = (self.re, self.im, other.re, other.im);
+                Complex::new(a.mul_add(c, -(b * d)), a.mul_add(d, b * c))
+            }
+            fn root(self) -> Complex<$t> {
+                $csqrt(self)
+            }
+        }
+    };
+}
+
+complex!(f32, c_library::csqrtf);
+complex!(f64, c_library::csqrt);
 
 /// The C library's complex square roots, which NumPy's complex `sqrt`
 /// calls (glibc's `csqrt` is not a short formula: its `hypot` is not
@@ -203,33 +337,17 @@ mod c_library {
         fn c_csqrtf(z: Complex32) -> Complex32;
     }
 
-    /// `csqrt(re + i·im)`.
-    pub(super) fn csqrt(re: f64, im: f64) -> Complex64 {
+    /// `csqrt(z)`.
+    pub(super) fn csqrt(z: Complex64) -> Complex64 {
         // SAFETY: a pure function of its value argument.
-        unsafe { c_csqrt(Complex64::new(re, im)) }
+        unsafe { c_csqrt(z) }
     }
 
-    /// `csqrtf(re + i·im)`.
-    pub(super) fn csqrtf(re: f32, im: f32) -> Complex32 {
+    /// `csqrtf(z)`.
+    pub(super) fn csqrtf(z: Complex32) -> Complex32 {
         // SAFETY: a pure function of its value argument.
-        unsafe { c_csqrtf(Complex32::new(re, im)) }
+        unsafe { c_csqrtf(z) }
     }
-}
-
-fn half_f32(a: Bits) -> f32 {
-    f16::from_bits(a as u16).to_f32()
-}
-
-fn bf16_f32(a: Bits) -> f32 {
-    bf16::from_bits(a as u16).to_f32()
-}
-
-fn f32_of(a: Bits) -> f32 {
-    f32::from_bits(a as u32)
-}
-
-fn f64_of(a: Bits) -> f64 {
-    f64::from_bits(a as u64)
 }
 
 #[cfg(test)]

@@ -176,18 +176,21 @@ impl OpPlan {
         }
         let dtype = self.output_dtype();
         let mut acc = first.run_vec(input);
-        if self.combine == Combine::RootSumOfSquares {
+        let squares = self.combine == Combine::RootSumOfSquares;
+        if squares {
             combine::square(&mut acc, dtype);
         }
-        for term in &self.terms[1..] {
-            let mut t = term.run_vec(input);
-            if self.combine == Combine::RootSumOfSquares {
-                combine::square(&mut t, dtype);
+        let rest = &self.terms[1..];
+        for (k, term) in rest.iter().enumerate() {
+            let t = term.run_vec(input);
+            if squares {
+                combine::add_square(&mut acc, &t, dtype, k + 1 == rest.len());
+            } else {
+                combine::add(&mut acc, &t, dtype);
             }
-            combine::add(&mut acc, &t, dtype);
             pool::give_back_from(t, first.pool_min);
         }
-        if self.combine == Combine::RootSumOfSquares {
+        if squares && rest.is_empty() {
             combine::sqrt(&mut acc, dtype);
         }
         pool::into_bytes_from(acc, first.pool_min)
