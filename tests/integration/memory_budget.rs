@@ -470,23 +470,19 @@ async fn answers_queued_for_slow_readers_stay_within_the_budget() {
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     let body = Bytes::from(body);
     let content_type = format!("multipart/form-data; boundary={boundary}");
-    let answers = all((0..12).map(|_| {
+    let call = |delay| {
         let content_type = content_type.clone();
         let body = body.clone();
-        async move {
-            post(
-                addr,
-                "/",
-                &content_type,
-                "",
-                body,
-                Duration::from_secs(1),
-                16 * MIB,
-            )
-            .await
-        }
-    }))
-    .await;
+        async move { post(addr, "/", &content_type, "", body, delay, 16 * MIB).await }
+    };
+    let mut answers = all((0..12).map(|_| call(Duration::from_secs(1)))).await;
+    // The gateway reserves a body, then its answer, then the service its
+    // call: when all twelve bodies are in first, the later stages can
+    // refuse every one of them (1 run in 4 here, on a loaded machine). A
+    // client retries a 429: the retry, alone, must then be accepted.
+    if answers.iter().all(|a| a.status == 429) {
+        answers.push(call(Duration::ZERO).await);
+    }
     judge("seed POST /, slow readers", &server, answers, |a| {
         a.body == expected
     });
