@@ -211,7 +211,9 @@ def filter_stream(pb2, stub, array, piece=65_537, **kwargs):
 # --- Every RPC exists as the contract names it ---------------------------------
 
 
-def test_service_has_the_six_rpcs_of_the_contract(pb):
+def test_service_has_the_six_rpcs_of_the_contract_and_apply(pb):
+    """The contract's six RPCs, and Apply / ApplyStream, which run every
+    operation (OpParams names it; GaussianFilter is Apply of gaussian_filter)."""
     pb2, _ = pb
     methods = {
         m.name: (m.client_streaming, m.server_streaming)
@@ -224,6 +226,8 @@ def test_service_has_the_six_rpcs_of_the_contract(pb):
         "GaussianFilterStream": (True, True),
         "ImageSize": (False, False),
         "ImageSizeStream": (True, False),
+        "Apply": (False, False),
+        "ApplyStream": (True, True),
     }
 
 
