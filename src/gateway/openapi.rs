@@ -18,17 +18,58 @@ const WRITTEN: &str = include_str!("openapi.json");
 /// The path whose entry every operation's copies.
 const TEMPLATE: &str = "/v1/gaussian_filter";
 
-/// The document, as served.
+/// The document, as served: the written file, its template entry replaced
+/// by every operation's. Spliced as text, so the rest keeps the written
+/// order of its keys (Swagger UI offers a body's first media type first).
 pub(crate) fn document() -> &'static str {
     static DOCUMENT: OnceLock<String> = OnceLock::new();
     DOCUMENT.get_or_init(|| {
-        let mut doc: Value = serde_json::from_str(WRITTEN).expect("openapi.json is valid JSON");
-        let template = doc["paths"][TEMPLATE]["post"].clone();
-        for op in crate::ops::ALL {
-            doc["paths"][format!("/v1/{}", op.name)] = json!({ "post": entry(&template, op) });
-        }
-        serde_json::to_string_pretty(&doc).expect("a JSON value prints")
+        let doc: Value = serde_json::from_str(WRITTEN).expect("openapi.json is valid JSON");
+        let template = &doc["paths"][TEMPLATE]["post"];
+        let entries: Vec<String> = crate::ops::ALL
+            .iter()
+            .map(|op| {
+                let item = json!({ "post": entry(template, op) });
+                format!(
+                    "{}: {}",
+                    serde_json::to_string(&format!("/v1/{}", op.name)).expect("a string prints"),
+                    serde_json::to_string_pretty(&item).expect("a JSON value prints")
+                )
+            })
+            .collect();
+        let span = value_span(WRITTEN, &format!("\"{TEMPLATE}\":"))
+            .expect("openapi.json has the template entry");
+        format!(
+            "{}{}{}",
+            &WRITTEN[..span.start],
+            entries.join(",\n"),
+            &WRITTEN[span.end..]
+        )
     })
+}
+
+/// Where `key` and its object value lie in `text` (the first occurrence),
+/// braces inside strings skipped.
+fn value_span(text: &str, key: &str) -> Option<std::ops::Range<usize>> {
+    let start = text.find(key)?;
+    let open = start + text[start..].find('{')?;
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for (i, c) in text[open..].char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if in_string => escaped = true,
+            '"' => in_string = !in_string,
+            '{' if !in_string => depth += 1,
+            '}' if !in_string => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(start..open + i + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// `op`'s entry: the template's bodies and answers, its own summary,
@@ -154,6 +195,19 @@ mod tests {
             doc["paths"]["/v1/gaussian_filter1d"]["post"]["operationId"],
             "gaussianFilter1d"
         );
+    }
+
+    /// Swagger UI offers a body's first media type: the document keeps the
+    /// written order (the seed's `/im_size` offers the file upload first).
+    #[test]
+    fn the_written_order_of_media_types_is_kept() {
+        let served = super::document();
+        let multipart = served.find("\"multipart/form-data\"").unwrap();
+        let urlencoded = served
+            .find("\"application/x-www-form-urlencoded\"")
+            .unwrap();
+        assert!(multipart < urlencoded);
+        assert!(served.find("\"/im_size\"").unwrap() < served.find("\"/v1/describe\"").unwrap());
     }
 
     #[test]
