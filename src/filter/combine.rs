@@ -189,11 +189,9 @@ impl Element for Truth {
     }
 }
 
-/// Integers: wrapping add and multiply; the root in the float type NumPy
-/// picks for the integer type, then the C cast back (`$cast`, from `f64`,
-/// which holds every value of the narrower float types exactly).
-macro_rules! integer {
-    ($t:ty, |$v:ident| $root:expr) => {
+/// A little-endian primitive element with its three operations.
+macro_rules! element {
+    ($t:ty, |$a:ident, $b:ident| add $add:expr, mul $mul:expr, |$v:ident| root $root:expr) => {
         impl Element for $t {
             const SIZE: usize = std::mem::size_of::<$t>();
             fn load(b: &[u8]) -> $t {
@@ -203,16 +201,27 @@ macro_rules! integer {
                 b.copy_from_slice(&self.to_le_bytes());
             }
             fn add(self, other: $t) -> $t {
-                self.wrapping_add(other)
+                let ($a, $b) = (self, other);
+                $add
             }
             fn mul(self, other: $t) -> $t {
-                self.wrapping_mul(other)
+                let ($a, $b) = (self, other);
+                $mul
             }
             fn root(self) -> $t {
                 let $v = self;
                 $root
             }
         }
+    };
+}
+
+/// Integers: wrapping add and multiply; the root in the float type NumPy
+/// picks for the integer type, then the C cast back (from `f64`, which
+/// holds every value of the narrower float types exactly).
+macro_rules! integer {
+    ($t:ty, |$v:ident| $root:expr) => {
+        element!($t, |a, b| add a.wrapping_add(b), mul a.wrapping_mul(b), |$v| root $root);
     };
 }
 
@@ -231,32 +240,9 @@ integer!(u32, |v| c_i64(f64::from(v).sqrt()) as u32);
 integer!(i64, |v| c_i64((v as f64).sqrt()));
 integer!(u64, |v| c_u64((v as f64).sqrt()));
 
-/// One IEEE operation each.
-macro_rules! float {
-    ($t:ty) => {
-        impl Element for $t {
-            const SIZE: usize = std::mem::size_of::<$t>();
-            fn load(b: &[u8]) -> $t {
-                <$t>::from_le_bytes(b.try_into().expect("an element's bytes"))
-            }
-            fn store(self, b: &mut [u8]) {
-                b.copy_from_slice(&self.to_le_bytes());
-            }
-            fn add(self, other: $t) -> $t {
-                self + other
-            }
-            fn mul(self, other: $t) -> $t {
-                self * other
-            }
-            fn root(self) -> $t {
-                self.sqrt()
-            }
-        }
-    };
-}
-
-float!(f32);
-float!(f64);
+// float32 and float64: one IEEE operation each.
+element!(f32, |a, b| add a + b, mul a * b, |v| root v.sqrt());
+element!(f64, |a, b| add a + b, mul a * b, |v| root v.sqrt());
 
 /// 16-bit floats: each operation in float32, rounded once (for float16
 /// the correctly rounded result, as NumPy computes it).

@@ -14,13 +14,49 @@
 //! `gaussian_filter` unchanged, so a list must have one value per axis of
 //! the input.
 
-use super::{ParamSpec, SigmaAxes, spec};
+use super::{Kernels, Operation, ParamSpec, SigmaAxes, spec};
 use crate::filter::param_text::Param;
 use crate::filter::{
     Combine, FilterError, FilterLimits, GaussianParams, OpPlan, plan, resolve_axes,
 };
 use crate::proto::pb;
+use crate::proto::pb::op_params::Op;
 use crate::tensor::DType;
+
+/// What a sum of derivatives declares beyond its name: how it plans and
+/// which `OpParams` field carries it.
+pub(super) struct SumOf {
+    /// scipy's name.
+    pub name: &'static str,
+    /// One line on what it computes.
+    pub summary: &'static str,
+    /// Which axes a list of sigma runs over.
+    pub sigma_axes: SigmaAxes,
+    /// The derivative order along each term's axis.
+    pub derivative: u32,
+    /// Its plan (`plan_sum` with its order, sigma rule and combine).
+    pub plan: fn(DType, &[usize], &GaussianParams, &FilterLimits) -> Result<OpPlan, FilterError>,
+    /// Its message out of `OpParams`.
+    pub unwrap: fn(&Op) -> Option<pb::GaussianParams>,
+    /// Its message into `OpParams` (`from_common`, then its field).
+    pub wrap: fn(pb::GaussianParams) -> Result<Op, FilterError>,
+}
+
+/// The operation a sum of derivatives declares: scipy's signature and the
+/// parameters of both sums.
+pub(super) const fn operation(sum: SumOf) -> Operation {
+    Operation {
+        name: sum.name,
+        summary: sum.summary,
+        signature: "sigma, output=None, mode='reflect', cval=0.0, *, axes=None, truncate=4.0, radius=None",
+        params: PARAMS,
+        sigma_axes: sum.sigma_axes,
+        kernels: Kernels::SmoothAndDerivative(sum.derivative),
+        plan: sum.plan,
+        unwrap: sum.unwrap,
+        wrap: sum.wrap,
+    }
+}
 
 /// The parameters, in scipy's order.
 pub(super) const PARAMS: &[ParamSpec] = &[

@@ -3,30 +3,24 @@
 //! the sum over the filtered axes of second derivatives of a Gaussian
 //! (`derivative_sum`), added in the output dtype.
 
-use super::{Kernels, Operation, SigmaAxes, derivative_sum};
+use super::derivative_sum::{self, SumOf};
+use super::{Operation, SigmaAxes};
 use crate::filter::Combine;
 use crate::proto::pb::op_params::Op;
 
 /// The operation.
-pub(super) static OP: Operation = Operation {
+pub(super) static OP: Operation = derivative_sum::operation(SumOf {
     name: "gaussian_laplace",
     summary: "Laplace filter with Gaussian second derivatives (scipy.ndimage.gaussian_laplace), bit for bit",
-    signature: "sigma, output=None, mode='reflect', cval=0.0, *, axes=None, truncate=4.0, radius=None",
-    params: derivative_sum::PARAMS,
     sigma_axes: SigmaAxes::Filtered,
-    kernels: Kernels::SmoothAndDerivative(2),
+    derivative: 2,
     plan: |dtype, shape, params, limits| {
-        derivative_sum::plan_sum(
-            dtype,
-            shape,
-            params,
-            limits,
-            (2, OP.sigma_axes, Combine::Sum),
-        )
+        let rule = (2, SigmaAxes::Filtered, Combine::Sum);
+        derivative_sum::plan_sum(dtype, shape, params, limits, rule)
     },
     unwrap: |op| match op {
         Op::GaussianLaplace(p) => Some(derivative_sum::to_common(p.clone())),
         _ => None,
     },
     wrap: |p| derivative_sum::from_common(p).map(Op::GaussianLaplace),
-};
+});
