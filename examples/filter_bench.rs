@@ -1,5 +1,5 @@
-//! Times the engine on one `.npy` file, for `bench/filter_vs_scipy.sh` and
-//! `bench/ops_vs_scipy.sh`: reads the input, runs the operation (`--op`,
+//! Times the engine on one `.npy` file, for `bench/filter_vs_scipy.sh` (and
+//! its `ops` table): reads the input, runs the operation (`--op`,
 //! `gaussian_filter` by default) `--runs` times, writes the last result as
 //! `.npy` and prints the median time.
 //!

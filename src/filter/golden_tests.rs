@@ -100,6 +100,11 @@ pub(crate) fn bits(v: &Value) -> f64 {
     f64::from_bits(u64::from_str_radix(s.trim_start_matches("0x"), 16).expect("hex bits"))
 }
 
+/// The float of a bit pattern, 0.0 for null.
+pub(crate) fn bits_or_zero(v: &Value) -> f64 {
+    if v.is_null() { 0.0 } else { bits(v) }
+}
+
 /// A scalar or a list of values, as a list.
 pub(crate) fn list<T>(v: &Value, f: impl Fn(&Value) -> T) -> Vec<T> {
     match v {
@@ -121,11 +126,7 @@ fn params_of(p: &Value, exp: KernelExp) -> Result<GaussianParams, String> {
         order: list(&p["order"], |v| v.as_i64().expect("integer order")),
         mode: modes,
         cval: bits(&p["cval_bits"]),
-        cval_imag: if p["cval_imag_bits"].is_null() {
-            0.0
-        } else {
-            bits(&p["cval_imag_bits"])
-        },
+        cval_imag: bits_or_zero(&p["cval_imag_bits"]),
         truncate: Some(bits(&p["truncate_bits"])),
         radius: list(&p["radius"], |v| v.as_i64().expect("integer radius")),
         axes: list(&p["axes"], |v| v.as_i64().expect("integer axis")),

@@ -226,31 +226,14 @@ impl FilterPlan {
     /// If `input`'s dtype or shape is not the one the plan was made for
     /// (a programming error).
     pub fn run(&self, input: &Tensor) -> Tensor {
-        let mut data = self.run_bytes(input);
-        if self.output_dtype == DType::Bool {
-            // scipy's `(npy_bool)` cast can leave bytes like 255 (NumPy
-            // reads any non-zero byte as True); a tensor's bool bytes must
-            // be 0 or 1, so they are normalised to the same truth values.
-            let mut v = data.to_vec();
-            v.iter_mut().for_each(|b| *b = u8::from(*b != 0));
-            data = Bytes::from(v);
-        }
-        let shape: Vec<u64> = self.shape.iter().map(|&d| d as u64).collect();
-        let limits = TensorLimits {
-            max_rank: usize::MAX,
-            max_bytes: u64::MAX,
-        };
-        let valid = validate_shape(self.output_dtype, &shape, &limits)
-            .expect("the plan checked the output size");
-        Tensor::from_valid(self.output_dtype, valid, data)
-            .expect("the engine writes exactly the output's bytes")
+        result_tensor(self.output_dtype, &self.shape, self.run_bytes(input))
     }
 
     /// The result's bytes exactly as scipy leaves them in memory (for bool
     /// output, possibly bytes other than 0 and 1).
     pub(crate) fn run_bytes(&self, input: &Tensor) -> Bytes {
-        self.check_input(input);
         if (self.passes.is_empty() || input.is_empty()) && self.output_dtype == self.dtype {
+            self.check_input(input);
             return input.data().clone();
         }
         pool::into_bytes_from(self.run_vec(input), self.pool_min)
@@ -329,6 +312,25 @@ impl FilterPlan {
         pool::give_back_from(work, self.pool_min);
         out
     }
+}
+
+/// The engine's result bytes as a tensor of `dtype` and `shape` (sizes the
+/// plan checked). scipy's `(npy_bool)` cast can leave bool bytes like 255
+/// (NumPy reads any non-zero byte as True); a tensor's bool bytes must be 0
+/// or 1, so they are normalised to the same truth values.
+fn result_tensor(dtype: DType, shape: &[usize], mut data: Bytes) -> Tensor {
+    if dtype == DType::Bool {
+        let mut v = data.to_vec();
+        v.iter_mut().for_each(|b| *b = u8::from(*b != 0));
+        data = Bytes::from(v);
+    }
+    let shape: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
+    let limits = TensorLimits {
+        max_rank: usize::MAX,
+        max_bytes: u64::MAX,
+    };
+    let valid = validate_shape(dtype, &shape, &limits).expect("the plan checked the output size");
+    Tensor::from_valid(dtype, valid, data).expect("the engine writes exactly the output's bytes")
 }
 
 /// An empty buffer with capacity for a `len`-byte result, to be written

@@ -10,8 +10,8 @@ use bytes::Bytes;
 use super::combine::{self, Combine};
 use super::error::FilterError;
 use super::params::{BoundaryMode, FilterLimits};
-use super::{FilterPlan, pool};
-use crate::tensor::{DType, Tensor, TensorLimits, validate_shape};
+use super::{FilterPlan, pool, result_tensor};
+use crate::tensor::{DType, Tensor};
 
 /// A checked operation for one dtype and shape.
 #[derive(Clone, Debug)]
@@ -147,25 +147,7 @@ impl OpPlan {
     /// # Panics
     /// If `input`'s dtype or shape is not the one the plan was made for.
     pub fn run(&self, input: &Tensor) -> Tensor {
-        let mut data = self.run_bytes(input);
-        let output_dtype = self.output_dtype();
-        if output_dtype == DType::Bool {
-            // scipy's `(npy_bool)` cast can leave bytes like 255 (NumPy
-            // reads any non-zero byte as True); a tensor's bool bytes must
-            // be 0 or 1, so they are normalised to the same truth values.
-            let mut v = data.to_vec();
-            v.iter_mut().for_each(|b| *b = u8::from(*b != 0));
-            data = Bytes::from(v);
-        }
-        let shape: Vec<u64> = self.shape().iter().map(|&d| d as u64).collect();
-        let limits = TensorLimits {
-            max_rank: usize::MAX,
-            max_bytes: u64::MAX,
-        };
-        let valid = validate_shape(output_dtype, &shape, &limits)
-            .expect("the plan checked the output size");
-        Tensor::from_valid(output_dtype, valid, data)
-            .expect("the engine writes exactly the output's bytes")
+        result_tensor(self.output_dtype(), self.shape(), self.run_bytes(input))
     }
 
     /// The result's bytes as scipy leaves them in memory.

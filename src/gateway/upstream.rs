@@ -774,7 +774,7 @@ struct AnswerBuffer {
 /// dtype the parameters ask for (the input's own by default).
 fn answer_bytes(dtype: DType, nbytes: usize, params: &pb::OpParams) -> u64 {
     let elements = nbytes / dtype.itemsize().max(1);
-    let code = crate::ops::from_wire(params.clone()).map_or(0, |(_, p)| p.output_dtype);
+    let code = crate::ops::from_wire(params).map_or(0, |(_, p)| p.output_dtype);
     let output = match code {
         0 => dtype,
         wire => dtype_from_wire(wire).unwrap_or(dtype),

@@ -110,16 +110,9 @@ pub fn op_params(
                 .map_err(refuse)?;
         }
     }
+    // Refused as the service refuses a filter error, naming its field.
     op.to_wire(out)
-        .map_err(|e| crate::service::bad_argument(Some(op_field(&e)), e.to_string()))
-}
-
-/// The field a refusal of `Operation::to_wire` names.
-fn op_field(e: &crate::filter::FilterError) -> &'static str {
-    match e {
-        crate::filter::FilterError::NotScalar { param, .. } => param,
-        _ => "parameters",
-    }
+        .map_err(|e| Status::from(crate::service::ServiceError::from(e)))
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::by_name;
 use crate::filter::golden_tests::{
-    assert_cases_pass, bits, case_dirs, list, load_input, load_output_of,
+    assert_cases_pass, bits, bits_or_zero, case_dirs, list, load_input, load_output_of,
 };
 use crate::filter::test_util::first_mismatch;
 use crate::filter::{BoundaryMode, FilterLimits, GaussianParams, KernelExp, run_in_slabs};
@@ -70,11 +70,7 @@ fn params_of(p: &Value) -> Result<GaussianParams, String> {
         order: if one_d { ints(&p["order"])? } else { vec![] },
         mode,
         cval: bits(&p["cval_bits"]),
-        cval_imag: if p["cval_imag_bits"].is_null() {
-            0.0
-        } else {
-            bits(&p["cval_imag_bits"])
-        },
+        cval_imag: bits_or_zero(&p["cval_imag_bits"]),
         truncate: Some(bits(&p["truncate_bits"])),
         radius: ints(&p["radius"])?,
         axes: if one_d {

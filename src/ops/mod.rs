@@ -227,10 +227,10 @@ pub const NO_OPERATION: &str = "params names no operation: set one field of OpPa
 
 /// The operation an `OpParams` names, and its parameters in the common
 /// form; `None` when it names none.
-pub fn from_wire(params: pb::OpParams) -> Option<(&'static Operation, pb::GaussianParams)> {
-    let op = params.op?;
+pub fn from_wire(params: &pb::OpParams) -> Option<(&'static Operation, pb::GaussianParams)> {
+    let op = params.op.as_ref()?;
     ALL.iter()
-        .find_map(|operation| Some((*operation, (operation.unwrap)(&op)?)))
+        .find_map(|operation| Some((*operation, (operation.unwrap)(op)?)))
 }
 
 /// The operation catalogue as JSON: what the Python package builds its
@@ -324,12 +324,12 @@ mod tests {
             let wire = op
                 .to_wire(common.clone())
                 .expect("one sigma fits every operation");
-            let (back, params) = from_wire(wire).expect("names an op");
+            let (back, params) = from_wire(&wire).expect("names an op");
             assert_eq!(back.name, op.name);
             assert_eq!(params.sigma, common.sigma, "{}", op.name);
             assert_eq!(params.cval, 2.0, "{}", op.name);
         }
-        assert!(from_wire(pb::OpParams { op: None }).is_none());
+        assert!(from_wire(&pb::OpParams { op: None }).is_none());
     }
 
     /// Fails unless the file at `path` holds `want` at `range` (the whole

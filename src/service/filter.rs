@@ -14,7 +14,7 @@ impl TensorServiceImpl {
     /// `shape`.
     pub(super) fn plan_op(
         &self,
-        params: pb::OpParams,
+        params: &pb::OpParams,
         dtype: DType,
         shape: &[usize],
     ) -> Result<OpPlan, ServiceError> {
@@ -37,7 +37,7 @@ impl TensorServiceImpl {
             message: "the request has no tensor".into(),
         })?;
         let tensor = proto::tensor_from_wire(tensor, &self.tensor_limits)?;
-        let plan = self.plan_op(params, tensor.dtype(), tensor.shape())?;
+        let plan = self.plan_op(&params, tensor.dtype(), tensor.shape())?;
         let result_bytes = plan.output_nbytes() * plan.result_buffers();
         let reservation = self.reserve((tensor.nbytes() + result_bytes) as u64)?;
         if plan.output_nbytes() as u64 > self.limits.max_message_bytes {

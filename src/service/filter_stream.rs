@@ -184,7 +184,7 @@ impl TensorServiceImpl {
         let header = header
             .ok_or_else(|| ServiceError::Stream("the start message has no tensor header".into()))?;
         let (dtype, valid) = check_header(&header, &self.tensor_limits)?;
-        let plan = self.plan_op(params, dtype, &valid.shape)?;
+        let plan = self.plan_op(&params, dtype, &valid.shape)?;
         let slab_bytes = usize::try_from(self.limits.stream_slab_bytes).unwrap_or(usize::MAX);
         let slabs = SlabPlan::new(plan.clone(), slab_bytes);
         // Slabs with their halo can hold more than the input and result
