@@ -48,6 +48,9 @@ pub enum ClientError {
         /// The transport error.
         source: tonic::transport::Error,
     },
+    /// The API key cannot travel in a header (it is not printable ASCII).
+    #[error("the API key is not printable ASCII")]
+    ApiKey,
     /// The server answered with an error status.
     #[error("{}: {}", .0.code(), .0.message())]
     Status(#[from] Status),
@@ -165,8 +168,35 @@ type Inner = TensorServiceClient<InterceptedService<Channel, CallInterceptor>>;
 /// A connection to a tensorwire server.
 #[derive(Clone)]
 pub struct Client {
+    channel: Channel,
     inner: Inner,
     options: ClientOptions,
+    /// What every call sends as `authorization`.
+    authorization: Option<AsciiMetadataValue>,
+}
+
+/// The endpoint of `url` with the transport settings every client of the
+/// service uses: HTTP/2 windows large enough that a multi-megabyte tensor
+/// crosses in a few round trips (instead of waiting for a window update
+/// every 64 KiB), no Nagle delay, and TLS with the system's roots for
+/// `https://`.
+fn endpoint(url: &str) -> Result<Endpoint, ClientError> {
+    let bad_url = |reason: String| ClientError::Url {
+        url: url.to_owned(),
+        reason,
+    };
+    let mut endpoint = Endpoint::from_shared(url.to_owned())
+        .map_err(|e| bad_url(e.to_string()))?
+        .initial_stream_window_size(Some(8 << 20))
+        .initial_connection_window_size(Some(16 << 20))
+        .max_frame_size(Some(1 << 20))
+        .tcp_nodelay(true);
+    if url.starts_with("https://") {
+        endpoint = endpoint
+            .tls_config(ClientTlsConfig::new().with_enabled_roots())
+            .map_err(|e| bad_url(e.to_string()))?;
+    }
+    Ok(endpoint)
 }
 
 impl Client {
@@ -178,51 +208,93 @@ impl Client {
 
     /// Connects to `url` with `options`.
     pub async fn connect_with(url: &str, options: ClientOptions) -> Result<Client, ClientError> {
-        let bad_url = |reason: String| ClientError::Url {
-            url: url.to_owned(),
-            reason,
-        };
-        let mut endpoint = Endpoint::from_shared(url.to_owned())
-            .map_err(|e| bad_url(e.to_string()))?
-            // Large windows keep a single stream near memory speed on loopback.
-            .initial_stream_window_size(Some(8 << 20))
-            .initial_connection_window_size(Some(16 << 20))
-            .max_frame_size(Some(1 << 20))
-            .tcp_nodelay(true);
-        if url.starts_with("https://") {
-            endpoint = endpoint
-                .tls_config(ClientTlsConfig::new().with_enabled_roots())
-                .map_err(|e| bad_url(e.to_string()))?;
-        }
-        let channel = endpoint
+        let channel = endpoint(url)?
             .connect()
             .await
             .map_err(|source| ClientError::Connect {
                 url: url.to_owned(),
                 source,
             })?;
+        Client::on_channel(channel, options)
+    }
+
+    /// A client of `url` that connects on its first call (and reconnects
+    /// after the server went away), as a gateway in front of a server that
+    /// may start later needs.
+    pub fn connect_lazy(url: &str, options: ClientOptions) -> Result<Client, ClientError> {
+        Client::on_channel(endpoint(url)?.connect_lazy(), options)
+    }
+
+    /// The transport channel, shared by every clone of this client (the
+    /// Open Inference Protocol's client of the same server uses it too).
+    pub fn channel(&self) -> Channel {
+        self.channel.clone()
+    }
+
+    /// A client of `channel` with `options`.
+    fn on_channel(channel: Channel, options: ClientOptions) -> Result<Client, ClientError> {
         let authorization = match &options.api_key {
             Some(key) => Some(
                 MetadataValue::try_from(format!("Bearer {key}"))
-                    .map_err(|_| bad_url("the API key is not printable ASCII".into()))?,
+                    .map_err(|_| ClientError::ApiKey)?,
             ),
             None => None,
         };
-        let mut inner = TensorServiceClient::with_interceptor(
-            channel,
-            CallInterceptor {
-                authorization,
-                timeout: options.timeout,
-            },
-        )
-        .max_decoding_message_size(usize::MAX)
-        .max_encoding_message_size(usize::MAX);
+        Ok(Client::build(channel, options, authorization))
+    }
+
+    fn build(
+        channel: Channel,
+        options: ClientOptions,
+        authorization: Option<AsciiMetadataValue>,
+    ) -> Client {
+        let interceptor = CallInterceptor {
+            authorization: authorization.clone(),
+            timeout: options.timeout,
+        };
+        let mut inner = TensorServiceClient::with_interceptor(channel.clone(), interceptor)
+            .max_decoding_message_size(usize::MAX)
+            .max_encoding_message_size(usize::MAX);
         if options.compression {
             inner = inner
                 .send_compressed(CompressionEncoding::Zstd)
                 .accept_compressed(CompressionEncoding::Zstd);
         }
-        Ok(Client { inner, options })
+        Client {
+            channel,
+            inner,
+            options,
+            authorization,
+        }
+    }
+
+    /// This client with other options (key, threshold, pieces, deadline...)
+    /// on the same connection.
+    pub fn with_options(&self, options: ClientOptions) -> Result<Client, ClientError> {
+        Client::on_channel(self.channel.clone(), options)
+    }
+
+    /// This client on the same connection with the transfer settings of
+    /// `options` (threshold, pieces, answer limit, compression, deadline),
+    /// keeping its own authorization: a gateway sets them once and passes
+    /// each caller's key on with [`Client::for_call`].
+    pub(crate) fn configured(&self, options: ClientOptions) -> Client {
+        Client::build(self.channel.clone(), options, self.authorization.clone())
+    }
+
+    /// This client on the same connection, sending `authorization` as it
+    /// came (a gateway passes its caller's header on) and the deadline
+    /// `timeout`.
+    pub(crate) fn for_call(
+        &self,
+        authorization: Option<AsciiMetadataValue>,
+        timeout: Option<Duration>,
+    ) -> Client {
+        let options = ClientOptions {
+            timeout,
+            ..self.options.clone()
+        };
+        Client::build(self.channel.clone(), options, authorization)
     }
 
     fn report(&self, bytes: u64) {
@@ -400,20 +472,26 @@ impl Client {
             };
             return Ok(self.inner.image_size(request).await?.into_inner());
         }
-        let filename = filename.to_owned();
-        let mut first = true;
+        let pieces = byte_pieces(image, self.options.chunk_bytes);
+        self.image_size_pieces(filename, futures::stream::iter(pieces))
+            .await
+    }
+
+    /// Width, height and format of an encoded image arriving as `data`
+    /// (pieces of any size), through the streaming RPC: the server may
+    /// answer from the header alone, and the rest is then not sent.
+    pub async fn image_size_pieces(
+        &mut self,
+        filename: &str,
+        data: impl Stream<Item = Bytes> + Send + 'static,
+    ) -> Result<pb::ImageInfo, ClientError> {
+        let mut filename = Some(filename.to_owned());
         let mut count = self.sent_counter();
-        let pieces = futures::stream::iter(byte_pieces(image, self.options.chunk_bytes));
-        let messages = pieces.map(move |piece| {
+        let messages = data.map(move |piece| {
             count(piece.len());
-            let hint = if std::mem::take(&mut first) {
-                filename.clone()
-            } else {
-                String::new()
-            };
             pb::ImageChunk {
                 data: piece,
-                filename: hint,
+                filename: filename.take().unwrap_or_default(),
             }
         });
         Ok(self.inner.image_size_stream(messages).await?.into_inner())

@@ -4,7 +4,7 @@
 //! The library's public API is what a program that talks to tensorwire, or
 //! embeds it, needs: the Rust [`client`], the wire types and their
 //! conversions ([`proto`], and [`kserve::pb`] for the Open Inference
-//! Protocol), tensors and `.npy` files ([`tensor`], [`npy`]), the engine
+//! Protocol), tensors, `.npy` files and JSON lists ([`tensor`], [`npy`], [`json`]), the engine
 //! ([`filter`], [`describe`], [`image`]), and starting a server ([`config`],
 //! [`server`], [`gateway`] for the gateway alone). Everything else (the
 //! service's handlers, middleware, listeners, the memory budget, API keys) is
@@ -25,6 +25,7 @@ pub mod filter;
 pub mod gateway;
 pub(crate) mod grpc_layers;
 pub mod image;
+pub mod json;
 pub mod kserve;
 pub(crate) mod listen;
 pub mod npy;

@@ -11,8 +11,8 @@ use bytes::Bytes;
 use prost::Message;
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
-use tensorwire::gateway::json_list::{ListError, MAX_DEPTH, tensor_from_json_body};
 use tensorwire::image::{HeaderReader, ImageError, ImageLimits, read_image_header};
+use tensorwire::json::list::{ListError, MAX_DEPTH, tensor_from_json_body};
 use tensorwire::kserve::pb as kserve_pb;
 use tensorwire::kserve::rest::{BinaryOutputs, read_infer_request, write_infer_response};
 use tensorwire::kserve::tensor::{
@@ -573,9 +573,8 @@ fn gateway_app() -> &'static axum::Router {
     APP.get_or_init(|| {
         // The lazy channel starts its worker on the runtime.
         let _runtime = runtime().enter();
-        let channel = tonic::transport::Endpoint::from_static("http://127.0.0.1:9").connect_lazy();
         tensorwire::gateway::router(
-            tensorwire::gateway::Upstream::new(channel),
+            tensorwire::gateway::connect_upstream("http://127.0.0.1:9").expect("a valid URL"),
             tensorwire::gateway::GatewayConfig::default(),
         )
     })

@@ -108,6 +108,25 @@ impl From<tonic::Status> for GatewayError {
     }
 }
 
+impl From<crate::client::ClientError> for GatewayError {
+    /// The upstream's refusal as [`GatewayError::Upstream`] (see the
+    /// conversion from a status); an answer the gateway cannot read is the
+    /// gateway's own error.
+    fn from(err: crate::client::ClientError) -> GatewayError {
+        use crate::client::ClientError;
+        match err {
+            ClientError::Status(status) => status.into(),
+            ClientError::BadAnswer(e) => {
+                GatewayError::Internal(format!("the upstream answered an invalid tensor: {e}"))
+            }
+            ClientError::BadStream(e) => {
+                GatewayError::Internal(format!("the upstream's answer is malformed: {e}"))
+            }
+            other => GatewayError::Internal(other.to_string()),
+        }
+    }
+}
+
 /// Builds the message of an upstream error; a status without one (rare) is
 /// described by its code so the answer is never an empty string.
 fn upstream_message(status: &tonic::Status) -> String {

@@ -19,7 +19,6 @@
 //!   streaming RPCs while they arrive;
 //! - `upstream`: the calls of the gRPC service (unary or streaming by size)
 //!   and their results;
-//! - `json_list`, `tensor_json`: JSON lists in, JSON lists out;
 //! - `request`: what the routes share about a request (open without a key,
 //!   media type, a `.npy` body's reservation, the fallbacks), so that no
 //!   route borrows from another;
@@ -33,7 +32,6 @@ mod auth;
 mod drain;
 pub(crate) mod error;
 mod image_codec;
-pub mod json_list;
 mod kserve;
 mod memory;
 mod metrics;
@@ -42,7 +40,6 @@ mod openapi;
 mod pages;
 mod request;
 mod seed;
-mod tensor_json;
 mod upload;
 mod upstream;
 
@@ -87,26 +84,13 @@ pub(crate) struct GatewayExtras {
     pub budget: Option<crate::budget::MemoryBudget>,
 }
 
-/// The gRPC client the gateway calls.
-pub type Upstream = crate::proto::pb::tensor_service_client::TensorServiceClient<Channel>;
+/// The gRPC client the gateway calls: the crate's own client.
+pub type Upstream = crate::client::Client;
 
-/// A lazily connecting client of the gRPC server at `url` (see
-/// [`connect_channel`]).
+/// A lazily connecting client of the gRPC server at `url`.
 pub fn connect_upstream(url: &str) -> anyhow::Result<Upstream> {
-    Ok(Upstream::new(connect_channel(url)?))
-}
-
-/// A lazily connecting channel to the gRPC server at `url`, with HTTP/2
-/// windows large enough that a multi-megabyte tensor crosses in a few round
-/// trips instead of waiting for a window update every 64 KiB.
-pub(crate) fn connect_channel(url: &str) -> anyhow::Result<Channel> {
-    Ok(tonic::transport::Endpoint::from_shared(url.to_owned())
-        .with_context(|| format!("bad upstream URL {url:?}"))?
-        .initial_stream_window_size(Some(8 << 20))
-        .initial_connection_window_size(Some(16 << 20))
-        .max_frame_size(Some(1 << 20))
-        .tcp_nodelay(true)
-        .connect_lazy())
+    Upstream::connect_lazy(url, crate::client::ClientOptions::default())
+        .with_context(|| format!("bad upstream URL {url:?}"))
 }
 
 /// What every handler shares: the upstream client, the settings and the
@@ -125,15 +109,8 @@ pub(crate) struct Inner {
 
 impl AppState {
     fn new(upstream: Upstream, config: GatewayConfig, extras: GatewayExtras) -> AppState {
-        // The gateway trusts its upstream's answers: their size is bounded by
-        // the service's own limits, and refusing them here would only turn a
-        // good answer into an error. What the gateway sends is bounded by the
-        // body limit, and the service enforces its message limit on it.
-        let upstream = upstream
-            .max_decoding_message_size(usize::MAX)
-            .max_encoding_message_size(usize::MAX);
         AppState(Arc::new(Inner {
-            upstream,
+            upstream: upstream.configured(upstream::client_options(&config)),
             config,
             metrics: metrics::Metrics::new(extras.service_metrics),
             api_keys: extras.api_keys,
@@ -151,6 +128,11 @@ impl AppState {
     /// The client of the Open Inference Protocol service, if connected.
     pub(crate) fn kserve(&self) -> Option<kserve::KServeUpstream> {
         self.0.kserve.clone()
+    }
+
+    /// The client of the service, without a caller's key or deadline.
+    pub(crate) fn upstream(&self) -> &Upstream {
+        &self.0.upstream
     }
 
     pub(crate) fn api_keys(&self) -> &crate::auth::ApiKeys {
@@ -398,17 +380,17 @@ pub fn start(
     start: GatewayStart,
     shutdown: CancellationToken,
 ) -> anyhow::Result<impl Future<Output = anyhow::Result<()>> + Send + 'static> {
-    let channel = connect_channel(&start.upstream)?;
+    let upstream = connect_upstream(&start.upstream)?;
     let extras = GatewayExtras {
         api_keys: start.api_keys,
         service_metrics: start.service_metrics,
-        kserve_channel: Some(channel.clone()),
+        kserve_channel: Some(upstream.channel()),
         budget: Some(start.budget),
     };
     let mut settings = crate::listen::ConnectionSettings::new(false, start.timeouts.header_read());
     settings.tls = start.tls;
     settings.max_connections = start.timeouts.max_connections;
-    let app = router_with(Upstream::new(channel), start.config, extras, start.timeouts);
+    let app = router_with(upstream, start.config, extras, start.timeouts);
     Ok(serve_app(listener, app, settings, shutdown))
 }
 

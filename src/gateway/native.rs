@@ -22,11 +22,11 @@ use super::error::error_response;
 use super::image_codec::{decode_image, encode_png};
 use super::memory::{Account, RequestMemory, content_length};
 use super::request::{media_type, reserve_npy_body, reserve_npy_filter_body};
-use super::tensor_json::tensor_to_json;
 use super::upload::{BodyPieces, NpyUpload, read_body, read_npy_upload};
 use super::upstream::{Calls, Credentials, Filtered};
 use super::{AppState, GatewayError, metrics, openapi};
 use crate::filter::param_text::Param;
+use crate::json::document::tensor_to_json;
 use crate::ops::Operation;
 use crate::proto::pb;
 use crate::tensor::Tensor;
@@ -373,27 +373,27 @@ pub(crate) async fn image_size(
 /// `GET /healthz`: 200 when the gateway is up and its upstream answers a
 /// `Describe` of an empty tensor within a second; 503 otherwise. Needs no
 /// API key (a refusal for want of one still proves the upstream is up).
-pub(crate) async fn healthz(State(state): State<AppState>, memory: RequestMemory) -> Response {
-    let probe = pb::Tensor {
-        dtype: pb::DType::DtypeUint8 as i32,
-        shape: vec![0],
-        data: bytes::Bytes::new(),
-    };
-    let mut request = tonic::Request::new(probe);
-    request.set_timeout(Duration::from_secs(1));
-    let mut client = state.calls(Credentials::default(), &memory).client();
-    let call = tokio::time::timeout(Duration::from_secs(2), client.describe(request)).await;
+pub(crate) async fn healthz(State(state): State<AppState>) -> Response {
+    let probe = Tensor::from_array(&ndarray::ArrayD::<u8>::zeros(vec![0]));
+    let mut client = state
+        .upstream()
+        .for_call(None, Some(Duration::from_secs(1)));
+    let call = tokio::time::timeout(Duration::from_secs(2), client.describe(&probe)).await;
     let upstream_up = match &call {
         Ok(Ok(_)) => Ok(()),
-        Ok(Err(status))
-            if matches!(
-                status.code(),
-                Code::Unauthenticated | Code::PermissionDenied
-            ) =>
+        Ok(Err(err))
+            if err.status().is_some_and(|status| {
+                matches!(
+                    status.code(),
+                    Code::Unauthenticated | Code::PermissionDenied
+                )
+            }) =>
         {
             Ok(())
         }
-        Ok(Err(status)) => Err(status.message().to_owned()),
+        Ok(Err(err)) => Err(err
+            .status()
+            .map_or_else(|| err.to_string(), |status| status.message().to_owned())),
         Err(_) => Err("no answer within 2 seconds".to_owned()),
     };
     match upstream_up {

@@ -190,7 +190,6 @@ mod tests {
     /// A router of the page routes alone, in front of an upstream that is
     /// never called.
     fn pages_alone(keys: bool) -> Router {
-        let channel = tonic::transport::Endpoint::from_static("http://127.0.0.1:9").connect_lazy();
         let extras = super::super::GatewayExtras {
             api_keys: if keys {
                 crate::auth::ApiKeys::load(&["k".into()], None).unwrap()
@@ -202,7 +201,7 @@ mod tests {
             budget: None,
         };
         let state = AppState::new(
-            super::super::Upstream::new(channel),
+            super::super::connect_upstream("http://127.0.0.1:9").unwrap(),
             super::super::GatewayConfig::default(),
             extras,
         );

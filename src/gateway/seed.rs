@@ -25,7 +25,6 @@ use tonic::Code;
 use super::AppState;
 use super::GatewayError;
 use super::auth::FormKey;
-use super::json_list::{ListError, tensor_from_json_body};
 use super::memory::{Account, RequestMemory, content_length};
 use super::request::{media_type, reserve_npy_filter_body};
 use super::upload::{
@@ -33,6 +32,7 @@ use super::upload::{
     read_body, read_npy_upload,
 };
 use super::upstream::Credentials;
+use crate::json::list::{ListError, tensor_from_json_body};
 use crate::npy::read_npy;
 use crate::proto::pb;
 

@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use axum::http::HeaderMap;
 use bytes::Bytes;
-use futures::{Stream, StreamExt};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::metadata::{AsciiMetadataValue, MetadataValue};
@@ -22,13 +21,13 @@ use super::memory::{Account, RequestMemory};
 use super::upload::{
     Coalescer, MemoryPieces, NpyRefusal, NpyUpload, PARSE_LIMITS, Pieces, StreamingTensor,
 };
-use super::{GatewayConfig, GatewayError, Upstream};
+use super::{GatewayConfig, GatewayError};
 use crate::budget::{MemoryBudget, Reservation};
+use crate::client::{Client, ClientOptions};
 use crate::npy::write_npy_header;
+use crate::proto::dtype_from_wire;
 use crate::proto::pb;
-use crate::proto::{dtype_from_wire, header_to_wire, tensor_from_wire, tensor_to_wire};
-use crate::tensor::{DType, Tensor, ValidShape, validate_shape};
-use crate::wire::{self, DecodeError};
+use crate::tensor::{DType, Tensor};
 
 /// Pieces in flight between the pump and the call.
 const PIPELINE_DEPTH: usize = 4;
@@ -67,7 +66,7 @@ impl Credentials {
 
 /// The calls one request makes, with its deadline and credentials.
 pub(crate) struct Calls {
-    client: Upstream,
+    client: Client,
     threshold: usize,
     chunk: usize,
     timeout: Option<Duration>,
@@ -110,7 +109,7 @@ pub(crate) struct FilteredStream {
 /// finds the answer the service computed meanwhile here, and a client that
 /// stops reading stops the upstream answer, and with it the upload.
 enum AnswerEvent {
-    Header(DType, ValidShape),
+    Header(DType, Vec<usize>, usize),
     Data(Bytes, PieceHold),
     End,
     Failed(GatewayError),
@@ -130,8 +129,8 @@ impl FilteredStream {
     /// end of an empty answer, or a refusal, whichever comes first: a
     /// refused body is answered with its error, not with a broken answer.
     async fn wait_for_data(&mut self) -> Result<(), GatewayError> {
-        let (dtype, valid) = match self.queue.recv().await {
-            Some(AnswerEvent::Header(dtype, valid)) => (dtype, valid),
+        let (dtype, shape, nbytes) = match self.queue.recv().await {
+            Some(AnswerEvent::Header(dtype, shape, nbytes)) => (dtype, shape, nbytes),
             Some(AnswerEvent::Failed(e)) => return Err(e),
             _ => {
                 return Err(GatewayError::Internal(
@@ -140,8 +139,8 @@ impl FilteredStream {
             }
         };
         self.dtype = dtype;
-        self.shape = valid.shape;
-        self.nbytes = valid.nbytes;
+        self.shape = shape;
+        self.nbytes = nbytes;
         self.first = self.next_data().await?;
         Ok(())
     }
@@ -179,19 +178,16 @@ impl Drop for FilteredStream {
 
 impl Calls {
     pub(crate) fn new(
-        client: Upstream,
+        client: Client,
         config: &GatewayConfig,
         credentials: Credentials,
         memory: RequestMemory,
     ) -> Calls {
+        let options = client_options(config);
         Calls {
             client,
-            threshold: usize::try_from(config.stream_threshold_bytes).unwrap_or(usize::MAX),
-            // A piece never exceeds the threshold, which is kept under the
-            // upstream's message limit.
-            chunk: usize::try_from(config.upload_chunk_bytes.min(config.stream_threshold_bytes))
-                .unwrap_or(usize::MAX)
-                .max(1),
+            threshold: options.stream_threshold,
+            chunk: options.chunk_bytes,
             timeout: config.request_timeout(),
             credentials,
             answer_buffer: usize::try_from(config.answer_buffer_bytes)
@@ -237,9 +233,10 @@ impl Calls {
         }
     }
 
-    /// The client, for calls not wrapped here (the health probe).
-    pub(crate) fn client(&self) -> Upstream {
-        self.client.clone()
+    /// The client with this request's credentials and deadline.
+    fn client(&self) -> Client {
+        self.client
+            .for_call(self.credentials.0.clone(), self.timeout)
     }
 
     /// The size above which payloads are streamed.
@@ -269,12 +266,7 @@ impl Calls {
         if tensor.nbytes() <= self.threshold {
             // The message is encoded into a buffer of its own.
             self.memory.add(Account::Decoded, tensor.nbytes() as u64)?;
-            let response = self
-                .client
-                .clone()
-                .describe(self.request(tensor_to_wire(tensor)))
-                .await?;
-            return Ok(response.into_inner());
+            return Ok(self.client().describe(&tensor).await?);
         }
         let streaming = in_memory(tensor, self.chunk);
         self.describe_stream(streaming, reject_stream_data).await
@@ -299,13 +291,11 @@ impl Calls {
     ) -> Result<pb::TensorInfo, GatewayError> {
         self.reserve_pipeline()?;
         let (sender, receiver) = mpsc::channel(PIPELINE_DEPTH);
-        let header = header_to_wire(upload.dtype, &upload.shape);
-        let messages =
-            wire::encode::<pb::TensorChunk>(header, ReceiverStream::new(receiver), self.chunk);
-        let mut client = self.client.clone();
-        let request = self.request(messages);
+        let data = ReceiverStream::new(receiver);
+        let mut client = self.client();
+        let (dtype, shape) = (upload.dtype, upload.shape.clone());
         let call = async move {
-            Ok::<_, GatewayError>(client.describe_stream(request).await?.into_inner())
+            Ok::<_, GatewayError>(client.describe_pieces(dtype, &shape, data).await?)
         };
         let pump = pump(
             upload.first,
@@ -330,19 +320,7 @@ impl Calls {
             let result = answer_bytes(tensor.dtype(), tensor.nbytes(), &params);
             self.memory.add(Account::Decoded, tensor.nbytes() as u64)?;
             self.memory.add(Account::Answer, 2 * result)?;
-            let request = pb::ApplyRequest {
-                tensor: Some(tensor_to_wire(tensor)),
-                params: Some(params),
-            };
-            let answer = self
-                .client
-                .clone()
-                .apply(self.request(request))
-                .await?
-                .into_inner();
-            let tensor = tensor_from_wire(answer, &PARSE_LIMITS).map_err(|e| {
-                GatewayError::Internal(format!("the upstream answered an invalid tensor: {e}"))
-            })?;
+            let tensor = self.client().apply(&tensor, &params).await?;
             return Ok(Filtered::Whole(tensor));
         }
         self.prepay_answer(answer_bytes(tensor.dtype(), tensor.nbytes(), &params))?;
@@ -429,14 +407,13 @@ impl Calls {
     > {
         self.reserve_pipeline()?;
         let (sender, receiver) = mpsc::channel(PIPELINE_DEPTH);
-        let start = pb::ApplyStart {
-            header: Some(header_to_wire(upload.dtype, &upload.shape)),
-            params: Some(params),
+        let call = ApplyCall {
+            client: self.client(),
+            dtype: upload.dtype,
+            shape: upload.shape.clone(),
+            params,
+            data: ReceiverStream::new(receiver),
         };
-        let messages =
-            wire::encode::<pb::ApplyChunk>(start, ReceiverStream::new(receiver), self.chunk);
-        let mut client = self.client.clone();
-        let request = self.request(messages);
         let (events, queue) = mpsc::unbounded_channel();
         let into = events.clone();
         let buffer = AnswerBuffer {
@@ -445,7 +422,7 @@ impl Calls {
             budget: self.memory.budget().clone(),
         };
         let reader = tokio::spawn(async move {
-            if let Err(e) = read_answer(&mut client, request, &into, buffer).await {
+            if let Err(e) = read_answer(call, &into, buffer).await {
                 let _ = into.send(AnswerEvent::Failed(e));
             }
         });
@@ -469,13 +446,7 @@ impl Calls {
     ) -> Result<pb::ImageInfo, GatewayError> {
         if data.len() <= self.threshold {
             self.memory.add(Account::Decoded, data.len() as u64)?;
-            let request = pb::ImageRequest { data, filename };
-            return Ok(self
-                .client
-                .clone()
-                .image_size(self.request(request))
-                .await?
-                .into_inner());
+            return Ok(self.client().image_size(data, &filename).await?);
         }
         self.image_size_stream(vec![], MemoryPieces::new(data, self.chunk), filename)
             .await
@@ -522,16 +493,10 @@ impl Calls {
     ) -> Result<pb::ImageInfo, GatewayError> {
         self.reserve_pipeline()?;
         let (sender, receiver) = mpsc::channel(PIPELINE_DEPTH);
-        let mut filename = Some(filename);
-        let messages = ReceiverStream::new(receiver).map(move |data| pb::ImageChunk {
-            data,
-            filename: filename.take().unwrap_or_default(),
-        });
-        let mut client = self.client.clone();
-        let request = self.request(messages);
-        let call = async move {
-            Ok::<_, GatewayError>(client.image_size_stream(request).await?.into_inner())
-        };
+        let data = ReceiverStream::new(receiver);
+        let mut client = self.client();
+        let call =
+            async move { Ok::<_, GatewayError>(client.image_size_pieces(&filename, data).await?) };
         let pump = pump(first, rest, None, sender, self.chunk, reject_stream_data);
         // The service may answer before the whole image has been sent: then
         // stop pumping and answer.
@@ -706,12 +671,21 @@ async fn pump_filter<P: Pieces>(
     .await
 }
 
+/// An `ApplyStream` call: the client, the upload's header and parameters,
+/// and the stream its data pieces come up.
+struct ApplyCall {
+    client: Client,
+    dtype: DType,
+    shape: Vec<usize>,
+    params: pb::OpParams,
+    data: ReceiverStream<Bytes>,
+}
+
 /// Makes the filter call and reports its answer's header and pieces into
-/// `into` as they arrive (`wire::read_header`, `wire::Pieces`: the data must
-/// be exactly as long as the header declares); stops when nobody listens.
+/// `into` as they arrive (the client checks that the data is exactly as
+/// long as the header declares); stops when nobody listens.
 async fn read_answer(
-    client: &mut Upstream,
-    request: tonic::Request<impl Stream<Item = pb::ApplyChunk> + Send + 'static>,
+    call: ApplyCall,
     into: &mpsc::UnboundedSender<AnswerEvent>,
     buffer: AnswerBuffer,
 ) -> Result<(), GatewayError> {
@@ -719,20 +693,19 @@ async fn read_answer(
     // buffer (and a semaphore hands out at most u32::MAX at once).
     let held = Arc::new(Semaphore::new(buffer.cap.min(Semaphore::MAX_PERMITS)));
     let prepaid = Arc::new(Semaphore::new(buffer.prepaid.min(Semaphore::MAX_PERMITS)));
-    let mut messages = client.apply_stream(request).await?.into_inner();
-    let header = wire::read_header(&mut messages)
-        .await
-        .map_err(upstream_stream)?;
-    let bad =
-        |e: String| GatewayError::Internal(format!("the upstream answered an invalid header: {e}"));
-    let dtype = dtype_from_wire(header.dtype).map_err(|e| bad(e.to_string()))?;
-    let valid =
-        validate_shape(dtype, &header.shape, &PARSE_LIMITS).map_err(|e| bad(e.to_string()))?;
-    let mut pieces = wire::Pieces::new(messages, valid.nbytes);
-    if into.send(AnswerEvent::Header(dtype, valid)).is_err() {
+    let ApplyCall {
+        mut client,
+        dtype,
+        shape,
+        params,
+        data,
+    } = call;
+    let mut answer = client.apply_pieces(dtype, &shape, &params, data).await?;
+    let header = AnswerEvent::Header(answer.dtype, answer.shape.clone(), answer.nbytes);
+    if into.send(header).is_err() {
         return Ok(());
     }
-    while let Some(piece) = pieces.next().await.map_err(upstream_stream)? {
+    while let Some(piece) = answer.next_piece().await? {
         let len = piece.len().min(buffer.cap).min(u32::MAX as usize) as u32;
         let Ok(share) = Arc::clone(&held).acquire_many_owned(len).await else {
             return Ok(()); // never closed
@@ -782,14 +755,20 @@ fn answer_bytes(dtype: DType, nbytes: usize, params: &pb::OpParams) -> u64 {
     (elements as u64).saturating_mul(output.itemsize().max(dtype.itemsize()) as u64)
 }
 
-/// An answer of the upstream that cannot be read: its status as the
-/// upstream's error, a malformed stream as the gateway's own error.
-fn upstream_stream(e: DecodeError) -> GatewayError {
-    match e {
-        DecodeError::Status(status) => status.into(),
-        DecodeError::Malformed(malformed) => {
-            GatewayError::Internal(format!("the upstream's answer is malformed: {malformed}"))
-        }
+/// The client settings of the gateway's calls: payloads above
+/// `--stream-threshold-bytes` streamed in pieces of `--upload-chunk-bytes`
+/// (never above the threshold, which is kept under the upstream's message
+/// limit), and answers trusted whatever their size: they are bounded by the
+/// service's own limits, and refusing them here would only turn a good
+/// answer into an error.
+pub(crate) fn client_options(config: &GatewayConfig) -> ClientOptions {
+    ClientOptions {
+        stream_threshold: usize::try_from(config.stream_threshold_bytes).unwrap_or(usize::MAX),
+        chunk_bytes: usize::try_from(config.upload_chunk_bytes.min(config.stream_threshold_bytes))
+            .unwrap_or(usize::MAX)
+            .max(1),
+        max_answer_bytes: u64::MAX,
+        ..ClientOptions::default()
     }
 }
 

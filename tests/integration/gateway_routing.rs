@@ -9,14 +9,16 @@ use axum::body::Body;
 use bytes::Bytes;
 use http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
-use tensorwire::gateway::{GatewayConfig, Upstream, router};
+use tensorwire::gateway::{GatewayConfig, connect_upstream, router};
 use tensorwire::tensor::{DType, Tensor, TensorLimits};
 use tower::ServiceExt;
 
 /// The router with an upstream that is never connected.
 fn app() -> axum::Router {
-    let channel = tonic::transport::Endpoint::from_static("http://127.0.0.1:9").connect_lazy();
-    router(Upstream::new(channel), GatewayConfig::default())
+    router(
+        connect_upstream("http://127.0.0.1:9").unwrap(),
+        GatewayConfig::default(),
+    )
 }
 
 /// Sends `request` through a fresh router; the status and the JSON answer.

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use bytes::Bytes;
 use tensorwire::config::ServeConfig;
-use tensorwire::gateway::{GatewayConfig, Upstream};
+use tensorwire::gateway::GatewayConfig;
 use tensorwire::npy::write_npy;
 use tensorwire::tensor::{DType, Tensor, TensorLimits};
 use tokio_util::sync::CancellationToken;
@@ -58,13 +58,10 @@ pub async fn start_gateway_alone(
 ) -> (String, CancellationToken) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
-    let channel = tonic::transport::Endpoint::from_shared(upstream.to_owned())
-        .unwrap()
-        .connect_lazy();
     let token = CancellationToken::new();
     tokio::spawn(tensorwire::gateway::serve(
         listener,
-        Upstream::new(channel),
+        tensorwire::gateway::connect_upstream(upstream).unwrap(),
         config,
         token.clone(),
     ));
