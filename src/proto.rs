@@ -74,33 +74,34 @@ pub fn dtype_from_wire(code: i32) -> Result<DType, TensorError> {
 /// The code of a mode in the wire's `Mode` enum (which lists the modes in
 /// the order of [`BoundaryMode::ALL`], from 0).
 pub fn mode_to_wire(mode: BoundaryMode) -> i32 {
-    BoundaryMode::ALL
-        .iter()
-        .position(|m| *m == mode)
-        .map_or(0, |i| i as i32)
+    code_of(&BoundaryMode::ALL, mode)
 }
 
 /// The mode of a wire `Mode` code; `None` for a code the enum does not have.
 pub fn mode_from_wire(code: i32) -> Option<BoundaryMode> {
-    usize::try_from(code)
-        .ok()
-        .and_then(|i| BoundaryMode::ALL.get(i).copied())
+    value_of(&BoundaryMode::ALL, code)
 }
 
 /// The code of an `exp` in the wire's `KernelExp` enum (which lists them in
 /// the order of [`KernelExp::ALL`], from 0).
 pub fn kernel_exp_to_wire(exp: KernelExp) -> i32 {
-    KernelExp::ALL
-        .iter()
-        .position(|e| *e == exp)
-        .map_or(0, |i| i as i32)
+    code_of(&KernelExp::ALL, exp)
 }
 
 /// The `exp` of a wire `KernelExp` code; `None` for a code the enum does not have.
 pub fn kernel_exp_from_wire(code: i32) -> Option<KernelExp> {
-    usize::try_from(code)
-        .ok()
-        .and_then(|i| KernelExp::ALL.get(i).copied())
+    value_of(&KernelExp::ALL, code)
+}
+
+/// The code of `value` in a wire enum that lists `all` in order from 0.
+fn code_of<T: PartialEq>(all: &[T], value: T) -> i32 {
+    all.iter().position(|v| *v == value).map_or(0, |i| i as i32)
+}
+
+/// The value of `code` in a wire enum that lists `all` in order from 0;
+/// `None` for a code the enum does not have.
+fn value_of<T: Copy>(all: &[T], code: i32) -> Option<T> {
+    usize::try_from(code).ok().and_then(|i| all.get(i).copied())
 }
 
 impl pb::GaussianParams {
@@ -231,27 +232,27 @@ mod tests {
         }
     }
 
+    /// The proto's name of a value (`MODE_GRID_WRAP`): its prefix and its
+    /// own name in capitals.
+    fn proto_name(prefix: &str, name: &str) -> String {
+        format!("{prefix}{}", name.to_uppercase().replace('-', "_"))
+    }
+
     #[test]
     fn mode_codes_match_the_proto_enum() {
         for mode in BoundaryMode::ALL {
             let code = mode_to_wire(mode);
             assert_eq!(mode_from_wire(code), Some(mode));
-            let proto_name = pb::Mode::try_from(code).unwrap().as_str_name();
-            assert_eq!(
-                proto_name,
-                format!("MODE_{}", mode.name().to_uppercase().replace('-', "_"))
-            );
+            let wire = pb::Mode::try_from(code).unwrap();
+            assert_eq!(wire.as_str_name(), proto_name("MODE_", mode.name()));
         }
-        assert_eq!(mode_from_wire(8), None);
         for exp in KernelExp::ALL {
             let code = kernel_exp_to_wire(exp);
             assert_eq!(kernel_exp_from_wire(code), Some(exp));
-            let proto_name = pb::KernelExp::try_from(code).unwrap().as_str_name();
-            assert_eq!(
-                proto_name,
-                format!("KERNEL_EXP_{}", exp.name().to_uppercase().replace('-', "_"))
-            );
+            let wire = pb::KernelExp::try_from(code).unwrap();
+            assert_eq!(wire.as_str_name(), proto_name("KERNEL_EXP_", exp.name()));
         }
+        assert_eq!(mode_from_wire(8), None);
         assert_eq!(kernel_exp_from_wire(2), None);
         assert_eq!(mode_from_wire(-1), None);
     }

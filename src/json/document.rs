@@ -61,67 +61,60 @@ fn nested(
 }
 
 fn write_element(out: &mut Vec<u8>, dtype: DType, b: &[u8]) {
-    let _ = match dtype {
-        DType::Bool => write!(out, "{}", b[0] != 0),
-        DType::UInt8 => write!(out, "{}", b[0]),
-        DType::Int8 => write!(out, "{}", b[0] as i8),
-        DType::UInt16 => write!(out, "{}", u16::from_le_bytes([b[0], b[1]])),
-        DType::Int16 => write!(out, "{}", i16::from_le_bytes([b[0], b[1]])),
-        DType::UInt32 => write!(out, "{}", u32::from_le_bytes(arr(b))),
-        DType::Int32 => write!(out, "{}", i32::from_le_bytes(arr(b))),
-        DType::UInt64 => write!(out, "{}", u64::from_le_bytes(arr(b))),
-        DType::Int64 => write!(out, "{}", i64::from_le_bytes(arr(b))),
-        DType::Float16 => {
-            write_f32(out, f16::from_le_bytes([b[0], b[1]]).to_f32());
-            Ok(())
-        }
-        DType::BFloat16 => {
-            write_f32(out, bf16::from_le_bytes([b[0], b[1]]).to_f32());
-            Ok(())
-        }
-        DType::Float32 => {
-            write_f32(out, f32::from_le_bytes(arr(b)));
-            Ok(())
-        }
-        DType::Float64 => {
-            write_f64(out, f64::from_le_bytes(arr(b)));
-            Ok(())
-        }
-        DType::Complex64 => {
-            out.push(b'[');
-            write_f32(out, f32::from_le_bytes(arr(&b[..4])));
-            out.push(b',');
-            write_f32(out, f32::from_le_bytes(arr(&b[4..])));
-            out.push(b']');
-            Ok(())
-        }
-        DType::Complex128 => {
-            out.push(b'[');
-            write_f64(out, f64::from_le_bytes(arr(&b[..8])));
-            out.push(b',');
-            write_f64(out, f64::from_le_bytes(arr(&b[8..])));
-            out.push(b']');
-            Ok(())
-        }
-    };
+    match dtype {
+        DType::Bool => write_display(out, b[0] != 0),
+        DType::UInt8 => write_display(out, b[0]),
+        DType::Int8 => write_display(out, b[0] as i8),
+        DType::UInt16 => write_display(out, u16::from_le_bytes(arr(b))),
+        DType::Int16 => write_display(out, i16::from_le_bytes(arr(b))),
+        DType::UInt32 => write_display(out, u32::from_le_bytes(arr(b))),
+        DType::Int32 => write_display(out, i32::from_le_bytes(arr(b))),
+        DType::UInt64 => write_display(out, u64::from_le_bytes(arr(b))),
+        DType::Int64 => write_display(out, i64::from_le_bytes(arr(b))),
+        DType::Float16 => write_f32(out, f16::from_le_bytes(arr(b)).to_f32()),
+        DType::BFloat16 => write_f32(out, bf16::from_le_bytes(arr(b)).to_f32()),
+        DType::Float32 => write_f32(out, f32::from_le_bytes(arr(b))),
+        DType::Float64 => write_f64(out, f64::from_le_bytes(arr(b))),
+        DType::Complex64 => write_pair(out, b, |out, part| {
+            write_f32(out, f32::from_le_bytes(arr(part)));
+        }),
+        DType::Complex128 => write_pair(out, b, |out, part| {
+            write_f64(out, f64::from_le_bytes(arr(part)));
+        }),
+    }
 }
 
 fn arr<const N: usize>(b: &[u8]) -> [u8; N] {
     b[..N].try_into().expect("element of itemsize bytes")
 }
 
-// `{:?}` prints the shortest round-trip text, with an exponent for very
-// large and small magnitudes (`1e300`, not 301 digits); both are valid JSON.
+fn write_display(out: &mut Vec<u8>, v: impl std::fmt::Display) {
+    let _ = write!(out, "{v}");
+}
+
+/// A complex element as `[real, imaginary]`, each half written by `write`.
+fn write_pair(out: &mut Vec<u8>, b: &[u8], write: impl Fn(&mut Vec<u8>, &[u8])) {
+    let (real, imaginary) = b.split_at(b.len() / 2);
+    out.push(b'[');
+    write(out, real);
+    out.push(b',');
+    write(out, imaginary);
+    out.push(b']');
+}
+
 fn write_f32(out: &mut Vec<u8>, v: f32) {
-    if v.is_finite() {
-        let _ = write!(out, "{v:?}");
-    } else {
-        out.extend_from_slice(b"null");
-    }
+    write_float(out, v, v.is_finite());
 }
 
 fn write_f64(out: &mut Vec<u8>, v: f64) {
-    if v.is_finite() {
+    write_float(out, v, v.is_finite());
+}
+
+// `{:?}` prints the shortest round-trip text of the value's own type, with
+// an exponent for very large and small magnitudes (`1e300`, not 301
+// digits); both are valid JSON.
+fn write_float(out: &mut Vec<u8>, v: impl std::fmt::Debug, finite: bool) {
+    if finite {
         let _ = write!(out, "{v:?}");
     } else {
         out.extend_from_slice(b"null");

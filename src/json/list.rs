@@ -344,42 +344,36 @@ mod tests {
 
     #[test]
     fn infers_shape_and_dtype_as_numpy_does() {
-        assert_eq!(
-            shape_and_dtype(r#"{"array_list": [[1, 2, 3], [4, 5, 6]]}"#),
-            (vec![2, 3], DType::Int64)
-        );
-        assert_eq!(
-            shape_and_dtype(r#"{"array_list": [[1, 2.5], [3, 4]]}"#),
-            (vec![2, 2], DType::Float64)
-        );
-        assert_eq!(
-            shape_and_dtype(r#"{"array_list": [true, false]}"#),
-            (vec![2], DType::Bool)
-        );
-        assert_eq!(
-            shape_and_dtype(r#"{"array_list": [true, 2]}"#),
-            (vec![2], DType::Int64)
-        );
-        assert_eq!(
-            shape_and_dtype(r#"{"array_list": [18446744073709551615]}"#),
-            (vec![1], DType::UInt64)
-        );
-        assert_eq!(
-            shape_and_dtype(r#"{"array_list": []}"#),
-            (vec![0], DType::Float64)
-        );
-        assert_eq!(
-            shape_and_dtype(r#"{"array_list": [[], []]}"#),
-            (vec![2, 0], DType::Float64)
-        );
-        assert_eq!(
-            shape_and_dtype(r#"{"array_list": 7}"#),
-            (vec![], DType::Int64)
-        );
-        assert_eq!(
-            shape_and_dtype(r#"{"id": {"x": [1]}, "array_list": [[[1]]], "z": 1}"#),
-            (vec![1, 1, 1], DType::Int64)
-        );
+        let cases: [(&str, Vec<usize>, DType); 9] = [
+            (
+                r#"{"array_list": [[1, 2, 3], [4, 5, 6]]}"#,
+                vec![2, 3],
+                DType::Int64,
+            ),
+            (
+                r#"{"array_list": [[1, 2.5], [3, 4]]}"#,
+                vec![2, 2],
+                DType::Float64,
+            ),
+            (r#"{"array_list": [true, false]}"#, vec![2], DType::Bool),
+            (r#"{"array_list": [true, 2]}"#, vec![2], DType::Int64),
+            (
+                r#"{"array_list": [18446744073709551615]}"#,
+                vec![1],
+                DType::UInt64,
+            ),
+            (r#"{"array_list": []}"#, vec![0], DType::Float64),
+            (r#"{"array_list": [[], []]}"#, vec![2, 0], DType::Float64),
+            (r#"{"array_list": 7}"#, vec![], DType::Int64),
+            (
+                r#"{"id": {"x": [1]}, "array_list": [[[1]]], "z": 1}"#,
+                vec![1, 1, 1],
+                DType::Int64,
+            ),
+        ];
+        for (json, shape, dtype) in cases {
+            assert_eq!(shape_and_dtype(json), (shape, dtype), "{json}");
+        }
     }
 
     #[test]

@@ -223,6 +223,17 @@ fn flatten<'a>(value: &'a Value, out: &mut Vec<&'a Value>) {
 /// JSON `data` → raw contents of the datatype. The element count is
 /// checked against the shape before the buffer is sized (by the elements
 /// already parsed).
+/// Appends `value` with `put` when it fits the integer type `T`; `None`
+/// for a value that is not an integer or does not fit.
+fn put_integer<T: TryFrom<i128>>(
+    out: &mut BytesMut,
+    value: Option<i128>,
+    put: fn(&mut BytesMut, T),
+) -> Option<()> {
+    put(out, T::try_from(value?).ok()?);
+    Some(())
+}
+
 fn json_to_raw(
     datatype: &str,
     shape: &[i64],
@@ -272,38 +283,20 @@ fn json_to_raw(
         let float = || value.as_f64();
         match dtype {
             DType::Bool => out.put_u8(u8::from(value.as_bool().ok_or_else(wrong)?)),
-            DType::UInt8 => out.put_u8(int().and_then(|v| u8::try_from(v).ok()).ok_or_else(wrong)?),
-            DType::Int8 => out.put_i8(int().and_then(|v| i8::try_from(v).ok()).ok_or_else(wrong)?),
-            DType::UInt16 => out.put_u16_le(
-                int()
-                    .and_then(|v| u16::try_from(v).ok())
-                    .ok_or_else(wrong)?,
-            ),
-            DType::Int16 => out.put_i16_le(
-                int()
-                    .and_then(|v| i16::try_from(v).ok())
-                    .ok_or_else(wrong)?,
-            ),
-            DType::UInt32 => out.put_u32_le(
-                int()
-                    .and_then(|v| u32::try_from(v).ok())
-                    .ok_or_else(wrong)?,
-            ),
-            DType::Int32 => out.put_i32_le(
-                int()
-                    .and_then(|v| i32::try_from(v).ok())
-                    .ok_or_else(wrong)?,
-            ),
-            DType::UInt64 => out.put_u64_le(
-                int()
-                    .and_then(|v| u64::try_from(v).ok())
-                    .ok_or_else(wrong)?,
-            ),
-            DType::Int64 => out.put_i64_le(
-                int()
-                    .and_then(|v| i64::try_from(v).ok())
-                    .ok_or_else(wrong)?,
-            ),
+            DType::UInt8 => put_integer(&mut out, int(), BytesMut::put_u8).ok_or_else(wrong)?,
+            DType::Int8 => put_integer(&mut out, int(), BytesMut::put_i8).ok_or_else(wrong)?,
+            DType::UInt16 => {
+                put_integer(&mut out, int(), BytesMut::put_u16_le).ok_or_else(wrong)?
+            }
+            DType::Int16 => put_integer(&mut out, int(), BytesMut::put_i16_le).ok_or_else(wrong)?,
+            DType::UInt32 => {
+                put_integer(&mut out, int(), BytesMut::put_u32_le).ok_or_else(wrong)?
+            }
+            DType::Int32 => put_integer(&mut out, int(), BytesMut::put_i32_le).ok_or_else(wrong)?,
+            DType::UInt64 => {
+                put_integer(&mut out, int(), BytesMut::put_u64_le).ok_or_else(wrong)?
+            }
+            DType::Int64 => put_integer(&mut out, int(), BytesMut::put_i64_le).ok_or_else(wrong)?,
             DType::Float16 => {
                 out.put_slice(&half::f16::from_f64(float().ok_or_else(wrong)?).to_le_bytes())
             }

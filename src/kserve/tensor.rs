@@ -172,28 +172,12 @@ fn typed_to_bytes(
             .bool_contents
             .iter()
             .for_each(|&b| out.put_u8(u8::from(b))),
-        DType::Int8 => {
-            for (i, &v) in c.int_contents.iter().enumerate() {
-                out.put_i8(i8::try_from(v).map_err(|_| range(v.into(), i))?);
-            }
-        }
-        DType::Int16 => {
-            for (i, &v) in c.int_contents.iter().enumerate() {
-                out.put_i16_le(i16::try_from(v).map_err(|_| range(v.into(), i))?);
-            }
-        }
+        DType::Int8 => put_narrowed(&mut out, &c.int_contents, BytesMut::put_i8, range)?,
+        DType::Int16 => put_narrowed(&mut out, &c.int_contents, BytesMut::put_i16_le, range)?,
         DType::Int32 => c.int_contents.iter().for_each(|&v| out.put_i32_le(v)),
         DType::Int64 => c.int64_contents.iter().for_each(|&v| out.put_i64_le(v)),
-        DType::UInt8 => {
-            for (i, &v) in c.uint_contents.iter().enumerate() {
-                out.put_u8(u8::try_from(v).map_err(|_| range(v.into(), i))?);
-            }
-        }
-        DType::UInt16 => {
-            for (i, &v) in c.uint_contents.iter().enumerate() {
-                out.put_u16_le(u16::try_from(v).map_err(|_| range(v.into(), i))?);
-            }
-        }
+        DType::UInt8 => put_narrowed(&mut out, &c.uint_contents, BytesMut::put_u8, range)?,
+        DType::UInt16 => put_narrowed(&mut out, &c.uint_contents, BytesMut::put_u16_le, range)?,
         DType::UInt32 => c.uint_contents.iter().for_each(|&v| out.put_u32_le(v)),
         DType::UInt64 => c.uint64_contents.iter().for_each(|&v| out.put_u64_le(v)),
         DType::Float32 => c.fp32_contents.iter().for_each(|&v| out.put_f32_le(v)),
@@ -201,6 +185,22 @@ fn typed_to_bytes(
         DType::Float16 | DType::BFloat16 | DType::Complex64 | DType::Complex128 => {}
     }
     Ok(out.freeze())
+}
+
+/// Appends `values` narrowed to `T` with `put`; `refuse(value, index)` for
+/// the first one out of `T`'s range (the protocol carries 8- and 16-bit
+/// integers in 32-bit contents).
+fn put_narrowed<V: Copy + Into<i128>, T: TryFrom<V>>(
+    out: &mut BytesMut,
+    values: &[V],
+    put: fn(&mut BytesMut, T),
+    refuse: impl Fn(i128, usize) -> Status,
+) -> Result<(), Status> {
+    for (index, &value) in values.iter().enumerate() {
+        let narrowed = T::try_from(value).map_err(|_| refuse(value.into(), index))?;
+        put(out, narrowed);
+    }
+    Ok(())
 }
 
 /// Little-endian bytes of a dtype with typed contents → those contents;
