@@ -124,6 +124,57 @@ impl TensorService for PlainService {
     ) -> Result<Response<pb::ImageInfo>, Status> {
         Err(Status::unimplemented("plain baseline"))
     }
+
+    async fn put_tensor(
+        &self,
+        _: Request<Streaming<pb::TensorChunk>>,
+    ) -> Result<Response<pb::StoredTensor>, Status> {
+        Err(Status::unimplemented("plain baseline"))
+    }
+
+    type GetTensorStream = Unsupported<pb::TensorChunk>;
+
+    async fn get_tensor(
+        &self,
+        _: Request<pb::TensorRef>,
+    ) -> Result<Response<Self::GetTensorStream>, Status> {
+        Err(Status::unimplemented("plain baseline"))
+    }
+
+    async fn stat_tensor(
+        &self,
+        _: Request<pb::TensorRef>,
+    ) -> Result<Response<pb::StoredTensor>, Status> {
+        Err(Status::unimplemented("plain baseline"))
+    }
+
+    async fn delete_tensor(
+        &self,
+        _: Request<pb::TensorRef>,
+    ) -> Result<Response<pb::StoredTensor>, Status> {
+        Err(Status::unimplemented("plain baseline"))
+    }
+
+    async fn list_tensors(
+        &self,
+        _: Request<pb::ListTensorsRequest>,
+    ) -> Result<Response<pb::ListTensorsResponse>, Status> {
+        Err(Status::unimplemented("plain baseline"))
+    }
+
+    async fn describe_stored(
+        &self,
+        _: Request<pb::TensorRef>,
+    ) -> Result<Response<pb::TensorInfo>, Status> {
+        Err(Status::unimplemented("plain baseline"))
+    }
+
+    async fn apply_keep(
+        &self,
+        _: Request<pb::ApplyRequest>,
+    ) -> Result<Response<pb::StoredTensor>, Status> {
+        Err(Status::unimplemented("plain baseline"))
+    }
 }
 
 /// HTTP/2 settings of a plain tonic server and its client.

@@ -368,6 +368,7 @@ impl Client {
             let request = pb::ApplyRequest {
                 tensor: Some(proto::tensor_to_wire(tensor.clone())),
                 params: Some(params.clone()),
+                input_id: String::new(),
             };
             let answer = self.inner.apply(request).await?.into_inner();
             self.report(tensor.nbytes() as u64);
@@ -376,6 +377,7 @@ impl Client {
         let start = pb::ApplyStart {
             header: Some(proto::header_to_wire(tensor.dtype(), tensor.shape())),
             params: Some(params.clone()),
+            input_id: String::new(),
         };
         let messages =
             self.upload::<pb::ApplyChunk>(start, futures::stream::iter([tensor.data().clone()]));
@@ -427,20 +429,11 @@ impl Client {
         let start = pb::ApplyStart {
             header: Some(proto::header_to_wire(dtype, shape)),
             params: Some(params.clone()),
+            input_id: String::new(),
         };
         let messages = self.upload::<pb::ApplyChunk>(start, data);
         let answer = self.inner.apply_stream(messages).await?.into_inner();
-        let limits = TensorLimits {
-            max_rank: usize::MAX,
-            max_bytes: self.options.max_answer_bytes,
-        };
-        let (dtype, valid, pieces) = read_answer_header(answer, &limits).await?;
-        Ok(FilterAnswer {
-            dtype,
-            shape: valid.shape,
-            nbytes: valid.nbytes,
-            pieces,
-        })
+        FilterAnswer::read(answer, &self.answer_limits()).await
     }
 
     /// Gathers a streamed tensor answer: the header, then data pieces, into
@@ -457,6 +450,124 @@ impl Client {
             self.report(buffer.len() as u64);
         }
         Ok(Tensor::from_valid(dtype, valid, buffer.freeze())?)
+    }
+
+    /// Keeps `tensor` in the server's tensor store: its handle, for
+    /// [`Client::apply_stored`], [`Client::apply_keep`], [`Client::get`]...
+    pub async fn put(&mut self, tensor: &Tensor) -> Result<pb::StoredTensor, ClientError> {
+        let data = futures::stream::iter([tensor.data().clone()]);
+        self.put_pieces(tensor.dtype(), tensor.shape(), data).await
+    }
+
+    /// [`Client::put`] of a tensor whose data arrives as `data` (pieces of
+    /// any size), in O(piece) client memory.
+    pub async fn put_pieces(
+        &mut self,
+        dtype: crate::tensor::DType,
+        shape: &[usize],
+        data: impl Stream<Item = Bytes> + Send + 'static,
+    ) -> Result<pb::StoredTensor, ClientError> {
+        let messages = self.upload::<pb::TensorChunk>(proto::header_to_wire(dtype, shape), data);
+        Ok(self.inner.put_tensor(messages).await?.into_inner())
+    }
+
+    /// The stored tensor `id`, downloaded whole.
+    pub async fn get(&mut self, id: &str) -> Result<Tensor, ClientError> {
+        let answer = self.inner.get_tensor(tensor_ref(id)).await?.into_inner();
+        self.collect_tensor(answer, &self.answer_limits()).await
+    }
+
+    /// The stored tensor `id`, as its pieces arrive.
+    pub async fn get_pieces(&mut self, id: &str) -> Result<FilterAnswer, ClientError> {
+        let answer = self.inner.get_tensor(tensor_ref(id)).await?.into_inner();
+        FilterAnswer::read(answer, &self.answer_limits()).await
+    }
+
+    /// What the store holds under `id` (dtype, shape, size, expiry).
+    pub async fn stat(&mut self, id: &str) -> Result<pb::StoredTensor, ClientError> {
+        Ok(self.inner.stat_tensor(tensor_ref(id)).await?.into_inner())
+    }
+
+    /// Deletes the stored tensor `id`; what it was.
+    pub async fn delete(&mut self, id: &str) -> Result<pb::StoredTensor, ClientError> {
+        Ok(self.inner.delete_tensor(tensor_ref(id)).await?.into_inner())
+    }
+
+    /// This key's stored tensors, least recently used first.
+    pub async fn list(&mut self) -> Result<Vec<pb::StoredTensor>, ClientError> {
+        let answer = self.inner.list_tensors(pb::ListTensorsRequest {}).await?;
+        Ok(answer.into_inner().tensors)
+    }
+
+    /// [`Client::describe`] of the stored tensor `id`.
+    pub async fn describe_stored(&mut self, id: &str) -> Result<pb::TensorInfo, ClientError> {
+        Ok(self
+            .inner
+            .describe_stored(tensor_ref(id))
+            .await?
+            .into_inner())
+    }
+
+    /// The operation `params` names of the stored tensor `id`, its result
+    /// sent back (streamed, so of any size).
+    pub async fn apply_stored(
+        &mut self,
+        id: &str,
+        params: &pb::OpParams,
+    ) -> Result<Tensor, ClientError> {
+        let answer = self.apply_stored_call(id, params).await?;
+        self.collect_tensor(answer, &self.answer_limits()).await
+    }
+
+    /// [`Client::apply_stored`], the result as its pieces arrive.
+    pub async fn apply_stored_pieces(
+        &mut self,
+        id: &str,
+        params: &pb::OpParams,
+    ) -> Result<FilterAnswer, ClientError> {
+        let answer = self.apply_stored_call(id, params).await?;
+        FilterAnswer::read(answer, &self.answer_limits()).await
+    }
+
+    /// `ApplyStream` of the stored tensor `id`: one start message naming it.
+    async fn apply_stored_call(
+        &mut self,
+        id: &str,
+        params: &pb::OpParams,
+    ) -> Result<tonic::Streaming<pb::TensorChunk>, ClientError> {
+        let start = pb::ApplyStart {
+            header: None,
+            params: Some(params.clone()),
+            input_id: id.to_owned(),
+        };
+        let messages = futures::stream::iter([pb::ApplyChunk {
+            part: Some(pb::apply_chunk::Part::Start(start)),
+        }]);
+        Ok(self.inner.apply_stream(messages).await?.into_inner())
+    }
+
+    /// The operation `params` names of the stored tensor `id`, its result
+    /// kept in the store: its handle. A pipeline of these runs on the
+    /// server, and only what [`Client::get`] fetches travels.
+    pub async fn apply_keep(
+        &mut self,
+        id: &str,
+        params: &pb::OpParams,
+    ) -> Result<pb::StoredTensor, ClientError> {
+        let request = pb::ApplyRequest {
+            tensor: None,
+            params: Some(params.clone()),
+            input_id: id.to_owned(),
+        };
+        Ok(self.inner.apply_keep(request).await?.into_inner())
+    }
+
+    /// The largest answer this client accepts.
+    fn answer_limits(&self) -> TensorLimits {
+        TensorLimits {
+            max_rank: usize::MAX,
+            max_bytes: self.options.max_answer_bytes,
+        }
     }
 
     /// Width, height and format of an encoded image, from its header.
@@ -511,6 +622,21 @@ pub struct FilterAnswer {
 }
 
 impl FilterAnswer {
+    /// Reads the answer's header (checked against `limits`); its data
+    /// follows with [`FilterAnswer::next_piece`].
+    async fn read(
+        answer: tonic::Streaming<pb::TensorChunk>,
+        limits: &TensorLimits,
+    ) -> Result<FilterAnswer, ClientError> {
+        let (dtype, valid, pieces) = read_answer_header(answer, limits).await?;
+        Ok(FilterAnswer {
+            dtype,
+            shape: valid.shape,
+            nbytes: valid.nbytes,
+            pieces,
+        })
+    }
+
     /// The next piece of the result's data, or `None` once exactly
     /// [`FilterAnswer::nbytes`] have arrived and the answer has ended.
     pub async fn next_piece(&mut self) -> Result<Option<Bytes>, ClientError> {
@@ -545,6 +671,11 @@ fn bad_stream(e: DecodeError) -> ClientError {
         DecodeError::Status(status) => ClientError::Status(status),
         DecodeError::Malformed(malformed) => ClientError::BadStream(malformed.to_string()),
     }
+}
+
+/// The message naming a stored tensor.
+fn tensor_ref(id: &str) -> pb::TensorRef {
+    pb::TensorRef { id: id.to_owned() }
 }
 
 /// `gaussian_filter`'s parameters as an `OpParams`.

@@ -347,6 +347,28 @@ pub struct Limits {
         default_value_t = 3600
     )]
     pub grpc_request_timeout_secs: u64,
+
+    /// Most bytes of tensor data the tensor store keeps (PutTensor,
+    /// ApplyKeep, `POST /v1/tensors`): its own share of memory, apart from
+    /// --memory-budget, so the process holds at most the two together. A
+    /// full store refuses new tensors; it never evicts one that has not
+    /// expired. 0 turns the store off (every put is refused).
+    #[arg(long, env = "TENSORWIRE_STORE_BYTES", default_value = "4GiB", value_parser = parse_bytes)]
+    pub store_bytes: u64,
+
+    /// Most bytes of stored tensors one API key may hold (0: as much as
+    /// --store-bytes).
+    #[arg(long, env = "TENSORWIRE_STORE_BYTES_PER_KEY", default_value = "0", value_parser = parse_bytes)]
+    pub store_bytes_per_key: u64,
+
+    /// Most tensors the store keeps.
+    #[arg(long, env = "TENSORWIRE_STORE_MAX_TENSORS", default_value_t = 10_000)]
+    pub store_max_tensors: usize,
+
+    /// Seconds a stored tensor may go unused before it is dropped; every
+    /// use restarts its clock.
+    #[arg(long, env = "TENSORWIRE_STORE_TTL_SECS", default_value_t = 600)]
+    pub store_ttl_secs: u64,
 }
 
 impl Default for Limits {
@@ -365,6 +387,10 @@ impl Default for Limits {
             max_image_decode_bytes: 1 << 30,
             max_image_header_bytes: 16 << 20,
             grpc_request_timeout_secs: 3600,
+            store_bytes: 4 << 30,
+            store_bytes_per_key: 0,
+            store_max_tensors: 10_000,
+            store_ttl_secs: 600,
         }
     }
 }

@@ -35,6 +35,7 @@ pub mod server;
 pub(crate) mod service;
 pub(crate) mod shutdown;
 pub(crate) mod status;
+pub mod store;
 pub mod tensor;
 #[cfg(test)]
 mod test_values;

@@ -3,6 +3,7 @@
 //! actually bound (port 0 picks one) are known and logged up front.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
@@ -28,6 +29,7 @@ use crate::grpc_layers::reservation::ReserveUnaryLayer;
 use crate::listen;
 use crate::proto::{self, pb::tensor_service_server::TensorServiceServer};
 use crate::service::TensorServiceImpl;
+use crate::store::{StoreLimits, TensorStore};
 use tonic::service::interceptor::InterceptedService;
 
 /// A server whose listeners are bound and serving.
@@ -101,13 +103,14 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<RunningServer> {
     let grpc_tls = config.tls.server_config(listen::ALPN_GRPC)?;
     let http_tls = config.tls.server_config(listen::ALPN_HTTP)?;
     let budget = MemoryBudget::new(config.limits.memory_budget);
+    let store = TensorStore::new(StoreLimits::from_config(&config.limits));
     let metrics = Arc::new(ServiceMetrics::new(budget.clone()));
     // One service for every gRPC listener: clones share the computation
     // slots, the budget and the metrics.
     let service = grpc_service(
         &config.limits,
         config.timeouts,
-        budget.clone(),
+        (budget.clone(), store.clone()),
         metrics.clone(),
         keys.clone(),
         config.compress_responses,
@@ -122,6 +125,7 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<RunningServer> {
         grpc_settings,
         shutdown.clone(),
     ))];
+    tasks.push(tokio::spawn(sweep_store(store, shutdown.clone())));
     // The gateway reaches the service over loopback like any other client
     // (measured no slower than an in-process client; see ARCHITECTURE.md).
     // With TLS on, the gateway would have to verify the certificate for a
@@ -195,7 +199,7 @@ pub(crate) fn tensor_service(native: TensorServiceImpl) -> TensorServiceServer<T
 async fn grpc_service(
     limits: &Limits,
     timeouts: ConnectionTimeouts,
-    budget: MemoryBudget,
+    (budget, store): (MemoryBudget, TensorStore),
     metrics: Arc<ServiceMetrics>,
     keys: ApiKeys,
     compress_responses: Option<Encoding>,
@@ -228,7 +232,8 @@ async fn grpc_service(
     // One native service: the Open Inference Protocol front door calls it,
     // sharing its computation slots and budget.
     let native = TensorServiceImpl::with_budget(limits.clone(), budget.clone())
-        .with_answer_idle(timeouts.body_read());
+        .with_answer_idle(timeouts.body_read())
+        .with_store(store);
     // Health and the Open Inference Protocol's probes stay open; everything
     // else needs a key when keys are set.
     let routes = Routes::new(health_service)
@@ -252,6 +257,21 @@ async fn grpc_service(
         .layer(ReserveUnaryLayer::new(budget, limits.max_message_bytes))
         .layer(CompressAnswersLayer::new(compress_responses))
         .service(routes))
+}
+
+/// Drops the store's expired tensors every tenth of its TTL (at least every
+/// second, at most every minute), so an idle server frees their memory
+/// without waiting for a call, until `shutdown`. The store lives in memory
+/// only: on shutdown it is dropped with the process.
+async fn sweep_store(store: TensorStore, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let period = (store.limits().ttl / 10).clamp(Duration::from_secs(1), Duration::from_secs(60));
+    let mut ticks = tokio::time::interval(period);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => store.sweep(),
+            () = shutdown.cancelled() => return Ok(()),
+        }
+    }
 }
 
 /// Gives their meaning to the refusals tonic makes itself before a handler

@@ -28,16 +28,20 @@ pub enum Reason {
     Busy,
     /// A bug in the server (`INTERNAL`).
     Internal,
+    /// No stored tensor has the id (`NOT_FOUND`): never made, deleted,
+    /// expired, or another key's.
+    NotFound,
 }
 
 impl Reason {
     /// Every reason.
-    pub const ALL: [Reason; 5] = [
+    pub const ALL: [Reason; 6] = [
         Reason::BadArgument,
         Reason::LimitExceeded,
         Reason::BudgetExceeded,
         Reason::Busy,
         Reason::Internal,
+        Reason::NotFound,
     ];
 
     /// The reason as `ErrorInfo.reason` spells it (`LIMIT_EXCEEDED`, ...).
@@ -48,6 +52,7 @@ impl Reason {
             Reason::BudgetExceeded => "BUDGET_EXCEEDED",
             Reason::Busy => "BUSY",
             Reason::Internal => "INTERNAL",
+            Reason::NotFound => "NOT_FOUND",
         }
     }
 
@@ -59,6 +64,7 @@ impl Reason {
                 Code::ResourceExhausted
             }
             Reason::Internal => Code::Internal,
+            Reason::NotFound => Code::NotFound,
         }
     }
 

@@ -40,6 +40,7 @@ mod openapi;
 mod pages;
 mod request;
 mod seed;
+mod tensors;
 mod upload;
 mod upstream;
 
@@ -51,7 +52,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{StatusCode, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, delete, get, post};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
@@ -184,6 +185,10 @@ pub(crate) fn routes() -> Vec<(String, &'static str, MethodRouter<AppState>)> {
         ("/im_size", "post", post(seed::im_size)),
         ("/v1/describe", "post", post(native::describe)),
         ("/v1/image_size", "post", post(native::image_size)),
+        ("/v1/tensors", "post", post(tensors::put)),
+        ("/v1/tensors", "get", get(tensors::list)),
+        ("/v1/tensors/{id}", "get", get(tensors::get)),
+        ("/v1/tensors/{id}", "delete", delete(tensors::delete)),
         ("/healthz", "get", get(native::healthz)),
         ("/metrics", "get", get(native::metrics)),
         ("/openapi.json", "get", get(native::openapi)),

@@ -34,18 +34,27 @@ use crate::tensor::Tensor;
 /// Answers larger than this are encoded (JSON, PNG) on the blocking pool.
 const INLINE_ENCODE_BYTES: usize = 1 << 20;
 
-fn refuse_npy(detail: String) -> GatewayError {
+/// A `.npy` body that cannot be read, as the routes that read one say it.
+pub(crate) fn refuse_npy(detail: String) -> GatewayError {
     GatewayError::BadRequest(format!("the body is not a usable .npy file: {detail}"))
 }
 
 /// What a body is, by its Content-Type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum BodyKind {
+pub(crate) enum BodyKind {
+    /// A `.npy` file (also an empty body).
     Npy,
+    /// An encoded image.
     Image,
 }
 
-fn body_kind(headers: &HeaderMap, route: &str, images: bool) -> Result<BodyKind, GatewayError> {
+/// The kind of `headers`' body; 415 for a media type `route` does not read
+/// (images only where `images`).
+pub(crate) fn body_kind(
+    headers: &HeaderMap,
+    route: &str,
+    images: bool,
+) -> Result<BodyKind, GatewayError> {
     let media = media_type(headers);
     match media.as_str() {
         "" | "application/x-npy" | "application/octet-stream" => Ok(BodyKind::Npy),
@@ -98,24 +107,53 @@ impl From<pb::TensorInfo> for TensorInfoJson {
     }
 }
 
-/// `POST /v1/describe`: a `.npy` body → its `TensorInfo` as JSON.
+/// `POST /v1/describe`: a `.npy` body → its `TensorInfo` as JSON;
+/// `?input={id}` describes a stored tensor instead.
 pub(crate) async fn describe(
     State(state): State<AppState>,
     memory: RequestMemory,
+    uri: Uri,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<TensorInfoJson>, GatewayError> {
     body_kind(&headers, "/v1/describe", false)?;
     let calls = state.calls(Credentials::from_headers(&headers), &memory);
+    let mut input = None;
+    for (name, value) in form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
+        match name.as_ref() {
+            "input" => input = Some(value.into_owned()),
+            other => {
+                return Err(GatewayError::BadRequest(format!(
+                    "/v1/describe has no query parameter {other:?} (only input)"
+                )));
+            }
+        }
+    }
+    if let Some(id) = input {
+        no_body_with_input(&headers)?;
+        let info = calls.store_client().describe_stored(&id).await?;
+        return Ok(Json(info.into()));
+    }
     reserve_npy_body(&calls, &headers)?;
     let upload = npy_upload(&calls, &memory, body, state.body_limit()).await?;
     let info = calls.describe_upload(upload, refuse_npy).await?;
     Ok(Json(info.into()))
 }
 
+/// A call on a stored tensor (`?input=`) takes its input from the store:
+/// a body besides is refused rather than ignored.
+fn no_body_with_input(headers: &HeaderMap) -> Result<(), GatewayError> {
+    match content_length(headers) {
+        None | Some(0) => Ok(()),
+        Some(_) => Err(GatewayError::BadRequest(
+            "?input= names a stored tensor as the input; the body must then be empty".into(),
+        )),
+    }
+}
+
 /// Reads a `.npy` body that may stream: gathered whole under the streaming
 /// threshold (held in the request's memory), otherwise passed on in pieces.
-async fn npy_upload(
+pub(crate) async fn npy_upload(
     calls: &Calls,
     memory: &RequestMemory,
     body: Body,
@@ -157,7 +195,22 @@ pub(crate) async fn apply(
         ))
     })?;
     let calls = state.calls(Credentials::from_headers(&headers), &memory);
+    let (input, keep) = (query.input.clone(), query.keep);
+    if let Some(id) = input {
+        no_body_with_input(&headers)?;
+        let params = query.into_wire(op, None)?;
+        if keep {
+            return Ok(created(
+                calls.store_client().apply_keep(&id, &params).await?,
+            ));
+        }
+        let filtered = calls.stored_answer(id, Some(params)).await?;
+        return answer(filtered, format, &memory).await;
+    }
     let limit = state.body_limit();
+    if keep {
+        return keep_upload(op, query, kind, (&state, &calls, &memory), (headers, body)).await;
+    }
     let filtered = match kind {
         BodyKind::Npy => {
             reserve_npy_filter_body(&calls, &headers)?;
@@ -177,6 +230,45 @@ pub(crate) async fn apply(
         }
     };
     answer(filtered, format, &memory).await
+}
+
+/// `?keep=true` with a body: the input is stored, the result kept from it,
+/// and the stored input deleted; the answer is the result's handle.
+async fn keep_upload(
+    op: &'static Operation,
+    query: OpQuery,
+    kind: BodyKind,
+    (state, calls, memory): (&AppState, &Calls, &RequestMemory),
+    (headers, body): (HeaderMap, Body),
+) -> Result<Response, GatewayError> {
+    let limit = state.body_limit();
+    let (stored, params) = match kind {
+        BodyKind::Npy => {
+            reserve_npy_body(calls, &headers)?;
+            let upload = npy_upload(calls, memory, body, limit).await?;
+            (
+                calls.put_upload(upload, refuse_npy).await?,
+                query.into_wire(op, None)?,
+            )
+        }
+        BodyKind::Image => {
+            let bytes = read_body(body, &headers, limit, memory, 1).await?;
+            memory.add(Account::Decoded, decoded_image_bytes(&bytes, state))?;
+            let limits = state.config().image_limits;
+            let decoded = tokio::task::spawn_blocking(move || decode_image(&bytes, &limits))
+                .await
+                .map_err(|e| GatewayError::Internal(format!("image decoding failed: {e}")))??;
+            let params = query.into_wire(op, Some(&decoded.spatial_axes))?;
+            let upload = NpyUpload::<BodyPieces>::Whole(decoded.tensor);
+            (calls.put_upload(upload, refuse_npy).await?, params)
+        }
+    };
+    let mut client = calls.store_client();
+    let kept = client.apply_keep(&stored.id, &params).await;
+    // The stored input was only a step: deleted whether or not the
+    // operation succeeded (it expires anyway should this fail).
+    let _ = client.delete(&stored.id).await;
+    Ok(created(kept?))
 }
 
 /// The most bytes decoding an image body allocates for its pixels, from its
@@ -211,7 +303,8 @@ fn json_answer_bytes(tensor: &Tensor) -> u64 {
 
 /// Writes a filter result in the negotiated format; a result that must be
 /// gathered and encoded whole (JSON, PNG) is reserved in `memory` first.
-async fn answer(
+/// The result as `format`: `.npy` streamed, JSON or PNG encoded whole.
+pub(crate) async fn answer(
     filtered: Filtered,
     format: Format,
     memory: &RequestMemory,
@@ -254,6 +347,10 @@ async fn answer(
 struct OpQuery {
     params: pb::GaussianParams,
     axes_given: bool,
+    /// `input`: a stored tensor to use as the input.
+    input: Option<String>,
+    /// `keep=true`: keep the result in the store, answer its handle.
+    keep: bool,
 }
 
 impl OpQuery {
@@ -265,7 +362,23 @@ impl OpQuery {
         let route = format!("/v1/{}", op.name);
         let mut params = pb::GaussianParams::default();
         let mut axes_given = false;
+        let (mut input, mut keep) = (None, false);
         for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+            match name.as_ref() {
+                "input" => {
+                    input = Some(value.into_owned());
+                    continue;
+                }
+                "keep" => {
+                    keep = parse_flag(&value).ok_or_else(|| {
+                        GatewayError::BadRequest(format!(
+                            "{route}: keep is true or false, not {value:?}"
+                        ))
+                    })?;
+                    continue;
+                }
+                _ => {}
+            }
             let name = if name == "output" {
                 Param::OutputDtype.name()
             } else {
@@ -284,7 +397,12 @@ impl OpQuery {
                 }
             )));
         }
-        Ok(OpQuery { params, axes_given })
+        Ok(OpQuery {
+            params,
+            axes_given,
+            input,
+            keep,
+        })
     }
 
     /// The call's `OpParams`. For an image (its `spatial_axes` given), an
@@ -309,6 +427,49 @@ impl OpQuery {
         op.to_wire(params)
             .map_err(|e| GatewayError::BadRequest(e.to_string()))
     }
+}
+
+/// A query flag: `true`/`1`/`yes` or `false`/`0`/`no`.
+fn parse_flag(value: &str) -> Option<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Some(true),
+        "false" | "0" | "no" => Some(false),
+        _ => None,
+    }
+}
+
+/// A stored tensor's handle as JSON.
+#[derive(Debug, Serialize)]
+pub(crate) struct StoredJson {
+    id: String,
+    dtype: String,
+    shape: Vec<u64>,
+    nbytes: u64,
+    expires_in_ms: u64,
+}
+
+impl From<pb::StoredTensor> for StoredJson {
+    fn from(stored: pb::StoredTensor) -> StoredJson {
+        StoredJson {
+            dtype: crate::proto::dtype_from_wire(stored.dtype)
+                .map(|d| d.name().to_owned())
+                .unwrap_or_default(),
+            id: stored.id,
+            shape: stored.shape,
+            nbytes: stored.nbytes,
+            expires_in_ms: stored.expires_in_ms,
+        }
+    }
+}
+
+/// A new stored tensor's answer: 201 with its handle and `Location`.
+pub(crate) fn created(stored: pb::StoredTensor) -> Response {
+    let location = HeaderValue::try_from(format!("/v1/tensors/{}", stored.id)).ok();
+    let mut response = (StatusCode::CREATED, Json(StoredJson::from(stored))).into_response();
+    if let Some(location) = location {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
 }
 
 /// `ImageInfo` as JSON.

@@ -23,7 +23,7 @@ use super::upload::{
 };
 use super::{GatewayConfig, GatewayError};
 use crate::budget::{MemoryBudget, Reservation};
-use crate::client::{Client, ClientOptions};
+use crate::client::{Client, ClientError, ClientOptions, FilterAnswer};
 use crate::npy::write_npy_header;
 use crate::proto::dtype_from_wire;
 use crate::proto::pb;
@@ -407,13 +407,24 @@ impl Calls {
     > {
         self.reserve_pipeline()?;
         let (sender, receiver) = mpsc::channel(PIPELINE_DEPTH);
-        let call = ApplyCall {
+        let call = AnswerCall::Apply {
             client: self.client(),
             dtype: upload.dtype,
             shape: upload.shape.clone(),
             params,
             data: ReceiverStream::new(receiver),
         };
+        let (events, answer) = self.answer_queue(call);
+        Ok((sender, events, answer))
+    }
+
+    /// Starts `call`, its answer read into a queue by a task: a sender into
+    /// that queue (for a pump's refusal; dropped otherwise, so the queue
+    /// ends with the reader) and the answer.
+    fn answer_queue(
+        &self,
+        call: AnswerCall,
+    ) -> (mpsc::UnboundedSender<AnswerEvent>, FilteredStream) {
         let (events, queue) = mpsc::unbounded_channel();
         let into = events.clone();
         let buffer = AnswerBuffer {
@@ -435,7 +446,63 @@ impl Calls {
             ended: false,
             tasks: vec![reader.abort_handle()],
         };
-        Ok((sender, events, answer))
+        (events, answer)
+    }
+
+    /// A stored tensor (`GetTensor`), or an operation's result on one
+    /// (`ApplyStream` with `input_id`, when `params` are given), as a
+    /// streamed answer.
+    pub(crate) async fn stored_answer(
+        &self,
+        id: String,
+        params: Option<pb::OpParams>,
+    ) -> Result<Filtered, GatewayError> {
+        let call = AnswerCall::Stored {
+            client: self.client(),
+            id,
+            params,
+        };
+        let (events, mut answer) = self.answer_queue(call);
+        drop(events);
+        answer.wait_for_data().await?;
+        Ok(Filtered::Streamed(Box::new(answer)))
+    }
+
+    /// `PutTensor` of an uploaded `.npy`: its handle.
+    pub(crate) async fn put_upload<P: Pieces>(
+        &self,
+        upload: NpyUpload<P>,
+        refuse: NpyRefusal,
+    ) -> Result<pb::StoredTensor, GatewayError> {
+        let upload = match upload {
+            // Sent in pieces of the tensor's own bytes: no copy.
+            NpyUpload::Whole(tensor) => return Ok(self.client().put(&tensor).await?),
+            NpyUpload::Streaming(streaming) => streaming,
+        };
+        self.reserve_pipeline()?;
+        let (sender, receiver) = mpsc::channel(PIPELINE_DEPTH);
+        let data = ReceiverStream::new(receiver);
+        let mut client = self.client();
+        let (dtype, shape) = (upload.dtype, upload.shape.clone());
+        let call =
+            async move { Ok::<_, GatewayError>(client.put_pieces(dtype, &shape, data).await?) };
+        let pump = pump(
+            upload.first,
+            upload.rest,
+            Some(upload.nbytes),
+            sender,
+            self.chunk,
+            refuse,
+        );
+        let ((), stored) = tokio::try_join!(pump, call)?;
+        Ok(stored)
+    }
+
+    /// The client for a call on the store, with this request's key and
+    /// deadline (`StatTensor`, `DeleteTensor`, `ListTensors`,
+    /// `DescribeStored`, `ApplyKeep`: small messages both ways).
+    pub(crate) fn store_client(&self) -> Client {
+        self.client()
     }
 
     /// `ImageSize` of an encoded image in memory.
@@ -671,21 +738,55 @@ async fn pump_filter<P: Pieces>(
     .await
 }
 
-/// An `ApplyStream` call: the client, the upload's header and parameters,
-/// and the stream its data pieces come up.
-struct ApplyCall {
-    client: Client,
-    dtype: DType,
-    shape: Vec<usize>,
-    params: pb::OpParams,
-    data: ReceiverStream<Bytes>,
+/// A call whose answer is a streamed tensor.
+enum AnswerCall {
+    /// `ApplyStream` of an upload: its header and parameters, and the
+    /// stream its data pieces come up.
+    Apply {
+        client: Client,
+        dtype: DType,
+        shape: Vec<usize>,
+        params: pb::OpParams,
+        data: ReceiverStream<Bytes>,
+    },
+    /// A stored tensor, or (with `params`) an operation's result on it.
+    Stored {
+        client: Client,
+        id: String,
+        params: Option<pb::OpParams>,
+    },
+}
+
+impl AnswerCall {
+    /// Makes the call: its answer, header read.
+    async fn start(self) -> Result<FilterAnswer, ClientError> {
+        match self {
+            AnswerCall::Apply {
+                mut client,
+                dtype,
+                shape,
+                params,
+                data,
+            } => client.apply_pieces(dtype, &shape, &params, data).await,
+            AnswerCall::Stored {
+                mut client,
+                id,
+                params: Some(params),
+            } => client.apply_stored_pieces(&id, &params).await,
+            AnswerCall::Stored {
+                mut client,
+                id,
+                params: None,
+            } => client.get_pieces(&id).await,
+        }
+    }
 }
 
 /// Makes the filter call and reports its answer's header and pieces into
 /// `into` as they arrive (the client checks that the data is exactly as
 /// long as the header declares); stops when nobody listens.
 async fn read_answer(
-    call: ApplyCall,
+    call: AnswerCall,
     into: &mpsc::UnboundedSender<AnswerEvent>,
     buffer: AnswerBuffer,
 ) -> Result<(), GatewayError> {
@@ -693,14 +794,7 @@ async fn read_answer(
     // buffer (and a semaphore hands out at most u32::MAX at once).
     let held = Arc::new(Semaphore::new(buffer.cap.min(Semaphore::MAX_PERMITS)));
     let prepaid = Arc::new(Semaphore::new(buffer.prepaid.min(Semaphore::MAX_PERMITS)));
-    let ApplyCall {
-        mut client,
-        dtype,
-        shape,
-        params,
-        data,
-    } = call;
-    let mut answer = client.apply_pieces(dtype, &shape, &params, data).await?;
+    let mut answer = call.start().await?;
     let header = AnswerEvent::Header(answer.dtype, answer.shape.clone(), answer.nbytes);
     if into.send(header).is_err() {
         return Ok(());

@@ -188,6 +188,7 @@ impl KServeService {
         let tensor = self.native_tensor(&input)?;
         let call = native_request(
             native::ApplyRequest {
+                input_id: String::new(),
                 tensor: Some(tensor),
                 params: Some(params),
             },

@@ -26,6 +26,7 @@ use crate::image::ImageError;
 use crate::npy::NpyError;
 use crate::proto::FieldError;
 use crate::status::{ERROR_DOMAIN, Reason};
+use crate::store::StoreError;
 use crate::tensor::TensorError;
 
 /// Seconds a client refused for a busy memory budget is told to wait
@@ -77,6 +78,14 @@ pub fn busy_status(message: String) -> Status {
         .metadata_mut()
         .insert("retry-after", BUSY_RETRY_AFTER_SECS.into());
     status
+}
+
+/// `NOT_FOUND` for a stored tensor: `ErrorInfo` `NOT_FOUND` and a
+/// `ResourceInfo` naming the id.
+fn stored_tensor_not_found(id: &str, message: String) -> Status {
+    let mut details = info(Reason::NotFound);
+    details.set_resource_info("tensorwire.v1.StoredTensor", id, "", message.clone());
+    Status::with_error_details(Code::NotFound, message, details)
 }
 
 /// `INTERNAL` with `ErrorInfo` `INTERNAL`: a bug, not the client's fault.
@@ -158,6 +167,9 @@ pub enum ServiceError {
     /// Other requests hold the memory budget now; retrying later can work.
     #[error("{0}")]
     Busy(String),
+    /// The tensor store refused (no such tensor, or full).
+    #[error(transparent)]
+    Store(#[from] StoreError),
     /// The transport failed or the client went away mid-call.
     #[error(transparent)]
     Wire(#[from] Status),
@@ -181,7 +193,10 @@ impl ServiceError {
             | ServiceError::Npy(NpyError::Tensor(TensorError::TooLarge { .. }))
             | ServiceError::Filter(FilterError::OutputTooLarge { .. })
             | ServiceError::ResourceExhausted(_)
-            | ServiceError::OverLimit { .. } => Reason::LimitExceeded,
+            | ServiceError::OverLimit { .. }
+            | ServiceError::Store(StoreError::Full { .. }) => Reason::LimitExceeded,
+            ServiceError::Store(StoreError::NotFound(_)) => Reason::NotFound,
+            ServiceError::Store(StoreError::Random(_)) => Reason::Internal,
             ServiceError::Image(e) if e.is_over_limit() => Reason::LimitExceeded,
             ServiceError::Image(ImageError::Internal(_)) | ServiceError::Internal(_) => {
                 Reason::Internal
@@ -226,7 +241,8 @@ impl ServiceError {
     /// The limit (server flag) a refusal over a limit is about.
     fn limit(&self) -> &'static str {
         match self {
-            ServiceError::OverLimit { limit, .. } => limit,
+            ServiceError::OverLimit { limit, .. }
+            | ServiceError::Store(StoreError::Full { limit, .. }) => limit,
             ServiceError::Image(ImageError::HeaderTooLong { .. }) => "--max-image-header-bytes",
             ServiceError::Image(ImageError::DecodeMemory { .. }) => "--max-image-decode-bytes",
             ServiceError::Image(_) => "--max-image-pixels",
@@ -247,7 +263,10 @@ impl ServiceError {
                 quota_refusal(reason, self.limit(), message)
             }
             (_, Some(Reason::Busy)) => busy_status(message),
-            (_, Some(Reason::Internal) | None) => internal(message),
+            (ServiceError::Store(StoreError::NotFound(id)), _) => {
+                stored_tensor_not_found(id, message)
+            }
+            (_, Some(Reason::Internal | Reason::NotFound) | None) => internal(message),
         }
     }
 }

@@ -4,10 +4,12 @@
 //! is checked before the engine runs off the async runtime. The streaming
 //! RPCs are `filter_stream`'s.
 
+use super::store::InputTensor;
 use super::{ServiceError, TensorServiceImpl};
 use crate::filter::OpPlan;
 use crate::proto::{self, pb};
-use crate::tensor::DType;
+use crate::store::Owner;
+use crate::tensor::{DType, Tensor};
 
 impl TensorServiceImpl {
     /// The operation `params` names, planned for an input of `dtype` and
@@ -26,20 +28,17 @@ impl TensorServiceImpl {
         Ok(op.plan(dtype, shape, &params, &self.filter_limits())?)
     }
 
-    /// One message in, one message out.
+    /// One message in, one message out. The input is the request's tensor
+    /// or a stored one (`input_id`).
     pub(super) async fn apply_unary(
         &self,
-        tensor: Option<pb::Tensor>,
-        params: pb::OpParams,
+        owner: &Owner,
+        request: pb::ApplyRequest,
     ) -> Result<pb::Tensor, ServiceError> {
-        let tensor = tensor.ok_or_else(|| ServiceError::BadField {
-            field: "tensor",
-            message: "the request has no tensor".into(),
-        })?;
-        let tensor = proto::tensor_from_wire(tensor, &self.tensor_limits)?;
+        let input = self.input_tensor(owner, request.tensor, &request.input_id)?;
+        let params = request.params.unwrap_or_default();
+        let tensor = input.tensor();
         let plan = self.plan_op(&params, tensor.dtype(), tensor.shape())?;
-        let result_bytes = plan.output_nbytes() * plan.result_buffers();
-        let reservation = self.reserve((tensor.nbytes() + result_bytes) as u64)?;
         if plan.output_nbytes() as u64 > self.limits.max_message_bytes {
             return Err(ServiceError::OverLimit {
                 limit: "--max-message-bytes",
@@ -50,13 +49,23 @@ impl TensorServiceImpl {
                 ),
             });
         }
+        Ok(proto::tensor_to_wire(self.run_plan(plan, input).await?))
+    }
+
+    /// Runs `plan` on `input` off the runtime, its input (when sent) and
+    /// result buffers reserved in the memory budget.
+    pub(super) async fn run_plan(
+        &self,
+        plan: OpPlan,
+        input: InputTensor,
+    ) -> Result<Tensor, ServiceError> {
+        let result_bytes = plan.output_nbytes() * plan.result_buffers();
+        let reservation = self.reserve((input.reserved_bytes() + result_bytes) as u64)?;
         // The reservation goes with the work (see `compute`).
-        let result = self
-            .compute(move || {
-                let _held = reservation;
-                plan.run(&tensor)
-            })
-            .await?;
-        Ok(proto::tensor_to_wire(result))
+        self.compute(move || {
+            let _held = reservation;
+            plan.run(input.tensor())
+        })
+        .await
     }
 }

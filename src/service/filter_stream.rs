@@ -35,35 +35,38 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Status, Streaming};
 
+use super::store::send_tensor;
 use super::stream::{DataPieces, check_header, off_runtime, read_first};
 use super::{ResponseStream, ServiceError, TensorServiceImpl};
 use crate::budget::Reservation;
 use crate::filter::{SlabCutter, SlabJob, SlabPlan};
 use crate::proto::{self, pb};
+use crate::store::Owner;
 use crate::tensor::byte_pieces;
 use crate::wire::{self, Framed};
 
 /// The start message of a streamed operation: the tensor's header and the
 /// operation with its parameters.
 pub(super) trait OpStart {
-    /// The header and the operation.
-    fn split(self) -> (Option<pb::TensorHeader>, pb::OpParams);
+    /// The header, the operation, and the id of a stored input (empty when
+    /// the data follows).
+    fn split(self) -> (Option<pb::TensorHeader>, pb::OpParams, String);
 }
 
 impl OpStart for pb::ApplyStart {
-    fn split(self) -> (Option<pb::TensorHeader>, pb::OpParams) {
-        (self.header, self.params.unwrap_or_default())
+    fn split(self) -> (Option<pb::TensorHeader>, pb::OpParams, String) {
+        (self.header, self.params.unwrap_or_default(), self.input_id)
     }
 }
 
 impl OpStart for pb::GaussianFilterStart {
-    fn split(self) -> (Option<pb::TensorHeader>, pb::OpParams) {
+    fn split(self) -> (Option<pb::TensorHeader>, pb::OpParams, String) {
         let params = pb::OpParams {
             op: Some(pb::op_params::Op::GaussianFilter(
                 self.params.unwrap_or_default(),
             )),
         };
-        (self.header, params)
+        (self.header, params, String::new())
     }
 }
 
@@ -174,13 +177,19 @@ impl TensorServiceImpl {
     /// arrives.
     pub(super) async fn apply_stream<M>(
         &self,
+        owner: &Owner,
         mut messages: Streaming<M>,
     ) -> Result<ResponseStream<pb::TensorChunk>, ServiceError>
     where
         M: Framed,
         M::Header: OpStart,
     {
-        let (header, params) = read_first(&mut messages).await?.split();
+        let (header, params, input_id) = read_first(&mut messages).await?.split();
+        if !input_id.is_empty() {
+            return self
+                .apply_stored_stream(owner, header, params, &input_id)
+                .await;
+        }
         let header = header
             .ok_or_else(|| ServiceError::Stream("the start message has no tensor header".into()))?;
         let (dtype, valid) = check_header(&header, &self.tensor_limits)?;
@@ -228,6 +237,29 @@ impl TensorServiceImpl {
             ReceiverStream::new(answers),
             chunk,
         )))
+    }
+
+    /// `ApplyStream` of a stored tensor: computed whole (its input is in
+    /// memory already), the result sent in pieces.
+    async fn apply_stored_stream(
+        &self,
+        owner: &Owner,
+        header: Option<pb::TensorHeader>,
+        params: pb::OpParams,
+        input_id: &str,
+    ) -> Result<ResponseStream<pb::TensorChunk>, ServiceError> {
+        if header.is_some() {
+            return Err(ServiceError::BadField {
+                field: "input_id",
+                message: "the start message has both a tensor header and an input_id; send one"
+                    .into(),
+            });
+        }
+        let input = self.input_tensor(owner, None, input_id)?;
+        let tensor = input.tensor();
+        let plan = self.plan_op(&params, tensor.dtype(), tensor.shape())?;
+        let result = self.run_plan(plan, input).await?;
+        Ok(send_tensor(result, self.limits.chunk_bytes()))
     }
 
     /// The filtering stage: filters each slab off the runtime (in order) and

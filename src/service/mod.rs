@@ -9,6 +9,7 @@ mod error;
 mod filter;
 mod filter_stream;
 mod image;
+mod store;
 mod stream;
 
 use std::pin::Pin;
@@ -28,6 +29,7 @@ use crate::config::Limits;
 use crate::describe::{TensorSummary, describe};
 use crate::proto::pb::tensor_service_server::TensorService;
 use crate::proto::{self, pb};
+use crate::store::{StoreLimits, TensorStore};
 use crate::tensor::{Tensor, TensorLimits};
 
 /// A stream of response messages, as tonic wants it.
@@ -40,6 +42,8 @@ pub struct TensorServiceImpl {
     tensor_limits: TensorLimits,
     compute_slots: Arc<Semaphore>,
     budget: MemoryBudget,
+    /// Tensors kept between calls.
+    store: TensorStore,
     /// How long a streamed answer waits for its client to read before the
     /// call ends (`--body-read-timeout-secs`).
     answer_idle: Duration,
@@ -54,6 +58,7 @@ impl TensorServiceImpl {
             tensor_limits: limits.tensor(),
             compute_slots: Arc::new(Semaphore::new(limits.concurrency())),
             budget,
+            store: TensorStore::new(StoreLimits::from_config(&limits)),
             limits,
             answer_idle: crate::config::ConnectionTimeouts::default().body_read(),
         }
@@ -67,6 +72,13 @@ impl TensorServiceImpl {
             answer_idle: idle,
             ..self
         }
+    }
+
+    /// The same service keeping tensors in `store` (shared with the
+    /// server, which sweeps its expired tensors and shows its counts in
+    /// `/metrics`); by default a store of its own, sized by `limits`.
+    pub fn with_store(self, store: TensorStore) -> TensorServiceImpl {
+        TensorServiceImpl { store, ..self }
     }
 
     /// Runs CPU work on the blocking pool once a computation slot is free, so
@@ -139,15 +151,19 @@ impl TensorService for TensorServiceImpl {
         &self,
         request: Request<pb::GaussianFilterRequest>,
     ) -> Result<Response<pb::Tensor>, Status> {
+        let owner = store::owner(request.metadata());
         let request = request.into_inner();
         let params = pb::OpParams {
             op: Some(pb::op_params::Op::GaussianFilter(
                 request.params.unwrap_or_default(),
             )),
         };
-        Ok(Response::new(
-            self.apply_unary(request.tensor, params).await?,
-        ))
+        let request = pb::ApplyRequest {
+            tensor: request.tensor,
+            params: Some(params),
+            input_id: String::new(),
+        };
+        Ok(Response::new(self.apply_unary(&owner, request).await?))
     }
 
     type GaussianFilterStreamStream = ResponseStream<pb::TensorChunk>;
@@ -156,8 +172,9 @@ impl TensorService for TensorServiceImpl {
         &self,
         request: Request<Streaming<pb::GaussianFilterChunk>>,
     ) -> Result<Response<Self::GaussianFilterStreamStream>, Status> {
+        let owner = store::owner(request.metadata());
         Ok(Response::new(
-            self.apply_stream(request.into_inner()).await?,
+            self.apply_stream(&owner, request.into_inner()).await?,
         ))
     }
 
@@ -165,10 +182,9 @@ impl TensorService for TensorServiceImpl {
         &self,
         request: Request<pb::ApplyRequest>,
     ) -> Result<Response<pb::Tensor>, Status> {
-        let request = request.into_inner();
+        let owner = store::owner(request.metadata());
         Ok(Response::new(
-            self.apply_unary(request.tensor, request.params.unwrap_or_default())
-                .await?,
+            self.apply_unary(&owner, request.into_inner()).await?,
         ))
     }
 
@@ -178,8 +194,9 @@ impl TensorService for TensorServiceImpl {
         &self,
         request: Request<Streaming<pb::ApplyChunk>>,
     ) -> Result<Response<Self::ApplyStreamStream>, Status> {
+        let owner = store::owner(request.metadata());
         Ok(Response::new(
-            TensorServiceImpl::apply_stream(self, request.into_inner()).await?,
+            TensorServiceImpl::apply_stream(self, &owner, request.into_inner()).await?,
         ))
     }
 
@@ -198,6 +215,88 @@ impl TensorService for TensorServiceImpl {
     ) -> Result<Response<pb::ImageInfo>, Status> {
         Ok(Response::new(
             self.image_size_streamed(request.into_inner()).await?,
+        ))
+    }
+
+    async fn put_tensor(
+        &self,
+        request: Request<Streaming<pb::TensorChunk>>,
+    ) -> Result<Response<pb::StoredTensor>, Status> {
+        let owner = store::owner(request.metadata());
+        Ok(Response::new(
+            TensorServiceImpl::put_tensor(self, &owner, request.into_inner()).await?,
+        ))
+    }
+
+    type GetTensorStream = ResponseStream<pb::TensorChunk>;
+
+    async fn get_tensor(
+        &self,
+        request: Request<pb::TensorRef>,
+    ) -> Result<Response<Self::GetTensorStream>, Status> {
+        let owner = store::owner(request.metadata());
+        Ok(Response::new(TensorServiceImpl::get_tensor(
+            self,
+            &owner,
+            &request.into_inner().id,
+        )?))
+    }
+
+    async fn stat_tensor(
+        &self,
+        request: Request<pb::TensorRef>,
+    ) -> Result<Response<pb::StoredTensor>, Status> {
+        let owner = store::owner(request.metadata());
+        let info = self
+            .store
+            .stat(&owner, &request.into_inner().id)
+            .map_err(ServiceError::from)?;
+        Ok(Response::new(store::stored_to_wire(info)))
+    }
+
+    async fn delete_tensor(
+        &self,
+        request: Request<pb::TensorRef>,
+    ) -> Result<Response<pb::StoredTensor>, Status> {
+        let owner = store::owner(request.metadata());
+        let info = self
+            .store
+            .delete(&owner, &request.into_inner().id)
+            .map_err(ServiceError::from)?;
+        Ok(Response::new(store::stored_to_wire(info)))
+    }
+
+    async fn list_tensors(
+        &self,
+        request: Request<pb::ListTensorsRequest>,
+    ) -> Result<Response<pb::ListTensorsResponse>, Status> {
+        let owner = store::owner(request.metadata());
+        let tensors = self.store.list(&owner);
+        Ok(Response::new(pb::ListTensorsResponse {
+            tensors: tensors.into_iter().map(store::stored_to_wire).collect(),
+        }))
+    }
+
+    async fn describe_stored(
+        &self,
+        request: Request<pb::TensorRef>,
+    ) -> Result<Response<pb::TensorInfo>, Status> {
+        let owner = store::owner(request.metadata());
+        let tensor = self
+            .store
+            .get(&owner, &request.into_inner().id)
+            .map_err(ServiceError::from)?;
+        let summary = self.describe_tensor(tensor).await?;
+        Ok(Response::new(summary.into()))
+    }
+
+    async fn apply_keep(
+        &self,
+        request: Request<pb::ApplyRequest>,
+    ) -> Result<Response<pb::StoredTensor>, Status> {
+        let owner = store::owner(request.metadata());
+        Ok(Response::new(
+            TensorServiceImpl::apply_keep(self, &owner, request.into_inner()).await?,
         ))
     }
 }

@@ -31,3 +31,4 @@ mod memory_budget;
 mod ops;
 mod overload;
 mod pages;
+mod store;

@@ -64,6 +64,7 @@ fn engine(op: &Operation, input: &Tensor) -> Tensor {
 fn start(input: &Tensor, params: pb::OpParams) -> pb::ApplyChunk {
     pb::ApplyChunk {
         part: Some(Part::Start(pb::ApplyStart {
+            input_id: String::new(),
             header: Some(tensorwire::proto::header_to_wire(
                 input.dtype(),
                 input.shape(),
@@ -113,6 +114,7 @@ async fn every_operation_equals_the_engine_unary_and_streamed_in_slabs() {
         let params = op.to_wire(common_params(op)).unwrap();
         let unary = grpc
             .apply(pb::ApplyRequest {
+                input_id: String::new(),
                 tensor: Some(tensor_to_wire(input.clone())),
                 params: Some(params.clone()),
             })
@@ -224,6 +226,7 @@ async fn refusals_name_what_is_wrong() {
     let mut grpc = gw.server.client().await;
     let input = ramp(4, 5);
     let call = |params: pb::OpParams| pb::ApplyRequest {
+        input_id: String::new(),
         tensor: Some(tensor_to_wire(input.clone())),
         params: Some(params),
     };
