@@ -13,6 +13,7 @@
 
 pub(crate) mod allocator;
 pub(crate) mod auth;
+pub(crate) mod body;
 pub(crate) mod budget;
 /// The `tensorwire` binary's command line. Public only so that `main.rs`
 /// (a separate crate) can run it; not part of the library's API.

@@ -23,10 +23,10 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
+use tokio_util::either::Either;
 use tokio_util::sync::CancellationToken;
 
 pub use crate::config::TlsFiles;
@@ -201,56 +201,32 @@ where
         let builder = builder.clone();
         let watcher = graceful.watcher();
         let handshake_timeout = settings.header_read_timeout;
-        match acceptor.clone() {
-            None => {
-                tokio::spawn(async move {
-                    serve_connection(&builder, tcp, service, watcher, peer).await;
-                    drop(slot);
-                });
+        let acceptor = acceptor.clone();
+        tokio::spawn(async move {
+            let _slot = slot;
+            let io = match acceptor {
+                None => Either::Left(tcp),
+                Some(acceptor) => {
+                    match tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)).await {
+                        Ok(Ok(tls)) => Either::Right(tls),
+                        Ok(Err(error)) => {
+                            tracing::debug!(%peer, %error, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!(%peer, "TLS handshake timed out");
+                            return;
+                        }
+                    }
+                }
+            };
+            let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
+            if let Err(error) = watcher.watch(conn.into_owned()).await {
+                tracing::debug!(%peer, error, "connection ended with an error");
             }
-            Some(acceptor) => {
-                tokio::spawn(async move {
-                    let _slot = slot;
-                    let tls =
-                        match tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)).await {
-                            Ok(Ok(tls)) => tls,
-                            Ok(Err(error)) => {
-                                tracing::debug!(%peer, %error, "TLS handshake failed");
-                                return;
-                            }
-                            Err(_) => {
-                                tracing::debug!(%peer, "TLS handshake timed out");
-                                return;
-                            }
-                        };
-                    serve_connection(&builder, tls, service, watcher, peer).await;
-                });
-            }
-        }
+        });
     }
     drop(listener);
     graceful.shutdown().await;
     Ok(())
-}
-
-async fn serve_connection<I, S, B>(
-    builder: &auto::Builder<TokioExecutor>,
-    io: I,
-    service: TowerToHyperService<S>,
-    watcher: hyper_util::server::graceful::Watcher,
-    peer: std::net::SocketAddr,
-) where
-    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    S: tower::Service<http::Request<Incoming>, Response = http::Response<B>, Error = Infallible>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-    B: hyper::body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
-    if let Err(error) = watcher.watch(conn.into_owned()).await {
-        tracing::debug!(%peer, error, "connection ended with an error");
-    }
 }

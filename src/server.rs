@@ -22,10 +22,11 @@ use crate::auth::{ApiKeys, OpenProbes};
 use crate::budget::MemoryBudget;
 use crate::config::{ConnectionTimeouts, Limits, ServeConfig};
 use crate::gateway::GatewayStart;
-use crate::grpc_layers::compression::{CompressAnswersLayer, Encoding};
-use crate::grpc_layers::deadline::DeadlineLayer;
-use crate::grpc_layers::metrics::{MetricsLayer, ServiceMetrics};
-use crate::grpc_layers::reservation::ReserveUnaryLayer;
+use crate::grpc_layers::CallLayer;
+use crate::grpc_layers::compression::{CompressAnswers, Encoding};
+use crate::grpc_layers::deadline::Deadline;
+use crate::grpc_layers::metrics::{RecordMetrics, ServiceMetrics};
+use crate::grpc_layers::reservation::ReserveUnary;
 use crate::listen;
 use crate::proto::{self, pb::tensor_service_server::TensorServiceServer};
 use crate::service::TensorServiceImpl;
@@ -180,7 +181,7 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<RunningServer> {
 }
 
 /// The gRPC service with its message limits; it accepts compressed requests
-/// (answers are compressed by [`CompressAnswersLayer`]).
+/// (answers are compressed by [`CompressAnswers`]).
 pub(crate) fn tensor_service(native: TensorServiceImpl) -> TensorServiceServer<TensorServiceImpl> {
     let max_message = usize::try_from(native.limits().max_message_bytes).unwrap_or(usize::MAX);
     TensorServiceServer::new(native)
@@ -189,7 +190,7 @@ pub(crate) fn tensor_service(native: TensorServiceImpl) -> TensorServiceServer<T
         .accept_compressed(CompressionEncoding::Gzip)
         .accept_compressed(CompressionEncoding::Zstd)
     // No `send_compressed`: tonic would compress every answer for any client
-    // that merely accepts gzip; `CompressAnswersLayer` applies the policy.
+    // that merely accepts gzip; `CompressAnswers` applies the policy.
 }
 
 /// Every gRPC route (the service, reflection v1 and v1alpha, health) with the
@@ -248,14 +249,17 @@ async fn grpc_service(
     Ok(tower::ServiceBuilder::new()
         // A refused request is the client's mistake, not a server error.
         .layer(TraceLayer::new_for_grpc().on_failure(DefaultOnFailure::new().level(Level::WARN)))
-        .layer(MetricsLayer::new(metrics))
+        .layer(CallLayer::new(RecordMetrics::new(metrics)))
         .layer(MapResponseLayer::new(tonic_refusal_codes))
-        .layer(DeadlineLayer::new(
+        .layer(CallLayer::new(Deadline::new(
             limits.grpc_request_timeout(),
             timeouts.body_read(),
-        ))
-        .layer(ReserveUnaryLayer::new(budget, limits.max_message_bytes))
-        .layer(CompressAnswersLayer::new(compress_responses))
+        )))
+        .layer(CallLayer::new(ReserveUnary::new(
+            budget,
+            limits.max_message_bytes,
+        )))
+        .layer(CallLayer::new(CompressAnswers::new(compress_responses)))
         .service(routes))
 }
 

@@ -13,19 +13,16 @@
 //! from `Content-Length` before they read a body, so a request that does not
 //! fit is refused before its body is read.
 
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll};
 
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::Response;
-use bytes::Bytes;
-use hyper::body::{Frame, SizeHint};
 
 use super::{AppState, GatewayError};
+use crate::body::{FrameHook, HookedBody};
 use crate::budget::{BudgetError, Growing, MemoryBudget};
 use crate::service::ServiceError;
 
@@ -157,12 +154,7 @@ pub(crate) async fn hold(
     let memory = RequestMemory::new(state.budget());
     request.extensions_mut().insert(memory.clone());
     let response = next.run(request).await;
-    response.map(|body| {
-        Body::new(Holding {
-            inner: body,
-            _memory: memory,
-        })
-    })
+    response.map(|body| Body::new(HookedBody::new(body, memory)))
 }
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequestMemory {
@@ -180,32 +172,9 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequestMemory {
     }
 }
 
-/// An answer body that keeps its request's reservation until it is done.
-struct Holding {
-    inner: Body,
-    /// Held, never read: dropped with the body.
-    _memory: RequestMemory,
-}
-
-impl hyper::body::Body for Holding {
-    type Data = Bytes;
-    type Error = axum::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
-        Pin::new(&mut self.inner).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
-}
+/// An answer body holds its request's reservation until it is done: the
+/// reservation sees no frame and is dropped with the body.
+impl<B: hyper::body::Body> FrameHook<B> for RequestMemory {}
 
 #[cfg(test)]
 mod tests {

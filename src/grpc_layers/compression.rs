@@ -24,16 +24,13 @@
 //! compresses each message itself, with the same `flate2`/`zstd` crates tonic
 //! uses, off the async runtime for all but small messages.
 
-use std::task::{Context, Poll};
-
 use bytes::{BufMut, Bytes, BytesMut};
 use futures::Stream;
 use http::{HeaderMap, HeaderValue, Request, Response};
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
-use tower::{Layer, Service};
 
-use super::ResponseFuture;
+use super::{Answer, GrpcBody, GrpcService, WrapCall};
 
 /// Size of the gRPC message prefix: compressed flag, big-endian length.
 const PREFIX: usize = 5;
@@ -94,54 +91,25 @@ pub fn answer_encoding(headers: &HeaderMap, operator: Option<Encoding>) -> Optio
     accepted.then_some(chosen)
 }
 
-/// Adds [`CompressAnswers`] around a service.
+/// Compresses the messages of an answer when the policy says so (put around
+/// the routes by a [`CallLayer`](super::CallLayer)).
 #[derive(Clone, Copy, Debug)]
-pub struct CompressAnswersLayer {
+pub struct CompressAnswers {
     operator: Option<Encoding>,
 }
 
-impl CompressAnswersLayer {
+impl CompressAnswers {
     /// Compresses answers by the policy above; `operator` is the encoding of
     /// `--compress-responses`, if set.
-    pub fn new(operator: Option<Encoding>) -> CompressAnswersLayer {
-        CompressAnswersLayer { operator }
+    pub fn new(operator: Option<Encoding>) -> CompressAnswers {
+        CompressAnswers { operator }
     }
 }
 
-impl<S> Layer<S> for CompressAnswersLayer {
-    type Service = CompressAnswers<S>;
-
-    fn layer(&self, inner: S) -> CompressAnswers<S> {
-        CompressAnswers {
-            inner,
-            operator: self.operator,
-        }
-    }
-}
-
-/// Compresses the messages of an answer when the policy says so.
-#[derive(Clone, Debug)]
-pub struct CompressAnswers<S> {
-    inner: S,
-    operator: Option<Encoding>,
-}
-
-impl<S, B> Service<Request<B>> for CompressAnswers<S>
-where
-    S: Service<Request<B>, Response = Response<tonic::body::Body>>,
-    S::Future: Send + 'static,
-{
-    type Response = Response<tonic::body::Body>;
-    type Error = S::Error;
-    type Future = ResponseFuture<S::Error>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request<B>) -> Self::Future {
+impl WrapCall for CompressAnswers {
+    fn call<S: GrpcService, B: GrpcBody>(&self, inner: &mut S, request: Request<B>) -> Answer<S> {
         let encoding = answer_encoding(request.headers(), self.operator);
-        let answer = self.inner.call(request);
+        let answer = inner.call(request.map(tonic::body::Body::new));
         Box::pin(async move {
             let response = answer.await?;
             // A trailers-only answer (a refusal) has no messages to compress.

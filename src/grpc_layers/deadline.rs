@@ -16,76 +16,43 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderMap, Request, Response};
+use http::{HeaderMap, Request};
 use http_body_util::BodyExt;
 use hyper::body::{Body, Frame, SizeHint};
 use tokio::time::{Instant, Sleep};
-use tower::{Layer, Service};
 use tower_http::timeout::{TimeoutBody, TimeoutError};
 
-use super::{BoxError, ResponseFuture};
+use super::{Answer, BoxError, GrpcBody, GrpcService, WrapCall};
 
-/// Adds [`Deadline`] around a service.
+/// Enforces call deadlines and the request-body idle timeout (put around
+/// the routes by a [`CallLayer`](super::CallLayer)).
 #[derive(Clone, Copy, Debug)]
-pub struct DeadlineLayer {
+pub struct Deadline {
     max_request: Option<Duration>,
     body_idle: Duration,
 }
 
-impl DeadlineLayer {
+impl Deadline {
     /// Calls last at most `max_request` (if any) and request bodies may be
     /// idle for at most `body_idle`.
-    pub fn new(max_request: Option<Duration>, body_idle: Duration) -> DeadlineLayer {
-        DeadlineLayer {
+    pub fn new(max_request: Option<Duration>, body_idle: Duration) -> Deadline {
+        Deadline {
             max_request,
             body_idle,
         }
     }
 }
 
-impl<S> Layer<S> for DeadlineLayer {
-    type Service = Deadline<S>;
-
-    fn layer(&self, inner: S) -> Deadline<S> {
-        Deadline {
-            inner,
-            settings: *self,
-        }
-    }
-}
-
-/// Enforces call deadlines and the request-body idle timeout.
-#[derive(Clone, Debug)]
-pub struct Deadline<S> {
-    inner: S,
-    settings: DeadlineLayer,
-}
-
-impl<S, B> Service<Request<B>> for Deadline<S>
-where
-    S: Service<Request<tonic::body::Body>, Response = Response<tonic::body::Body>>,
-    S::Future: Send + 'static,
-    S::Error: Send + 'static,
-    B: Body<Data = Bytes> + Unpin + Send + 'static,
-    B::Error: Into<BoxError>,
-{
-    type Response = Response<tonic::body::Body>;
-    type Error = S::Error;
-    type Future = ResponseFuture<S::Error>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request<B>) -> Self::Future {
+impl WrapCall for Deadline {
+    fn call<S: GrpcService, B: GrpcBody>(&self, inner: &mut S, request: Request<B>) -> Answer<S> {
         let asked = parse_grpc_timeout(request.headers());
-        let limit = match (asked, self.settings.max_request) {
+        let limit = match (asked, self.max_request) {
             (Some(asked), Some(max)) => Some(asked.min(max)),
             (asked, max) => asked.or(max),
         };
-        let idle = self.settings.body_idle;
+        let idle = self.body_idle;
         let request = request.map(|body| idle_timeout_body(body, idle));
-        let answer = self.inner.call(request);
+        let answer = inner.call(request);
         Box::pin(async move {
             let Some(limit) = limit else {
                 return answer.await;

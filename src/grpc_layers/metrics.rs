@@ -6,14 +6,12 @@
 //! gateway serves at `/metrics` (in `tensorwire serve` both listeners share
 //! one page).
 
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::Bytes;
-use http::{HeaderMap, Request, Response};
-use hyper::body::{Body, Frame, SizeHint};
+use http::{HeaderMap, Request};
+use hyper::body::{Body, Frame};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -21,9 +19,9 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use tonic::Code;
-use tower::{Layer, Service};
 
-use super::{BoxError, ResponseFuture, method_label};
+use super::{Answer, GrpcBody, GrpcService, WrapCall, method_label};
+use crate::body::{FrameHook, HookedBody};
 use crate::budget::MemoryBudget;
 use crate::status::code_name;
 
@@ -157,54 +155,22 @@ fn status_of(headers: &HeaderMap) -> Option<(Code, bool)> {
     Some((Code::from_i32(code), headers.contains_key("retry-after")))
 }
 
-/// Adds [`RecordMetrics`] around a service.
+/// Counts each call, its bytes both ways, its status and its duration (put
+/// around the routes by a [`CallLayer`](super::CallLayer)).
 #[derive(Clone, Debug)]
-pub struct MetricsLayer {
+pub struct RecordMetrics {
     metrics: Arc<ServiceMetrics>,
 }
 
-impl MetricsLayer {
+impl RecordMetrics {
     /// Records into `metrics`.
-    pub fn new(metrics: Arc<ServiceMetrics>) -> MetricsLayer {
-        MetricsLayer { metrics }
+    pub fn new(metrics: Arc<ServiceMetrics>) -> RecordMetrics {
+        RecordMetrics { metrics }
     }
 }
 
-impl<S> Layer<S> for MetricsLayer {
-    type Service = RecordMetrics<S>;
-
-    fn layer(&self, inner: S) -> RecordMetrics<S> {
-        RecordMetrics {
-            inner,
-            metrics: self.metrics.clone(),
-        }
-    }
-}
-
-/// Counts each call, its bytes both ways, its status and its duration.
-#[derive(Clone, Debug)]
-pub struct RecordMetrics<S> {
-    inner: S,
-    metrics: Arc<ServiceMetrics>,
-}
-
-impl<S, B> Service<Request<B>> for RecordMetrics<S>
-where
-    S: Service<Request<tonic::body::Body>, Response = Response<tonic::body::Body>>,
-    S::Future: Send + 'static,
-    S::Error: Send + 'static,
-    B: Body<Data = Bytes> + Unpin + Send + 'static,
-    B::Error: Into<BoxError>,
-{
-    type Response = Response<tonic::body::Body>;
-    type Error = S::Error;
-    type Future = ResponseFuture<S::Error>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request<B>) -> Self::Future {
+impl WrapCall for RecordMetrics {
+    fn call<S: GrpcService, B: GrpcBody>(&self, inner: &mut S, request: Request<B>) -> Answer<S> {
         let method = method_label(request.uri().path());
         let started = Instant::now();
         let received = self
@@ -213,13 +179,15 @@ where
             .get_or_create(&MethodLabels { method })
             .clone();
         let request = request.map(|body| {
-            tonic::body::Body::new(CountingBody {
-                inner: body,
-                counter: received,
-                observer: None,
-            })
+            tonic::body::Body::new(HookedBody::new(
+                body,
+                ByteCounter {
+                    counter: received,
+                    observer: None,
+                },
+            ))
         });
-        let answer = self.inner.call(request);
+        let answer = inner.call(request);
         let metrics = self.metrics.clone();
         Box::pin(async move {
             let response = answer.await?;
@@ -235,11 +203,13 @@ where
                 recorded: false,
             };
             Ok(response.map(|body| {
-                tonic::body::Body::new(CountingBody {
-                    inner: body,
-                    counter: sent,
-                    observer: Some(observer),
-                })
+                tonic::body::Body::new(HookedBody::new(
+                    body,
+                    ByteCounter {
+                        counter: sent,
+                        observer: Some(observer),
+                    },
+                ))
             }))
         })
     }
@@ -274,49 +244,30 @@ impl Drop for CallObserver {
     }
 }
 
-/// A body that counts its data bytes (and, for answers, sees the status).
+/// Counts the data bytes of a body (and, for answers, sees the status).
 #[derive(Debug)]
-struct CountingBody<B> {
-    inner: B,
+struct ByteCounter {
     counter: Counter,
     observer: Option<CallObserver>,
 }
 
-impl<B> Body for CountingBody<B>
-where
-    B: Body<Data = Bytes> + Unpin,
-    B::Error: Into<BoxError>,
-{
-    type Data = Bytes;
-    type Error = BoxError;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        let this = &mut *self;
-        let frame = Pin::new(&mut this.inner).poll_frame(cx);
-        if let Poll::Ready(Some(Ok(frame))) = &frame {
-            if let Some(data) = frame.data_ref() {
-                this.counter.inc_by(data.len() as u64);
-            } else if let Some(trailers) = frame.trailers_ref()
-                && let Some(observer) = &mut this.observer
-            {
-                observer.finish(status_of(trailers));
-            }
+impl<B: Body<Data = Bytes>> FrameHook<B> for ByteCounter {
+    fn on_frame(&mut self, frame: &Frame<Bytes>) -> Result<(), B::Error> {
+        if let Some(data) = frame.data_ref() {
+            self.counter.inc_by(data.len() as u64);
+        } else if let Some(trailers) = frame.trailers_ref()
+            && let Some(observer) = &mut self.observer
+        {
+            observer.finish(status_of(trailers));
         }
-        if let (Poll::Ready(None), Some(observer)) = (&frame, &mut this.observer) {
+        Ok(())
+    }
+
+    fn on_end(&mut self, failed: bool) {
+        // A failed answer is recorded when it is dropped.
+        if !failed && let Some(observer) = &mut self.observer {
             observer.finish(None);
         }
-        frame.map(|f| f.map(|r| r.map_err(Into::into)))
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
     }
 }
 

@@ -9,15 +9,13 @@
 //! The reservation lasts until tonic has decoded the message; the handler
 //! then reserves input and result for the computation itself.
 
-use std::pin::Pin;
-use std::task::{Context, Poll, ready};
-
 use bytes::{Buf, Bytes};
 use http::Request;
-use hyper::body::{Body, Frame, SizeHint};
-use tower::{Layer, Service};
+use http_body_util::BodyExt;
+use hyper::body::{Body, Frame};
 
-use super::{BoxError, KSERVE_PATH, SERVICE_PATH};
+use super::{Answer, BoxError, GrpcBody, GrpcService, KSERVE_PATH, SERVICE_PATH, WrapCall};
+use crate::body::{FrameHook, HookedBody};
 use crate::budget::{MemoryBudget, Reservation};
 use crate::service::ServiceError;
 
@@ -29,57 +27,28 @@ fn is_unary(method: &str) -> bool {
         .any(|(m, client_streams)| *m == method && !client_streams)
 }
 
-/// Adds [`ReserveUnary`] around a service.
+/// Reserves the message of unary calls from its prefix, with a
+/// [`PrefixReservation`] on the request body (put around the routes by a
+/// [`CallLayer`](super::CallLayer)).
 #[derive(Clone, Debug)]
-pub struct ReserveUnaryLayer {
+pub struct ReserveUnary {
     budget: MemoryBudget,
     max_message_bytes: u64,
 }
 
-impl ReserveUnaryLayer {
+impl ReserveUnary {
     /// Reserves from `budget`; a compressed message reserves
     /// `max_message_bytes`, the most it can inflate to.
-    pub fn new(budget: MemoryBudget, max_message_bytes: u64) -> ReserveUnaryLayer {
-        ReserveUnaryLayer {
+    pub fn new(budget: MemoryBudget, max_message_bytes: u64) -> ReserveUnary {
+        ReserveUnary {
             budget,
             max_message_bytes,
         }
     }
 }
 
-impl<S> Layer<S> for ReserveUnaryLayer {
-    type Service = ReserveUnary<S>;
-
-    fn layer(&self, inner: S) -> ReserveUnary<S> {
-        ReserveUnary {
-            inner,
-            layer: self.clone(),
-        }
-    }
-}
-
-/// Wraps the request body of unary calls in a [`ReservingBody`].
-#[derive(Clone, Debug)]
-pub struct ReserveUnary<S> {
-    inner: S,
-    layer: ReserveUnaryLayer,
-}
-
-impl<S, B> Service<Request<B>> for ReserveUnary<S>
-where
-    S: Service<Request<tonic::body::Body>>,
-    B: Body<Data = Bytes> + Unpin + Send + 'static,
-    B::Error: Into<BoxError>,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = S::Future;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request<B>) -> S::Future {
+impl WrapCall for ReserveUnary {
+    fn call<S: GrpcService, B: GrpcBody>(&self, inner: &mut S, request: Request<B>) -> Answer<S> {
         let unary = request
             .uri()
             .path()
@@ -91,33 +60,34 @@ where
                 .strip_prefix(KSERVE_PATH)
                 .is_some_and(|m| m == "ModelInfer");
         let request = if unary {
-            let layer = self.layer.clone();
-            request.map(|body| tonic::body::Body::new(ReservingBody::new(body, layer)))
+            let reservation = PrefixReservation::new(self.clone());
+            request.map(|body| {
+                let body = body.map_err(Into::<BoxError>::into);
+                tonic::body::Body::new(HookedBody::new(body, reservation))
+            })
         } else {
             // The streaming methods reserve from their header message
             // themselves.
             request.map(tonic::body::Body::new)
         };
-        self.inner.call(request)
+        Box::pin(inner.call(request))
     }
 }
 
-/// A body that reserves its first gRPC message's length before passing the
-/// message's bytes on.
+/// Watches a request body for its first gRPC message's length and reserves
+/// it before the message's bytes are passed on.
 #[derive(Debug)]
-pub struct ReservingBody<B> {
-    inner: B,
-    layer: ReserveUnaryLayer,
+pub struct PrefixReservation {
+    settings: ReserveUnary,
     prefix: [u8; 5],
     prefix_len: usize,
     reservation: Option<Reservation>,
 }
 
-impl<B> ReservingBody<B> {
-    fn new(inner: B, layer: ReserveUnaryLayer) -> ReservingBody<B> {
-        ReservingBody {
-            inner,
-            layer,
+impl PrefixReservation {
+    fn new(settings: ReserveUnary) -> PrefixReservation {
+        PrefixReservation {
+            settings,
             prefix: [0; 5],
             prefix_len: 0,
             reservation: None,
@@ -143,16 +113,16 @@ impl<B> ReservingBody<B> {
             self.prefix[3],
             self.prefix[4],
         ]));
-        if length > self.layer.max_message_bytes {
+        if length > self.settings.max_message_bytes {
             // tonic refuses it from the same prefix before reading it.
             return Ok(());
         }
         let bytes = if compressed {
-            self.layer.max_message_bytes
+            self.settings.max_message_bytes
         } else {
             length
         };
-        match self.layer.budget.try_reserve(bytes) {
+        match self.settings.budget.try_reserve(bytes) {
             Ok(reservation) => {
                 self.reservation = Some(reservation);
                 Ok(())
@@ -162,39 +132,14 @@ impl<B> ReservingBody<B> {
     }
 }
 
-impl<B> Body for ReservingBody<B>
-where
-    B: Body<Data = Bytes> + Unpin,
-    B::Error: Into<BoxError>,
-{
-    type Data = Bytes;
-    type Error = BoxError;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        let frame = ready!(Pin::new(&mut self.inner).poll_frame(cx));
-        Poll::Ready(match frame {
-            Some(Ok(frame)) => {
-                if let Some(data) = frame.data_ref()
-                    && let Err(status) = self.observe(data)
-                {
-                    return Poll::Ready(Some(Err(Box::new(status))));
-                }
-                Some(Ok(frame))
-            }
-            Some(Err(error)) => Some(Err(error.into())),
-            None => None,
-        })
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+impl<B: Body<Data = Bytes, Error = BoxError>> FrameHook<B> for PrefixReservation {
+    fn on_frame(&mut self, frame: &Frame<Bytes>) -> Result<(), BoxError> {
+        match frame.data_ref() {
+            Some(data) => self
+                .observe(data)
+                .map_err(|status| Box::new(status) as BoxError),
+            None => Ok(()),
+        }
     }
 }
 
@@ -203,31 +148,25 @@ mod tests {
     use super::*;
 
     /// Feeds `prefix` in two pieces (it may arrive split) and returns the
-    /// body and what the second piece gave.
+    /// hook and what the second piece gave.
     fn observe_prefix(
         prefix: [u8; 5],
         budget: &MemoryBudget,
-    ) -> (
-        ReservingBody<http_body_util::Empty<Bytes>>,
-        Result<(), tonic::Status>,
-    ) {
-        let mut body = ReservingBody::new(
-            http_body_util::Empty::new(),
-            ReserveUnaryLayer::new(budget.clone(), 64 << 20),
-        );
-        body.observe(&Bytes::copy_from_slice(&prefix[..2])).unwrap();
-        assert!(body.reservation.is_none());
-        let result = body.observe(&Bytes::copy_from_slice(&prefix[2..]));
-        (body, result)
+    ) -> (PrefixReservation, Result<(), tonic::Status>) {
+        let mut hook = PrefixReservation::new(ReserveUnary::new(budget.clone(), 64 << 20));
+        hook.observe(&Bytes::copy_from_slice(&prefix[..2])).unwrap();
+        assert!(hook.reservation.is_none());
+        let result = hook.observe(&Bytes::copy_from_slice(&prefix[2..]));
+        (hook, result)
     }
 
     #[test]
     fn reserves_the_declared_length_from_the_prefix() {
         let budget = MemoryBudget::new(1 << 20);
-        let (body, result) = observe_prefix([0, 0, 8, 0, 0], &budget);
+        let (hook, result) = observe_prefix([0, 0, 8, 0, 0], &budget);
         result.unwrap();
         assert_eq!(budget.in_use_bytes(), 512 << 10);
-        drop(body);
+        drop(hook);
         assert_eq!(budget.in_use_bytes(), 0);
     }
 
@@ -254,7 +193,7 @@ mod tests {
     #[test]
     fn a_compressed_message_reserves_the_message_limit() {
         let budget = MemoryBudget::new(128 << 20);
-        let (_body, result) = observe_prefix([1, 0, 0, 0, 10], &budget);
+        let (_hook, result) = observe_prefix([1, 0, 0, 0, 10], &budget);
         result.unwrap();
         assert_eq!(budget.in_use_bytes(), 64 << 20);
     }

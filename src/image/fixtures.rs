@@ -4,26 +4,27 @@
 use ::image::{DynamicImage, ImageBuffer, ImageFormat, Rgb, Rgba};
 use std::io::Cursor;
 
+/// The colour of pixel (`x`, `y`) of the test picture.
+fn colour(x: u32, y: u32) -> [u8; 3] {
+    [
+        (x * 37 + y * 11) as u8,
+        (x * 5 + y * 71) as u8,
+        (x ^ y) as u8,
+    ]
+}
+
 /// A deterministic, non-constant RGB8 picture.
 pub fn rgb8(width: u32, height: u32) -> DynamicImage {
     DynamicImage::ImageRgb8(ImageBuffer::from_fn(width, height, |x, y| {
-        Rgb([
-            (x * 37 + y * 11) as u8,
-            (x * 5 + y * 71) as u8,
-            (x ^ y) as u8,
-        ])
+        Rgb(colour(x, y))
     }))
 }
 
 /// The same picture with alpha.
 pub fn rgba8(width: u32, height: u32) -> DynamicImage {
     DynamicImage::ImageRgba8(ImageBuffer::from_fn(width, height, |x, y| {
-        Rgba([
-            (x * 37 + y * 11) as u8,
-            (x * 5 + y * 71) as u8,
-            (x ^ y) as u8,
-            255u8.wrapping_sub(x as u8),
-        ])
+        let [r, g, b] = colour(x, y);
+        Rgba([r, g, b, 255u8.wrapping_sub(x as u8)])
     }))
 }
 
