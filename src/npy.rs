@@ -464,6 +464,34 @@ pub fn widen_bfloat16(bf16: &[u8], out: &mut Vec<u8>) {
     }
 }
 
+/// Widens bfloat16 data arriving in pieces of any size to float32 (as
+/// [`widen_bfloat16`]), holding the byte of an element split across two
+/// pieces until the next one comes.
+#[derive(Debug, Default)]
+pub struct Bf16Widener {
+    carry: Option<u8>,
+}
+
+impl Bf16Widener {
+    /// The float32 bytes of `piece`'s whole elements, the carried byte's
+    /// element first.
+    pub fn widen(&mut self, piece: &[u8]) -> Bytes {
+        let mut out = Vec::with_capacity(piece.len() * 2 + 2);
+        let mut rest = piece;
+        if let Some(low) = self.carry.take()
+            && let Some((&high, tail)) = rest.split_first()
+        {
+            out.extend_from_slice(&[0, 0, low, high]);
+            rest = tail;
+        }
+        widen_bfloat16(rest, &mut out);
+        if rest.len() % 2 == 1 {
+            self.carry = rest.last().copied();
+        }
+        Bytes::from(out)
+    }
+}
+
 /// Encodes a tensor as a `.npy` file (bfloat16 widened to float32).
 pub fn write_npy(tensor: &Tensor) -> Vec<u8> {
     let mut out = write_npy_header(tensor.dtype(), tensor.shape());
@@ -477,6 +505,20 @@ pub fn write_npy(tensor: &Tensor) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn bfloat16_widens_across_split_pieces() {
+        let mut widener = Bf16Widener::default();
+        let a = widener.widen(&[0x80, 0x3f, 0x00]);
+        let b = widener.widen(&[0x40]);
+        let mut all = a.to_vec();
+        all.extend_from_slice(&b);
+        let values: Vec<f32> = all
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+            .collect();
+        assert_eq!(values, vec![1.0, 2.0]);
+    }
+
     use super::*;
     use ndarray::{Array, ArrayD};
     use ndarray_npy::WriteNpyExt;

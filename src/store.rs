@@ -461,33 +461,19 @@ mod tests {
         let store = TensorStore::new(limits());
         let alice = Owner(b"alice".to_vec());
         let bob = Owner(b"bob".to_vec());
+        let refused_by = |err: StoreError| match err {
+            StoreError::Full { limit, .. } => limit,
+            other => panic!("not a full store: {other:?}"),
+        };
         put(&store, &alice, 50).unwrap();
         let over_key = put(&store, &alice, 11).unwrap_err();
-        assert!(matches!(
-            over_key,
-            StoreError::Full {
-                limit: "--store-bytes-per-key",
-                ..
-            }
-        ));
+        assert_eq!(refused_by(over_key), "--store-bytes-per-key");
         put(&store, &bob, 45).unwrap();
         let over_store = put(&store, &bob, 6).unwrap_err();
-        assert!(matches!(
-            over_store,
-            StoreError::Full {
-                limit: "--store-bytes",
-                ..
-            }
-        ));
+        assert_eq!(refused_by(over_store), "--store-bytes");
         put(&store, &bob, 5).unwrap();
         let over_count = put(&store, &bob, 0).unwrap_err();
-        assert!(matches!(
-            over_count,
-            StoreError::Full {
-                limit: "--store-max-tensors",
-                ..
-            }
-        ));
+        assert_eq!(refused_by(over_count), "--store-max-tensors");
         assert_eq!(store.counts().tensors, 3);
     }
 

@@ -118,17 +118,7 @@ pub(crate) async fn describe(
 ) -> Result<Json<TensorInfoJson>, GatewayError> {
     body_kind(&headers, "/v1/describe", false)?;
     let calls = state.calls(Credentials::from_headers(&headers), &memory);
-    let mut input = None;
-    for (name, value) in form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
-        match name.as_ref() {
-            "input" => input = Some(value.into_owned()),
-            other => {
-                return Err(GatewayError::BadRequest(format!(
-                    "/v1/describe has no query parameter {other:?} (only input)"
-                )));
-            }
-        }
-    }
+    let input = only_param(&uri, "/v1/describe", ("input", "the id of a stored tensor"))?;
     if let Some(id) = input {
         no_body_with_input(&headers)?;
         let info = calls.store_client().describe_stored(&id).await?;
@@ -138,6 +128,25 @@ pub(crate) async fn describe(
     let upload = npy_upload(&calls, &memory, body, state.body_limit()).await?;
     let info = calls.describe_upload(upload, refuse_npy).await?;
     Ok(Json(info.into()))
+}
+
+/// The value of the one query parameter `route` reads (its name and what
+/// it is); any other parameter is refused, naming it.
+fn only_param(
+    uri: &Uri,
+    route: &str,
+    (param, meaning): (&str, &str),
+) -> Result<Option<String>, GatewayError> {
+    let mut value = None;
+    for (name, given) in form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
+        if name != param {
+            return Err(GatewayError::BadRequest(format!(
+                "unknown query parameter {name:?}; {route} reads only '{param}' ({meaning})"
+            )));
+        }
+        value = Some(given.into_owned());
+    }
+    Ok(value)
 }
 
 /// A call on a stored tensor (`?input=`) takes its input from the store:
@@ -209,7 +218,9 @@ pub(crate) async fn apply(
     }
     let limit = state.body_limit();
     if keep {
-        return keep_upload(op, query, kind, (&state, &calls, &memory), (headers, body)).await;
+        return Err(GatewayError::BadRequest(format!(
+            "{route}?keep=true keeps a result computed from a stored tensor: store the input first (POST /v1/tensors), then call {route}?input=ID&keep=true"
+        )));
     }
     let filtered = match kind {
         BodyKind::Npy => {
@@ -230,45 +241,6 @@ pub(crate) async fn apply(
         }
     };
     answer(filtered, format, &memory).await
-}
-
-/// `?keep=true` with a body: the input is stored, the result kept from it,
-/// and the stored input deleted; the answer is the result's handle.
-async fn keep_upload(
-    op: &'static Operation,
-    query: OpQuery,
-    kind: BodyKind,
-    (state, calls, memory): (&AppState, &Calls, &RequestMemory),
-    (headers, body): (HeaderMap, Body),
-) -> Result<Response, GatewayError> {
-    let limit = state.body_limit();
-    let (stored, params) = match kind {
-        BodyKind::Npy => {
-            reserve_npy_body(calls, &headers)?;
-            let upload = npy_upload(calls, memory, body, limit).await?;
-            (
-                calls.put_upload(upload, refuse_npy).await?,
-                query.into_wire(op, None)?,
-            )
-        }
-        BodyKind::Image => {
-            let bytes = read_body(body, &headers, limit, memory, 1).await?;
-            memory.add(Account::Decoded, decoded_image_bytes(&bytes, state))?;
-            let limits = state.config().image_limits;
-            let decoded = tokio::task::spawn_blocking(move || decode_image(&bytes, &limits))
-                .await
-                .map_err(|e| GatewayError::Internal(format!("image decoding failed: {e}")))??;
-            let params = query.into_wire(op, Some(&decoded.spatial_axes))?;
-            let upload = NpyUpload::<BodyPieces>::Whole(decoded.tensor);
-            (calls.put_upload(upload, refuse_npy).await?, params)
-        }
-    };
-    let mut client = calls.store_client();
-    let kept = client.apply_keep(&stored.id, &params).await;
-    // The stored input was only a step: deleted whether or not the
-    // operation succeeded (it expires anyway should this fail).
-    let _ = client.delete(&stored.id).await;
-    Ok(created(kept?))
 }
 
 /// The most bytes decoding an image body allocates for its pixels, from its
@@ -498,18 +470,8 @@ pub(crate) async fn image_size(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<ImageInfoJson>, GatewayError> {
-    let mut filename = String::new();
-    for (name, value) in form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
-        match name.as_ref() {
-            "filename" => filename = value.into_owned(),
-            other => {
-                return Err(GatewayError::BadRequest(format!(
-                    "unknown query parameter {other:?}; /v1/image_size reads only 'filename' \
-                     (a hint for formats without a signature, such as .tga)"
-                )));
-            }
-        }
-    }
+    let hint = "a hint for formats without a signature, such as .tga";
+    let filename = only_param(&uri, "/v1/image_size", ("filename", hint))?.unwrap_or_default();
     let calls = state.calls(Credentials::from_headers(&headers), &memory);
     if let Some(declared) = content_length(&headers) {
         // Gathered, then joined, up to the streaming threshold.

@@ -24,7 +24,7 @@ use super::upload::{
 use super::{GatewayConfig, GatewayError};
 use crate::budget::{MemoryBudget, Reservation};
 use crate::client::{Client, ClientError, ClientOptions, FilterAnswer};
-use crate::npy::write_npy_header;
+use crate::npy::{Bf16Widener, write_npy_header};
 use crate::proto::dtype_from_wire;
 use crate::proto::pb;
 use crate::tensor::{DType, Tensor};
@@ -289,14 +289,39 @@ impl Calls {
         upload: StreamingTensor<P>,
         refuse: NpyRefusal,
     ) -> Result<pb::TensorInfo, GatewayError> {
+        self.upload_call(
+            upload,
+            refuse,
+            |mut client, dtype, shape, data| async move {
+                client.describe_pieces(dtype, &shape, data).await
+            },
+        )
+        .await
+    }
+
+    /// A call that uploads `upload` as a streamed tensor: `call` makes it
+    /// with the request's client, the tensor's dtype and shape and the
+    /// stream of its data, which the pump fills as the body arrives.
+    async fn upload_call<P, T, F, Fut>(
+        &self,
+        upload: StreamingTensor<P>,
+        refuse: NpyRefusal,
+        call: F,
+    ) -> Result<T, GatewayError>
+    where
+        P: Pieces,
+        F: FnOnce(Client, DType, Vec<usize>, ReceiverStream<Bytes>) -> Fut,
+        Fut: Future<Output = Result<T, ClientError>>,
+    {
         self.reserve_pipeline()?;
         let (sender, receiver) = mpsc::channel(PIPELINE_DEPTH);
-        let data = ReceiverStream::new(receiver);
-        let mut client = self.client();
-        let (dtype, shape) = (upload.dtype, upload.shape.clone());
-        let call = async move {
-            Ok::<_, GatewayError>(client.describe_pieces(dtype, &shape, data).await?)
-        };
+        let call = call(
+            self.client(),
+            upload.dtype,
+            upload.shape.clone(),
+            ReceiverStream::new(receiver),
+        );
+        let call = async move { Ok::<_, GatewayError>(call.await?) };
         let pump = pump(
             upload.first,
             upload.rest,
@@ -305,8 +330,8 @@ impl Calls {
             self.chunk,
             refuse,
         );
-        let ((), info) = tokio::try_join!(pump, call)?;
-        Ok(info)
+        let ((), answer) = tokio::try_join!(pump, call)?;
+        Ok(answer)
     }
 
     /// `Apply` of a tensor in memory (streamed when large).
@@ -479,23 +504,10 @@ impl Calls {
             NpyUpload::Whole(tensor) => return Ok(self.client().put(&tensor).await?),
             NpyUpload::Streaming(streaming) => streaming,
         };
-        self.reserve_pipeline()?;
-        let (sender, receiver) = mpsc::channel(PIPELINE_DEPTH);
-        let data = ReceiverStream::new(receiver);
-        let mut client = self.client();
-        let (dtype, shape) = (upload.dtype, upload.shape.clone());
-        let call =
-            async move { Ok::<_, GatewayError>(client.put_pieces(dtype, &shape, data).await?) };
-        let pump = pump(
-            upload.first,
-            upload.rest,
-            Some(upload.nbytes),
-            sender,
-            self.chunk,
-            refuse,
-        );
-        let ((), stored) = tokio::try_join!(pump, call)?;
-        Ok(stored)
+        self.upload_call(upload, refuse, |mut client, dtype, shape, data| async move {
+            client.put_pieces(dtype, &shape, data).await
+        })
+        .await
     }
 
     /// The client for a call on the store, with this request's key and
@@ -696,7 +708,7 @@ impl Filtered {
             Filtered::Whole(tensor) => {
                 let pieces = [
                     Ok::<_, GatewayError>(header),
-                    Ok(widen_bf16(&mut None, &tensor.into_data())),
+                    Ok(Bf16Widener::default().widen(&tensor.into_data())),
                 ];
                 axum::body::Body::from_stream(futures::stream::iter(pieces))
             }
@@ -705,9 +717,9 @@ impl Filtered {
                 // short or long answer ends the body with its error.
                 let stream = async_stream::try_stream! {
                     yield header;
-                    let mut carry = None;
+                    let mut widener = Bf16Widener::default();
                     while let Some(piece) = s.next_data().await? {
-                        yield if widen { widen_bf16(&mut carry, &piece) } else { piece };
+                        yield if widen { widener.widen(&piece) } else { piece };
                     }
                 };
                 let stream: std::pin::Pin<
@@ -863,42 +875,5 @@ pub(crate) fn client_options(config: &GatewayConfig) -> ClientOptions {
             .max(1),
         max_answer_bytes: u64::MAX,
         ..ClientOptions::default()
-    }
-}
-
-/// bfloat16 bytes → float32 bytes (exact: a bfloat16 is the top half of a
-/// float32). `carry` holds a byte of an element split across pieces.
-fn widen_bf16(carry: &mut Option<u8>, piece: &[u8]) -> Bytes {
-    let mut out = Vec::with_capacity(piece.len() * 2 + 2);
-    let mut rest = piece;
-    if let Some(low) = carry.take()
-        && let Some((&high, tail)) = rest.split_first()
-    {
-        out.extend_from_slice(&[0, 0, low, high]);
-        rest = tail;
-    }
-    crate::npy::widen_bfloat16(rest, &mut out);
-    if rest.len() % 2 == 1 {
-        *carry = rest.last().copied();
-    }
-    Bytes::from(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bfloat16_widens_across_split_pieces() {
-        let mut carry = None;
-        let a = widen_bf16(&mut carry, &[0x80, 0x3f, 0x00]);
-        let b = widen_bf16(&mut carry, &[0x40]);
-        let mut all = a.to_vec();
-        all.extend_from_slice(&b);
-        let values: Vec<f32> = all
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-            .collect();
-        assert_eq!(values, vec![1.0, 2.0]);
     }
 }

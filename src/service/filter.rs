@@ -28,6 +28,20 @@ impl TensorServiceImpl {
         Ok(op.plan(dtype, shape, &params, &self.filter_limits())?)
     }
 
+    /// A unary request's input (its tensor, or a stored one: `input_id`)
+    /// and the plan of its operation for it.
+    pub(super) fn plan_request(
+        &self,
+        owner: &Owner,
+        request: pb::ApplyRequest,
+    ) -> Result<(InputTensor, OpPlan), ServiceError> {
+        let input = self.input_tensor(owner, request.tensor, &request.input_id)?;
+        let tensor = input.tensor();
+        let params = request.params.unwrap_or_default();
+        let plan = self.plan_op(&params, tensor.dtype(), tensor.shape())?;
+        Ok((input, plan))
+    }
+
     /// One message in, one message out. The input is the request's tensor
     /// or a stored one (`input_id`).
     pub(super) async fn apply_unary(
@@ -35,10 +49,7 @@ impl TensorServiceImpl {
         owner: &Owner,
         request: pb::ApplyRequest,
     ) -> Result<pb::Tensor, ServiceError> {
-        let input = self.input_tensor(owner, request.tensor, &request.input_id)?;
-        let params = request.params.unwrap_or_default();
-        let tensor = input.tensor();
-        let plan = self.plan_op(&params, tensor.dtype(), tensor.shape())?;
+        let (input, plan) = self.plan_request(owner, request)?;
         if plan.output_nbytes() as u64 > self.limits.max_message_bytes {
             return Err(ServiceError::OverLimit {
                 limit: "--max-message-bytes",

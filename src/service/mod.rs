@@ -151,8 +151,7 @@ impl TensorService for TensorServiceImpl {
         &self,
         request: Request<pb::GaussianFilterRequest>,
     ) -> Result<Response<pb::Tensor>, Status> {
-        let owner = store::owner(request.metadata());
-        let request = request.into_inner();
+        let (owner, request) = store::owned(request);
         let params = pb::OpParams {
             op: Some(pb::op_params::Op::GaussianFilter(
                 request.params.unwrap_or_default(),
@@ -172,20 +171,16 @@ impl TensorService for TensorServiceImpl {
         &self,
         request: Request<Streaming<pb::GaussianFilterChunk>>,
     ) -> Result<Response<Self::GaussianFilterStreamStream>, Status> {
-        let owner = store::owner(request.metadata());
-        Ok(Response::new(
-            self.apply_stream(&owner, request.into_inner()).await?,
-        ))
+        let (owner, messages) = store::owned(request);
+        Ok(Response::new(self.apply_stream(&owner, messages).await?))
     }
 
     async fn apply(
         &self,
         request: Request<pb::ApplyRequest>,
     ) -> Result<Response<pb::Tensor>, Status> {
-        let owner = store::owner(request.metadata());
-        Ok(Response::new(
-            self.apply_unary(&owner, request.into_inner()).await?,
-        ))
+        let (owner, request) = store::owned(request);
+        Ok(Response::new(self.apply_unary(&owner, request).await?))
     }
 
     type ApplyStreamStream = ResponseStream<pb::TensorChunk>;
@@ -194,9 +189,9 @@ impl TensorService for TensorServiceImpl {
         &self,
         request: Request<Streaming<pb::ApplyChunk>>,
     ) -> Result<Response<Self::ApplyStreamStream>, Status> {
-        let owner = store::owner(request.metadata());
+        let (owner, messages) = store::owned(request);
         Ok(Response::new(
-            TensorServiceImpl::apply_stream(self, &owner, request.into_inner()).await?,
+            TensorServiceImpl::apply_stream(self, &owner, messages).await?,
         ))
     }
 
@@ -222,9 +217,9 @@ impl TensorService for TensorServiceImpl {
         &self,
         request: Request<Streaming<pb::TensorChunk>>,
     ) -> Result<Response<pb::StoredTensor>, Status> {
-        let owner = store::owner(request.metadata());
+        let (owner, messages) = store::owned(request);
         Ok(Response::new(
-            TensorServiceImpl::put_tensor(self, &owner, request.into_inner()).await?,
+            TensorServiceImpl::put_tensor(self, &owner, messages).await?,
         ))
     }
 
@@ -234,46 +229,41 @@ impl TensorService for TensorServiceImpl {
         &self,
         request: Request<pb::TensorRef>,
     ) -> Result<Response<Self::GetTensorStream>, Status> {
-        let owner = store::owner(request.metadata());
-        Ok(Response::new(TensorServiceImpl::get_tensor(
-            self,
-            &owner,
-            &request.into_inner().id,
-        )?))
+        let (owner, stored) = store::owned(request);
+        let answer = TensorServiceImpl::get_tensor(self, &owner, &stored.id)?;
+        Ok(Response::new(answer))
     }
 
     async fn stat_tensor(
         &self,
         request: Request<pb::TensorRef>,
     ) -> Result<Response<pb::StoredTensor>, Status> {
-        let owner = store::owner(request.metadata());
-        let info = self
-            .store
-            .stat(&owner, &request.into_inner().id)
-            .map_err(ServiceError::from)?;
-        Ok(Response::new(store::stored_to_wire(info)))
+        let (owner, stored) = store::owned(request);
+        let info = self.store.stat(&owner, &stored.id);
+        Ok(Response::new(store::stored_to_wire(
+            info.map_err(ServiceError::from)?,
+        )))
     }
 
     async fn delete_tensor(
         &self,
         request: Request<pb::TensorRef>,
     ) -> Result<Response<pb::StoredTensor>, Status> {
-        let owner = store::owner(request.metadata());
-        let info = self
-            .store
-            .delete(&owner, &request.into_inner().id)
-            .map_err(ServiceError::from)?;
-        Ok(Response::new(store::stored_to_wire(info)))
+        let (owner, stored) = store::owned(request);
+        let info = self.store.delete(&owner, &stored.id);
+        Ok(Response::new(store::stored_to_wire(
+            info.map_err(ServiceError::from)?,
+        )))
     }
 
     async fn list_tensors(
         &self,
         request: Request<pb::ListTensorsRequest>,
     ) -> Result<Response<pb::ListTensorsResponse>, Status> {
-        let owner = store::owner(request.metadata());
-        let tensors = self.store.list(&owner);
+        let (owner, _) = store::owned(request);
+        let tensors = self.store.list(&owner).into_iter();
         Ok(Response::new(pb::ListTensorsResponse {
-            tensors: tensors.into_iter().map(store::stored_to_wire).collect(),
+            tensors: tensors.map(store::stored_to_wire).collect(),
         }))
     }
 
@@ -281,12 +271,11 @@ impl TensorService for TensorServiceImpl {
         &self,
         request: Request<pb::TensorRef>,
     ) -> Result<Response<pb::TensorInfo>, Status> {
-        let owner = store::owner(request.metadata());
-        let tensor = self
-            .store
-            .get(&owner, &request.into_inner().id)
-            .map_err(ServiceError::from)?;
-        let summary = self.describe_tensor(tensor).await?;
+        let (owner, stored) = store::owned(request);
+        let tensor = self.store.get(&owner, &stored.id);
+        let summary = self
+            .describe_tensor(tensor.map_err(ServiceError::from)?)
+            .await?;
         Ok(Response::new(summary.into()))
     }
 
@@ -294,9 +283,9 @@ impl TensorService for TensorServiceImpl {
         &self,
         request: Request<pb::ApplyRequest>,
     ) -> Result<Response<pb::StoredTensor>, Status> {
-        let owner = store::owner(request.metadata());
+        let (owner, request) = store::owned(request);
         Ok(Response::new(
-            TensorServiceImpl::apply_keep(self, &owner, request.into_inner()).await?,
+            TensorServiceImpl::apply_keep(self, &owner, request).await?,
         ))
     }
 }

@@ -6,7 +6,6 @@
 
 use bytes::BytesMut;
 use tonic::Streaming;
-use tonic::metadata::MetadataMap;
 
 use super::stream::{DataPieces, off_runtime, read_tensor_header};
 use super::{ResponseStream, ServiceError, TensorServiceImpl};
@@ -14,9 +13,12 @@ use crate::proto::{self, pb};
 use crate::store::{Owner, StoredInfo};
 use crate::tensor::Tensor;
 
-/// The owner of what a call stores or reads: its API key.
-pub(super) fn owner(metadata: &MetadataMap) -> Owner {
-    Owner::from_authorization(metadata.get("authorization").map(|v| v.as_bytes()))
+/// A request's message and its owner, who may use what it stored: the API
+/// key the call carries.
+pub(super) fn owned<T>(request: tonic::Request<T>) -> (Owner, T) {
+    let authorization = request.metadata().get("authorization");
+    let owner = Owner::from_authorization(authorization.map(|v| v.as_bytes()));
+    (owner, request.into_inner())
 }
 
 /// A stored tensor's description on the wire.
@@ -95,10 +97,7 @@ impl TensorServiceImpl {
         owner: &Owner,
         request: pb::ApplyRequest,
     ) -> Result<pb::StoredTensor, ServiceError> {
-        let input = self.input_tensor(owner, request.tensor, &request.input_id)?;
-        let params = request.params.unwrap_or_default();
-        let tensor = input.tensor();
-        let plan = self.plan_op(&params, tensor.dtype(), tensor.shape())?;
+        let (input, plan) = self.plan_request(owner, request)?;
         let room = self.store.reserve(owner, plan.output_nbytes() as u64)?;
         let result = self.run_plan(plan, input).await?;
         Ok(stored_to_wire(self.store.insert(room, result)))

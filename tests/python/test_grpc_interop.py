@@ -211,9 +211,10 @@ def filter_stream(pb2, stub, array, piece=65_537, **kwargs):
 # --- Every RPC exists as the contract names it ---------------------------------
 
 
-def test_service_has_the_six_rpcs_of_the_contract_and_apply(pb):
-    """The contract's six RPCs, and Apply / ApplyStream, which run every
-    operation (OpParams names it; GaussianFilter is Apply of gaussian_filter)."""
+def test_service_has_the_six_rpcs_of_the_contract_apply_and_the_store(pb):
+    """The contract's six RPCs; Apply / ApplyStream, which run every
+    operation (OpParams names it; GaussianFilter is Apply of gaussian_filter);
+    and the tensor store's RPCs."""
     pb2, _ = pb
     methods = {
         m.name: (m.client_streaming, m.server_streaming)
@@ -228,6 +229,13 @@ def test_service_has_the_six_rpcs_of_the_contract_and_apply(pb):
         "ImageSizeStream": (True, False),
         "Apply": (False, False),
         "ApplyStream": (True, True),
+        "PutTensor": (True, False),
+        "GetTensor": (False, True),
+        "StatTensor": (False, False),
+        "DeleteTensor": (False, False),
+        "ListTensors": (False, False),
+        "DescribeStored": (False, False),
+        "ApplyKeep": (False, False),
     }
 
 

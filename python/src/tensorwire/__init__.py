@@ -11,6 +11,11 @@ Every operation of the server's catalogue (``operations.json``:
 :class:`AsyncClient` with scipy's signature. ``from tensorwire import
 ndimage`` is a drop-in for those functions of ``scipy.ndimage``, using the
 server named by ``TENSORWIRE_SERVER``.
+
+``client.put(a)`` keeps an array in the server's tensor store and answers a
+:class:`RemoteTensor`; every operation takes one as ``input``, and
+``keep=True`` leaves an operation's result in the store, so pipelines run on
+the server (:mod:`tensorwire.remote`).
 """
 
 from . import ndimage
@@ -21,10 +26,12 @@ from .errors import (
     DeadlineExceeded,
     Error,
     InvalidArgument,
+    NotFound,
     ResourceExhausted,
     Unauthenticated,
     Unavailable,
 )
+from .remote import AsyncRemoteTensor, RemoteTensor
 
 __version__ = "0.1.0"
 
@@ -32,11 +39,14 @@ __all__ = [
     "Client",
     "AsyncClient",
     "TensorInfo",
+    "RemoteTensor",
+    "AsyncRemoteTensor",
     "Error",
     "InvalidArgument",
     "ResourceExhausted",
     "Unauthenticated",
     "Unavailable",
     "DeadlineExceeded",
+    "NotFound",
     "ndimage",
 ]

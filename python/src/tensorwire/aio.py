@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,20 +23,23 @@ from .calls import (
     TensorInfo,
     method_path,
 )
-from .errors import translated
+from .dtypes import to_wire, wire_array
+from .errors import Error, translated
 from .framing import (
     IMAGE_DATA_FIELD,
     TENSOR_DATA_FIELD,
     Assembler,
+    Download,
     image_upload,
     request_serializer,
     tensor_chunk_deserializer,
     upload,
 )
 from .images import ImageSource, decode_image, read_image
-from .operations import Operation, install_methods
+from .operations import Operation, catalogue, install_methods
 from .params import Scalars
 from .progress import progress_bar
+from .remote import AsyncRemoteTensor, RemoteHandle, tensor_id
 from .v1 import tensorwire_pb2 as pb
 from .v1 import tensorwire_pb2_grpc as pb_grpc
 
@@ -46,7 +50,9 @@ class AsyncClient:
     """An asyncio connection to a tensorwire server (grpc.aio).
 
     Takes the arguments of :class:`~tensorwire.Client`; every method is a
-    coroutine with the same arguments and result. Use it as ``async with
+    coroutine with the same arguments and result, except that stored tensors
+    are :class:`~tensorwire.AsyncRemoteTensor` (awaitable ``get``,
+    ``delete``, ``describe``; ``async with``). Use it as ``async with
     AsyncClient(...) as client:`` or call :meth:`close`.
     """
 
@@ -90,6 +96,16 @@ class AsyncClient:
             request_serializer=request_serializer(IMAGE_DATA_FIELD),
             response_deserializer=pb.ImageInfo.FromString,
         )
+        self._put_stream = channel.stream_unary(
+            method_path("PutTensor"),
+            request_serializer=request_serializer(TENSOR_DATA_FIELD),
+            response_deserializer=pb.StoredTensor.FromString,
+        )
+        self._get_stream = channel.unary_stream(
+            method_path("GetTensor"),
+            request_serializer=pb.TensorRef.SerializeToString,
+            response_deserializer=tensor_chunk_deserializer,
+        )
 
     async def close(self) -> None:
         """Closes the channel; calls in flight are cancelled."""
@@ -105,8 +121,12 @@ class AsyncClient:
         self, input: Any, *, progress: bool | None = None, timeout: float | None = None
     ) -> TensorInfo:
         """See :meth:`tensorwire.Client.describe`."""
-        call = DescribeCall(self._settings, input)
         kwargs = self._settings.call_options(timeout)
+        if isinstance(input, RemoteHandle):
+            with translated():
+                answer = await self._stub.DescribeStored(tensor_id(input), **kwargs)
+            return TensorInfo.from_wire(answer)
+        call = DescribeCall(self._settings, input)
         show = self._progress if progress is None else progress
         with translated():
             if not call.streamed:
@@ -129,10 +149,27 @@ class AsyncClient:
         *,
         radius: int | Sequence[int] | None = None,
         axes: int | Sequence[int] | None = None,
+        keep: bool = False,
         progress: bool | None = None,
         timeout: float | None = None,
-    ) -> np.ndarray:
+    ) -> np.ndarray | AsyncRemoteTensor:
         """See :meth:`tensorwire.Client.gaussian_filter`."""
+        if keep or isinstance(input, RemoteHandle):
+            arguments = dict(
+                input=input,
+                sigma=sigma,
+                order=order,
+                output=output,
+                mode=mode,
+                cval=cval,
+                truncate=truncate,
+                radius=radius,
+                axes=axes,
+            )
+            operation = catalogue()["gaussian_filter"]
+            return await self._apply(
+                operation, arguments, keep=keep, progress=progress, timeout=timeout
+            )
         call = FilterCall(
             self._settings, input, sigma, order, output, mode, cval, truncate, radius, axes
         )
@@ -150,14 +187,36 @@ class AsyncClient:
         operation: Operation,
         arguments: dict[str, Any],
         *,
+        keep: bool = False,
         progress: bool | None = None,
         timeout: float | None = None,
-    ) -> np.ndarray:
+    ) -> np.ndarray | AsyncRemoteTensor:
         """See :meth:`tensorwire.Client._apply`."""
-        call = OpCall(self._settings, operation, arguments)
+        call = OpCall(self._settings, operation, arguments, keep)
+        if keep:
+            return await self._keep(call, progress, timeout)
         return await self._run(
             call, self._stub.Apply, self._apply_stream, operation.name, progress, timeout
         )
+
+    async def _keep(
+        self, call: OpCall, progress: bool | None, timeout: float | None
+    ) -> AsyncRemoteTensor:
+        """See :meth:`tensorwire.Client._keep`."""
+        kwargs = self._settings.call_options(timeout)
+        if call.input_id or not call.streamed:
+            with translated():
+                stored = await self._stub.ApplyKeep(call.unary_request(), **kwargs)
+            return AsyncRemoteTensor(self, stored)
+        assert call.wire is not None
+        staged = await self._put(call.wire, progress, timeout)
+        try:
+            with translated():
+                stored = await self._stub.ApplyKeep(call.unary_request(staged.id), **kwargs)
+        finally:
+            with contextlib.suppress(Error):
+                await self.delete(staged.id, timeout=timeout)
+        return AsyncRemoteTensor(self, stored)
 
     async def _run(
         self,
@@ -176,7 +235,7 @@ class AsyncClient:
                 return call.result()
             show = self._progress if progress is None else progress
             with progress_bar(show, call.transfer_bytes, description) as bar:
-                requests = upload(call.start(), call.wire, self._settings.piece_bytes, bar)
+                requests = call.requests(self._settings.piece_bytes, bar)
                 answer = stream(requests, **kwargs)
                 assembler = Assembler(call.target, call.result_dtype, bar)
                 try:
@@ -186,6 +245,69 @@ class AsyncClient:
                 finally:
                     answer.cancel()
         return call.result()
+
+    # --- The tensor store ----------------------------------------------------------------
+
+    async def put(
+        self, array: Any, *, progress: bool | None = None, timeout: float | None = None
+    ) -> AsyncRemoteTensor:
+        """See :meth:`tensorwire.Client.put`."""
+        stored = await self._put(wire_array(np.asarray(array)), progress, timeout)
+        return AsyncRemoteTensor(self, stored)
+
+    async def _put(self, wire: np.ndarray, progress: bool | None, timeout: float | None) -> Any:
+        """See :meth:`tensorwire.Client._put`."""
+        header = pb.TensorChunk(header=pb.TensorHeader(dtype=to_wire(wire.dtype), shape=wire.shape))
+        show = self._progress if progress is None else progress
+        kwargs = self._settings.call_options(timeout)
+        with translated(), progress_bar(show, wire.nbytes, "put") as bar:
+            requests = upload(header, wire, self._settings.piece_bytes, bar)
+            return await self._put_stream(requests, **kwargs)
+
+    async def get(
+        self,
+        ref: RemoteHandle | str,
+        *,
+        progress: bool | None = None,
+        timeout: float | None = None,
+    ) -> np.ndarray:
+        """See :meth:`tensorwire.Client.get`."""
+        request = tensor_id(ref)
+        show = self._progress if progress is None else progress
+        kwargs = self._settings.call_options(timeout)
+        with translated(), contextlib.ExitStack() as bars:
+            download = Download(lambda n: bars.enter_context(progress_bar(show, n, "get")))
+            answer = self._get_stream(request, **kwargs)
+            try:
+                async for item in answer:
+                    download.feed(item)
+            finally:
+                answer.cancel()
+            return download.finish()
+
+    async def stat(
+        self, ref: RemoteHandle | str, *, timeout: float | None = None
+    ) -> AsyncRemoteTensor:
+        """See :meth:`tensorwire.Client.stat`."""
+        kwargs = self._settings.call_options(timeout)
+        with translated():
+            stored = await self._stub.StatTensor(tensor_id(ref), **kwargs)
+        return AsyncRemoteTensor(self, stored)
+
+    async def tensors(self, *, timeout: float | None = None) -> list[AsyncRemoteTensor]:
+        """See :meth:`tensorwire.Client.tensors`."""
+        kwargs = self._settings.call_options(timeout)
+        with translated():
+            answer = await self._stub.ListTensors(pb.ListTensorsRequest(), **kwargs)
+        return [AsyncRemoteTensor(self, stored) for stored in answer.tensors]
+
+    async def delete(self, ref: RemoteHandle | str, *, timeout: float | None = None) -> None:
+        """See :meth:`tensorwire.Client.delete`."""
+        kwargs = self._settings.call_options(timeout)
+        with translated():
+            await self._stub.DeleteTensor(tensor_id(ref), **kwargs)
+
+    # --- Images ------------------------------------------------------------------------
 
     async def image_size(
         self, image: ImageSource, *, timeout: float | None = None

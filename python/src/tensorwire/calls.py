@@ -5,7 +5,7 @@ preallocated answer, and the conversion of answers into NumPy and Python."""
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +14,9 @@ import numpy as np
 
 from .dtypes import from_wire, to_wire, wire_array
 from .errors import Error, InvalidArgument
+from .framing import Progress, upload
 from .params import Scalars, gaussian_params, op_params, output_dtype, scipy_output_dtype
+from .remote import RemoteHandle
 from .v1 import tensorwire_pb2 as pb
 
 __all__ = ["TensorInfo", "ChannelSettings", "ArrayCall", "FilterCall", "OpCall", "DescribeCall"]
@@ -216,50 +218,88 @@ class ArrayCall:
     def _prepare(
         self,
         settings: ChannelSettings,
-        array: np.ndarray,
+        source: np.ndarray | RemoteHandle,
         requested: np.dtype | None,
         output: Any,
         params_bytes: int,
+        keep: bool = False,
     ) -> None:
+        """Reads the input (an array, or a stored tensor: then only its id
+        travels), the requested dtype and ``output``; allocates the answer's
+        array unless the result stays on the server (``keep``)."""
+        self.keep = keep
         self.output = output if isinstance(output, np.ndarray) else None
+        if keep and self.output is not None:
+            raise TypeError(
+                "keep=True keeps the result on the server: output= may name its dtype, "
+                "but cannot be an array to fill"
+            )
+        if isinstance(source, RemoteHandle):
+            self.input_id = source.id
+            self.wire: np.ndarray | None = None
+            shape, dtype = source.shape, source.dtype
+        else:
+            self.input_id = ""
+            self.wire = wire_array(source)
+            shape, dtype = source.shape, source.dtype
         if self.output is not None:
-            if self.output.shape != array.shape:
+            if self.output.shape != shape:
                 raise InvalidArgument(
-                    f"output shape not correct: {self.output.shape}, the input's is {array.shape}"
+                    f"output shape not correct: {self.output.shape}, the input's is {shape}"
                 )
             if not self.output.flags.writeable:
                 raise InvalidArgument("output array is read-only")
-        self.requested = requested if requested is not None else array.dtype.newbyteorder("=")
-        self.wire = wire_array(array)
-        self.dtype = to_wire(array.dtype)
+        self.requested = requested if requested is not None else dtype.newbyteorder("=")
+        self.dtype = to_wire(dtype)
         self.result_dtype = to_wire(self.requested)
         result_layout = from_wire(self.result_dtype)
         # Write straight into a preallocated output when its layout is the
-        # wire's; otherwise into a fresh array, converted at the end.
-        if (
+        # wire's; otherwise into a fresh array, converted at the end. A kept
+        # result has none.
+        if keep:
+            self.target = np.empty((0,), dtype=result_layout)
+        elif (
             self.output is not None
             and self.output.dtype == result_layout
             and self.output.flags.c_contiguous
         ):
             self.target = self.output
         else:
-            self.target = np.empty(array.shape, dtype=result_layout)
+            self.target = np.empty(shape, dtype=result_layout)
         # The request message holds the parameters too (with the kernels).
-        request_bytes = self.wire.nbytes + params_bytes
+        request_bytes = self.input_bytes + params_bytes
         self.streamed = max(request_bytes, self.target.nbytes) > settings.max_message_bytes
+
+    @property
+    def input_bytes(self) -> int:
+        """Bytes of input data the call sends (none for a stored input)."""
+        return 0 if self.wire is None else self.wire.nbytes
 
     def header(self) -> pb.TensorHeader:
         """The input's dtype and shape."""
+        assert self.wire is not None
         return pb.TensorHeader(dtype=self.dtype, shape=self.wire.shape)
 
     def tensor(self) -> pb.Tensor:
         """The whole input as one message."""
+        assert self.wire is not None
         return pb.Tensor(dtype=self.dtype, shape=self.wire.shape, data=self.wire.tobytes())
+
+    def start(self) -> object:
+        """The first message of the streamed call."""
+        raise NotImplementedError
+
+    def requests(self, piece_bytes: int, progress: Progress | None) -> Iterator[object]:
+        """The messages of the streamed call: the start, then the input's
+        pieces (none for a stored input)."""
+        if self.wire is None:
+            return iter([self.start()])
+        return upload(self.start(), self.wire, piece_bytes, progress)
 
     @property
     def transfer_bytes(self) -> int:
         """Bytes sent plus bytes received."""
-        return self.wire.nbytes + self.target.nbytes
+        return self.input_bytes + self.target.nbytes
 
     def take_unary(self, answer: pb.Tensor) -> None:
         """Copies a one-message answer into the target array."""
@@ -323,25 +363,42 @@ class FilterCall(ArrayCall):
 
 
 class OpCall(ArrayCall):
-    """One call of an operation of the catalogue (the ``Apply`` rpcs).
+    """One call of an operation of the catalogue (the ``Apply`` rpcs, and
+    ``ApplyKeep`` when the result stays on the server).
 
     ``arguments`` are scipy's, by name, defaults applied, ``input`` and
-    ``output`` among them."""
+    ``output`` among them; ``input`` may be a stored tensor's handle, whose
+    dtype and shape make the kernels as an array's would."""
 
-    def __init__(self, settings: ChannelSettings, operation: Any, arguments: dict[str, Any]):
+    def __init__(
+        self,
+        settings: ChannelSettings,
+        operation: Any,
+        arguments: dict[str, Any],
+        keep: bool = False,
+    ) -> None:
         arguments = dict(arguments)
-        array = np.asarray(arguments.pop("input"))
+        source = arguments.pop("input")
+        if not isinstance(source, RemoteHandle):
+            source = np.asarray(source)
         output = arguments.pop("output", None)
         requested = scipy_output_dtype(output)
         self.operation = operation
-        real_input = array.dtype.kind != "c"
-        self.params = op_params(operation, array.ndim, arguments, requested, real_input)
-        self._prepare(settings, array, requested, output, self.params.ByteSize())
+        real_input = source.dtype.kind != "c"
+        ndim = len(source.shape)
+        self.params = op_params(operation, ndim, arguments, requested, real_input)
+        self._prepare(settings, source, requested, output, self.params.ByteSize(), keep)
 
-    def unary_request(self) -> pb.ApplyRequest:
-        """The whole call as one message."""
+    def unary_request(self, input_id: str = "") -> pb.ApplyRequest:
+        """The whole call as one message (``Apply``, ``ApplyKeep``); its input
+        is the stored ``input_id`` when given, else the call's own."""
+        input_id = input_id or self.input_id
+        if input_id:
+            return pb.ApplyRequest(input_id=input_id, params=self.params)
         return pb.ApplyRequest(tensor=self.tensor(), params=self.params)
 
     def start(self) -> pb.ApplyChunk:
-        """The first message of ``ApplyStream``."""
+        """The first message of ``ApplyStream`` (the only one for a stored input)."""
+        if self.input_id:
+            return pb.ApplyChunk(start=pb.ApplyStart(input_id=self.input_id, params=self.params))
         return pb.ApplyChunk(start=pb.ApplyStart(header=self.header(), params=self.params))

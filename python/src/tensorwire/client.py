@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,20 +21,23 @@ from .calls import (
     TensorInfo,
     method_path,
 )
-from .errors import translated
+from .dtypes import to_wire, wire_array
+from .errors import Error, translated
 from .framing import (
     IMAGE_DATA_FIELD,
     TENSOR_DATA_FIELD,
     Assembler,
+    Download,
     image_upload,
     request_serializer,
     tensor_chunk_deserializer,
     upload,
 )
 from .images import ImageSource, decode_image, read_image
-from .operations import Operation, install_methods
+from .operations import Operation, catalogue, install_methods
 from .params import Scalars
 from .progress import progress_bar
+from .remote import RemoteHandle, RemoteTensor, tensor_id
 from .v1 import tensorwire_pb2 as pb
 from .v1 import tensorwire_pb2_grpc as pb_grpc
 
@@ -80,8 +84,14 @@ class Client:
     Besides the methods written here, every operation of the server's
     catalogue (``gaussian_filter1d``, ``gaussian_laplace``,
     ``gaussian_gradient_magnitude``, ...) is a method named after it, with
-    scipy's signature and defaults then ``progress=`` and ``timeout=``
-    (:mod:`tensorwire.operations`).
+    scipy's signature and defaults then ``keep=``, ``progress=`` and
+    ``timeout=`` (:mod:`tensorwire.operations`).
+
+    The server's tensor store: :meth:`put` keeps an array there and answers
+    a :class:`~tensorwire.RemoteTensor`, which every operation takes as its
+    ``input`` (only the id is sent); ``keep=True`` leaves an operation's
+    result there and answers its handle; :meth:`get`, :meth:`stat`,
+    :meth:`tensors` and :meth:`delete` read and manage it.
     """
 
     def __init__(
@@ -124,6 +134,16 @@ class Client:
             request_serializer=request_serializer(IMAGE_DATA_FIELD),
             response_deserializer=pb.ImageInfo.FromString,
         )
+        self._put_stream = channel.stream_unary(
+            method_path("PutTensor"),
+            request_serializer=request_serializer(TENSOR_DATA_FIELD),
+            response_deserializer=pb.StoredTensor.FromString,
+        )
+        self._get_stream = channel.unary_stream(
+            method_path("GetTensor"),
+            request_serializer=pb.TensorRef.SerializeToString,
+            response_deserializer=tensor_chunk_deserializer,
+        )
 
     def close(self) -> None:
         """Closes the channel; calls in flight are cancelled."""
@@ -142,8 +162,9 @@ class Client:
 
         Parameters
         ----------
-        input : array_like
-            The array (any dtype the service has, any byte order or layout).
+        input : array_like or RemoteTensor
+            The array (any dtype the service has, any byte order or layout),
+            or a stored tensor (``DescribeStored``: nothing is uploaded).
         progress : bool, optional
             Override the client's progress setting.
         timeout : float, optional
@@ -153,8 +174,11 @@ class Client:
         -------
         info : TensorInfo
         """
-        call = DescribeCall(self._settings, input)
         kwargs = self._settings.call_options(timeout)
+        if isinstance(input, RemoteHandle):
+            with translated():
+                return TensorInfo.from_wire(self._stub.DescribeStored(tensor_id(input), **kwargs))
+        call = DescribeCall(self._settings, input)
         show = self._progress if progress is None else progress
         with translated():
             if not call.streamed:
@@ -177,9 +201,10 @@ class Client:
         *,
         radius: int | Sequence[int] | None = None,
         axes: int | Sequence[int] | None = None,
+        keep: bool = False,
         progress: bool | None = None,
         timeout: float | None = None,
-    ) -> np.ndarray:
+    ) -> np.ndarray | RemoteTensor:
         """Multidimensional Gaussian filter, computed by the server.
 
         Equal bit for bit to ``scipy.ndimage.gaussian_filter`` with the same
@@ -188,8 +213,9 @@ class Client:
 
         Parameters
         ----------
-        input : array_like
-            The input array.
+        input : array_like or RemoteTensor
+            The input array, or a tensor stored on the server (:meth:`put`;
+            only its id is sent).
         sigma : scalar or sequence of scalars
             Standard deviation for Gaussian kernel. The standard deviations
             of the Gaussian filter are given for each axis as a sequence, or
@@ -225,6 +251,10 @@ class Client:
             is filtered along the specified axes. When `axes` is specified,
             any tuples used for `sigma`, `order`, `mode` and/or `radius`
             must match the length of `axes`.
+        keep : bool, optional
+            Keep the result in the server's store and return its
+            :class:`RemoteTensor` instead of downloading it (`output` may
+            then name a dtype, not be an array).
         progress : bool, optional
             Override the client's progress setting.
         timeout : float, optional
@@ -232,9 +262,9 @@ class Client:
 
         Returns
         -------
-        gaussian_filter : ndarray
+        gaussian_filter : ndarray or RemoteTensor
             Returned array of same shape as `input` (`output` itself when it
-            is an array).
+            is an array); with ``keep=True`` the stored result's handle.
 
         Raises
         ------
@@ -249,8 +279,23 @@ class Client:
         Arrays or results larger than the client's ``max_message_bytes``
         travel in pieces; the client holds the input, the result and one
         piece, never a copy of the whole array (except one conversion of an
-        input that is not little-endian and C-contiguous).
+        input that is not little-endian and C-contiguous). A stored input or
+        ``keep=True`` goes by the ``Apply`` rpcs, with the same parameters.
         """
+        if keep or isinstance(input, RemoteHandle):
+            arguments = dict(
+                input=input,
+                sigma=sigma,
+                order=order,
+                output=output,
+                mode=mode,
+                cval=cval,
+                truncate=truncate,
+                radius=radius,
+                axes=axes,
+            )
+            operation = catalogue()["gaussian_filter"]
+            return self._apply(operation, arguments, keep=keep, progress=progress, timeout=timeout)
         call = FilterCall(
             self._settings, input, sigma, order, output, mode, cval, truncate, radius, axes
         )
@@ -268,15 +313,37 @@ class Client:
         operation: Operation,
         arguments: dict[str, Any],
         *,
+        keep: bool = False,
         progress: bool | None = None,
         timeout: float | None = None,
-    ) -> np.ndarray:
-        """One call of an operation of the catalogue (``Apply``); the methods
-        named after the operations (:mod:`tensorwire.operations`) call it."""
-        call = OpCall(self._settings, operation, arguments)
+    ) -> np.ndarray | RemoteTensor:
+        """One call of an operation of the catalogue (``Apply``, or
+        ``ApplyKeep`` with ``keep``); the methods named after the operations
+        (:mod:`tensorwire.operations`) call it."""
+        call = OpCall(self._settings, operation, arguments, keep)
+        if keep:
+            return self._keep(call, progress, timeout)
         return self._run(
             call, self._stub.Apply, self._apply_stream, operation.name, progress, timeout
         )
+
+    def _keep(self, call: OpCall, progress: bool | None, timeout: float | None) -> RemoteTensor:
+        """``ApplyKeep``: of the stored input, or of the array in one
+        message; an array too large for one is stored first (``PutTensor``)
+        and deleted after."""
+        kwargs = self._settings.call_options(timeout)
+        if call.input_id or not call.streamed:
+            with translated():
+                return RemoteTensor(self, self._stub.ApplyKeep(call.unary_request(), **kwargs))
+        assert call.wire is not None
+        staged = self._put(call.wire, progress, timeout)
+        try:
+            with translated():
+                stored = self._stub.ApplyKeep(call.unary_request(staged.id), **kwargs)
+        finally:
+            with contextlib.suppress(Error):
+                self.delete(staged.id, timeout=timeout)
+        return RemoteTensor(self, stored)
 
     def _run(
         self,
@@ -296,7 +363,7 @@ class Client:
                 return call.result()
             show = self._progress if progress is None else progress
             with progress_bar(show, call.transfer_bytes, description) as bar:
-                requests = upload(call.start(), call.wire, self._settings.piece_bytes, bar)
+                requests = call.requests(self._settings.piece_bytes, bar)
                 answer = stream(requests, **kwargs)
                 assembler = Assembler(call.target, call.result_dtype, bar)
                 try:
@@ -306,6 +373,111 @@ class Client:
                 finally:
                     answer.cancel()  # a no-op once the answer has ended
         return call.result()
+
+    # --- The tensor store ----------------------------------------------------------------
+
+    def put(
+        self, array: Any, *, progress: bool | None = None, timeout: float | None = None
+    ) -> RemoteTensor:
+        """Keeps an array in the server's tensor store (``PutTensor``, streamed
+        in pieces of ``piece_bytes``).
+
+        Parameters
+        ----------
+        array : array_like
+            Any dtype the service has, any byte order or layout.
+        progress : bool, optional
+            Override the client's progress setting.
+        timeout : float, optional
+            Override the client's timeout.
+
+        Returns
+        -------
+        RemoteTensor
+            Its handle: pass it as the ``input`` of any operation, download
+            it with :meth:`get`, delete it with :meth:`delete` (or use it as
+            a context manager). It belongs to this client's API key.
+
+        Raises
+        ------
+        ResourceExhausted
+            The store is full (``--store-bytes``, ``--store-bytes-per-key``,
+            ``--store-max-tensors``) or the array is over a tensor limit.
+        """
+        return RemoteTensor(self, self._put(wire_array(np.asarray(array)), progress, timeout))
+
+    def _put(self, wire: np.ndarray, progress: bool | None, timeout: float | None) -> Any:
+        """``PutTensor`` of an array in wire layout; answers its ``StoredTensor``."""
+        header = pb.TensorChunk(header=pb.TensorHeader(dtype=to_wire(wire.dtype), shape=wire.shape))
+        show = self._progress if progress is None else progress
+        kwargs = self._settings.call_options(timeout)
+        with translated(), progress_bar(show, wire.nbytes, "put") as bar:
+            requests = upload(header, wire, self._settings.piece_bytes, bar)
+            return self._put_stream(requests, **kwargs)
+
+    def get(
+        self,
+        ref: RemoteHandle | str,
+        *,
+        progress: bool | None = None,
+        timeout: float | None = None,
+    ) -> np.ndarray:
+        """Downloads a stored tensor (``GetTensor``, streamed in pieces).
+
+        Parameters
+        ----------
+        ref : RemoteTensor or str
+            The stored tensor, or its id.
+        progress : bool, optional
+            Override the client's progress setting.
+        timeout : float, optional
+            Override the client's timeout.
+
+        Returns
+        -------
+        ndarray
+            A new array of the stored dtype and shape.
+
+        Raises
+        ------
+        NotFound
+            No such tensor for this API key (deleted, expired, never stored).
+        """
+        request = tensor_id(ref)
+        show = self._progress if progress is None else progress
+        kwargs = self._settings.call_options(timeout)
+        with translated(), contextlib.ExitStack() as bars:
+            download = Download(lambda n: bars.enter_context(progress_bar(show, n, "get")))
+            answer = self._get_stream(request, **kwargs)
+            try:
+                for item in answer:
+                    download.feed(item)
+            finally:
+                answer.cancel()  # a no-op once the answer has ended
+            return download.finish()
+
+    def stat(self, ref: RemoteHandle | str, *, timeout: float | None = None) -> RemoteTensor:
+        """A fresh handle of a stored tensor (``StatTensor``, which restarts
+        its expiry clock); :class:`NotFound` when there is none."""
+        kwargs = self._settings.call_options(timeout)
+        with translated():
+            return RemoteTensor(self, self._stub.StatTensor(tensor_id(ref), **kwargs))
+
+    def tensors(self, *, timeout: float | None = None) -> list[RemoteTensor]:
+        """This API key's stored tensors (``ListTensors``), least recently used first."""
+        kwargs = self._settings.call_options(timeout)
+        with translated():
+            answer = self._stub.ListTensors(pb.ListTensorsRequest(), **kwargs)
+        return [RemoteTensor(self, stored) for stored in answer.tensors]
+
+    def delete(self, ref: RemoteHandle | str, *, timeout: float | None = None) -> None:
+        """Deletes a stored tensor (``DeleteTensor``; calls already using it
+        finish); :class:`NotFound` when there is none."""
+        kwargs = self._settings.call_options(timeout)
+        with translated():
+            self._stub.DeleteTensor(tensor_id(ref), **kwargs)
+
+    # --- Images ------------------------------------------------------------------------
 
     def image_size(self, image: ImageSource, *, timeout: float | None = None) -> tuple[int, int]:
         """Width and height of an encoded image, read by the server from its header.

@@ -4,8 +4,9 @@ Every failure of a call is a :class:`Error` carrying the server's message;
 the gRPC status codes a caller can act on have their own subclass. Each also
 derives from the built-in exception a scipy user would expect
 (``InvalidArgument`` is a ``ValueError``, ``DeadlineExceeded`` a
-``TimeoutError``, ``Unavailable`` a ``ConnectionError``), so code written
-against ``scipy.ndimage`` keeps catching what it caught before.
+``TimeoutError``, ``Unavailable`` a ``ConnectionError``, ``NotFound`` a
+``LookupError``), so code written against ``scipy.ndimage`` keeps catching
+what it caught before.
 
 The server's refusals also carry the standard rich error details
 (``grpc-status-details-bin``: ``google.rpc.ErrorInfo``, ``BadRequest``,
@@ -29,6 +30,7 @@ __all__ = [
     "Unauthenticated",
     "Unavailable",
     "DeadlineExceeded",
+    "NotFound",
     "from_rpc_error",
     "translated",
 ]
@@ -46,7 +48,7 @@ class Error(Exception):
     reason : str or None
         The server's ``ErrorInfo`` reason (``"BAD_ARGUMENT"``,
         ``"LIMIT_EXCEEDED"``, ``"BUDGET_EXCEEDED"``, ``"BUSY"``,
-        ``"INTERNAL"``); None when the refusal carries none.
+        ``"NOT_FOUND"``, ``"INTERNAL"``); None when the refusal carries none.
     field : str or None
         The parameter a ``BAD_ARGUMENT`` refusal names (``BadRequest``), e.g.
         ``"order"``.
@@ -101,11 +103,18 @@ class DeadlineExceeded(Error, TimeoutError):
     """The call took longer than its timeout (gRPC ``DEADLINE_EXCEEDED``)."""
 
 
+class NotFound(Error, LookupError):
+    """No stored tensor has this id for this API key: never stored, deleted,
+    expired (``--store-ttl-secs``) or another key's (gRPC ``NOT_FOUND``,
+    reason ``"NOT_FOUND"``)."""
+
+
 _BY_CODE: dict[grpc.StatusCode, type[Error]] = {
     grpc.StatusCode.INVALID_ARGUMENT: InvalidArgument,
     grpc.StatusCode.UNAUTHENTICATED: Unauthenticated,
     grpc.StatusCode.UNAVAILABLE: Unavailable,
     grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineExceeded,
+    grpc.StatusCode.NOT_FOUND: NotFound,
 }
 
 

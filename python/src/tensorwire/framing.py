@@ -20,7 +20,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .dtypes import byte_view
+from .dtypes import byte_view, from_wire
 from .errors import Error
 from .v1 import tensorwire_pb2 as pb
 
@@ -31,6 +31,7 @@ __all__ = [
     "tensor_chunk_deserializer",
     "upload",
     "Assembler",
+    "Download",
 ]
 
 #: Field number of ``data`` in ``TensorChunk``, ``GaussianFilterChunk`` and ``ApplyChunk``.
@@ -166,3 +167,35 @@ class Assembler:
         if not self._header_seen or self._filled != self._nbytes:
             raise Error(f"the server's answer ended after {self._filled} of {self._nbytes} bytes")
         return self.out
+
+
+class Download:
+    """Writes a streamed tensor whose dtype and shape the answer's header
+    tells (``GetTensor``) into an array allocated when the header arrives.
+
+    ``progress`` is called with the tensor's byte count when the header
+    arrives and answers where to report the bytes (or None).
+    """
+
+    def __init__(self, progress: Callable[[int], Progress | None] | None = None) -> None:
+        self._progress = progress
+        self._assembler: Assembler | None = None
+
+    def feed(self, item: pb.TensorChunk | memoryview) -> None:
+        """Takes one message of the answer."""
+        if self._assembler is None:
+            if isinstance(item, memoryview) or item.WhichOneof("part") != "header":
+                raise Error("the server's answer has data before its header")
+            dtype = from_wire(item.header.dtype)
+            out = np.empty(tuple(item.header.shape), dtype=dtype)
+            bar = self._progress(out.nbytes) if self._progress is not None else None
+            self._assembler = Assembler(out, item.header.dtype, bar)
+        self._assembler.feed(item)
+
+    def finish(self) -> np.ndarray:
+        """The tensor, in native byte order, once the answer has ended."""
+        if self._assembler is None:
+            raise Error("the server's answer ended before its header")
+        out = self._assembler.finish()
+        native = out.dtype.newbyteorder("=")
+        return out if out.dtype == native else out.astype(native)

@@ -8,6 +8,11 @@ likewise every other operation the server's catalogue lists
 The server is ``TENSORWIRE_SERVER`` (``host:port`` or an ``http(s)://`` URL;
 default ``127.0.0.1:50051``), with the key ``TENSORWIRE_API_KEY`` if set. One
 client per (server, key) is opened on first use and shared by all threads.
+
+Every function also takes a :class:`~tensorwire.RemoteTensor` (a tensor
+kept in a server's store) as ``input``, called through that tensor's own
+client, and the keyword-only ``keep=True`` (beyond scipy's signature), which
+leaves the result in the store and returns its handle.
 """
 
 from __future__ import annotations
@@ -20,8 +25,9 @@ import numpy as np
 
 from .calls import env_settings
 from .client import Client
-from .operations import install_functions
+from .operations import client_of, install_functions
 from .params import Scalars
+from .remote import RemoteTensor
 
 __all__ = ["gaussian_filter", "default_client"]
 
@@ -51,13 +57,15 @@ def gaussian_filter(
     *,
     radius: int | Sequence[int] | None = None,
     axes: int | Sequence[int] | None = None,
-) -> np.ndarray:
+    keep: bool = False,
+) -> np.ndarray | RemoteTensor:
     """Multidimensional Gaussian filter (``scipy.ndimage.gaussian_filter``).
 
     Parameters
     ----------
-    input : array_like
-        The input array.
+    input : array_like or RemoteTensor
+        The input array, or a tensor stored on a server (then that tensor's
+        client makes the call; only its id is sent).
     sigma : scalar or sequence of scalars
         Standard deviation for Gaussian kernel. The standard deviations of
         the Gaussian filter are given for each axis as a sequence, or as a
@@ -88,18 +96,22 @@ def gaussian_filter(
         If None, `input` is filtered along all axes. Otherwise, `input` is
         filtered along the specified axes; tuples for `sigma`, `order`,
         `mode` and/or `radius` must then match the length of `axes`.
+    keep : bool, optional
+        Keep the result in the server's store and return its RemoteTensor
+        instead of downloading it. Default False.
 
     Returns
     -------
-    gaussian_filter : ndarray
-        Returned array of same shape as `input`.
+    gaussian_filter : ndarray or RemoteTensor
+        Returned array of same shape as `input`; with ``keep=True`` the
+        stored result's handle.
 
     See Also
     --------
     tensorwire.Client.gaussian_filter : the same with an explicit client.
     """
-    return default_client().gaussian_filter(
-        input, sigma, order, output, mode, cval, truncate, radius=radius, axes=axes
+    return client_of(input, default_client).gaussian_filter(
+        input, sigma, order, output, mode, cval, truncate, radius=radius, axes=axes, keep=keep
     )
 
 

@@ -8,8 +8,12 @@ a caller sends with it. Every operation there becomes a method of
 function of :mod:`tensorwire.ndimage`, with scipy's signature and defaults;
 nothing in the package lists them. (``gaussian_filter`` keeps its own
 hand-written method and function, which call the ``GaussianFilter`` rpc and
-so also work with servers older than ``Apply``.) How each call's arguments
-become the wire's ``OpParams`` is :func:`tensorwire.params.op_params`.
+so also work with servers older than ``Apply``; a stored input or
+``keep=True`` takes the ``Apply`` path.) Beyond scipy's arguments every
+method and function takes the keyword-only ``keep`` (the result stays in the
+server's store: a :class:`~tensorwire.RemoteTensor`), and every method
+``progress`` and ``timeout``. How each call's arguments become the wire's
+``OpParams`` is :func:`tensorwire.params.op_params`.
 """
 
 from __future__ import annotations
@@ -26,8 +30,11 @@ from typing import Any
 
 __all__ = ["Operation", "ParamDoc", "catalogue", "install_methods", "install_functions"]
 
+#: What a function of :mod:`tensorwire.ndimage` takes beyond scipy's arguments.
+_KEEP = inspect.Parameter("keep", inspect.Parameter.KEYWORD_ONLY, default=False)
 #: What a method of a client takes beyond scipy's arguments.
 _CLIENT_OPTIONS = (
+    _KEEP,
     inspect.Parameter("progress", inspect.Parameter.KEYWORD_ONLY, default=None),
     inspect.Parameter("timeout", inspect.Parameter.KEYWORD_ONLY, default=None),
 )
@@ -88,12 +95,13 @@ class Operation:
         return (_INPUT, *_parse_signature(self.name, self.signature))
 
     def function_signature(self) -> inspect.Signature:
-        """The signature of the :mod:`tensorwire.ndimage` function (scipy's)."""
-        return inspect.Signature(self.parameters)
+        """The signature of the :mod:`tensorwire.ndimage` function: scipy's,
+        then the keyword-only ``keep``."""
+        return inspect.Signature((*self.parameters, _KEEP))
 
     def method_signature(self) -> inspect.Signature:
         """The signature of the client method: ``self``, scipy's parameters,
-        then the keyword-only ``progress`` and ``timeout``."""
+        then the keyword-only ``keep``, ``progress`` and ``timeout``."""
         return inspect.Signature((_SELF, *self.parameters, *_CLIENT_OPTIONS))
 
     def docstring(self, client: bool) -> str:
@@ -110,8 +118,9 @@ class Operation:
             "",
             "Parameters",
             "----------",
-            "input : array_like",
-            "    The input array.",
+            "input : array_like or RemoteTensor",
+            "    The input array, or a tensor stored on the server (only its id",
+            "    is sent).",
         ]
         by_name = {p.name: p for p in self.params}
         for parameter in self.parameters[1:]:
@@ -133,6 +142,12 @@ class Operation:
                 f"{parameter.name} : {kind}",
                 *textwrap.wrap(line, 76, subsequent_indent="    "),
             ]
+        lines += [
+            "keep : bool, optional",
+            "    Keep the result in the server's store and return its",
+            "    RemoteTensor instead of downloading it (`output` may then name",
+            "    a dtype, not be an array). Default False.",
+        ]
         if client:
             lines += [
                 "progress : bool, optional",
@@ -144,8 +159,9 @@ class Operation:
             "",
             "Returns",
             "-------",
-            f"{self.name} : ndarray",
-            "    Of the shape of `input` (`output` itself when it is an array).",
+            f"{self.name} : ndarray or RemoteTensor",
+            "    Of the shape of `input` (`output` itself when it is an array);",
+            "    with ``keep=True`` the stored result's handle.",
             "",
             "Raises",
             "------",
@@ -154,6 +170,8 @@ class Operation:
             "    RuntimeError or TypeError).",
             "ResourceExhausted",
             "    Over a server limit, or the server is busy (``retry_after``).",
+            "NotFound",
+            "    `input` is a stored tensor that is gone (deleted or expired).",
         ]
         return "\n".join(lines)
 
@@ -238,7 +256,7 @@ def _method(operation: Operation, asynchronous: bool) -> Callable[..., Any]:
 
 def install_methods(cls: type, asynchronous: bool) -> None:
     """Adds a method to ``cls`` for every operation it does not define itself;
-    each calls ``self._apply(operation, arguments, progress=, timeout=)``."""
+    each calls ``self._apply(operation, arguments, keep=, progress=, timeout=)``."""
     for operation in catalogue().values():
         if operation.name in cls.__dict__:
             continue
@@ -252,8 +270,8 @@ def _function(operation: Operation, client: Callable[[], Any], module: str) -> C
     signature = operation.function_signature()
 
     def function(*args: Any, **kwargs: Any) -> Any:
-        arguments, _ = _split(signature.bind(*args, **kwargs))
-        return client()._apply(operation, arguments)
+        arguments, options = _split(signature.bind(*args, **kwargs))
+        return client_of(arguments["input"], client)._apply(operation, arguments, **options)
 
     function.__name__ = function.__qualname__ = operation.name
     function.__module__ = module
@@ -265,9 +283,24 @@ def _function(operation: Operation, client: Callable[[], Any], module: str) -> C
     return function
 
 
+def client_of(input: Any, default: Callable[[], Any]) -> Any:
+    """The client a function calls: a stored input's own (its tensor is
+    its API key's, on its server), else ``default()``."""
+    from .remote import AsyncRemoteTensor, RemoteTensor
+
+    if isinstance(input, RemoteTensor):
+        return input.client
+    if isinstance(input, AsyncRemoteTensor):
+        raise TypeError(
+            "an AsyncRemoteTensor's operations are awaited: call the method of its AsyncClient"
+        )
+    return default()
+
+
 def install_functions(namespace: dict[str, Any], client: Callable[[], Any]) -> list[str]:
     """Adds to ``namespace`` (a module's globals) a function for every
-    operation it does not define, calling the method of ``client()``;
+    operation it does not define, calling ``_apply`` of ``client()`` (of a
+    stored input's own client for a :class:`~tensorwire.RemoteTensor`);
     returns the names added."""
     added = []
     for operation in catalogue().values():

@@ -209,20 +209,24 @@ class OpParams(_message.Message):
     def __init__(self, gaussian_filter: _Optional[_Union[GaussianParams, _Mapping]] = ..., gaussian_filter1d: _Optional[_Union[GaussianFilter1dParams, _Mapping]] = ..., gaussian_laplace: _Optional[_Union[GaussianDerivativeSumParams, _Mapping]] = ..., gaussian_gradient_magnitude: _Optional[_Union[GaussianDerivativeSumParams, _Mapping]] = ...) -> None: ...
 
 class ApplyRequest(_message.Message):
-    __slots__ = ("tensor", "params")
+    __slots__ = ("tensor", "params", "input_id")
     TENSOR_FIELD_NUMBER: _ClassVar[int]
     PARAMS_FIELD_NUMBER: _ClassVar[int]
+    INPUT_ID_FIELD_NUMBER: _ClassVar[int]
     tensor: Tensor
     params: OpParams
-    def __init__(self, tensor: _Optional[_Union[Tensor, _Mapping]] = ..., params: _Optional[_Union[OpParams, _Mapping]] = ...) -> None: ...
+    input_id: str
+    def __init__(self, tensor: _Optional[_Union[Tensor, _Mapping]] = ..., params: _Optional[_Union[OpParams, _Mapping]] = ..., input_id: _Optional[str] = ...) -> None: ...
 
 class ApplyStart(_message.Message):
-    __slots__ = ("header", "params")
+    __slots__ = ("header", "params", "input_id")
     HEADER_FIELD_NUMBER: _ClassVar[int]
     PARAMS_FIELD_NUMBER: _ClassVar[int]
+    INPUT_ID_FIELD_NUMBER: _ClassVar[int]
     header: TensorHeader
     params: OpParams
-    def __init__(self, header: _Optional[_Union[TensorHeader, _Mapping]] = ..., params: _Optional[_Union[OpParams, _Mapping]] = ...) -> None: ...
+    input_id: str
+    def __init__(self, header: _Optional[_Union[TensorHeader, _Mapping]] = ..., params: _Optional[_Union[OpParams, _Mapping]] = ..., input_id: _Optional[str] = ...) -> None: ...
 
 class ApplyChunk(_message.Message):
     __slots__ = ("start", "data")
@@ -287,3 +291,33 @@ class ImageInfo(_message.Message):
     channels: int
     bit_depth: int
     def __init__(self, width: _Optional[int] = ..., height: _Optional[int] = ..., format: _Optional[str] = ..., color_type: _Optional[str] = ..., channels: _Optional[int] = ..., bit_depth: _Optional[int] = ...) -> None: ...
+
+class StoredTensor(_message.Message):
+    __slots__ = ("id", "dtype", "shape", "nbytes", "expires_in_ms")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    DTYPE_FIELD_NUMBER: _ClassVar[int]
+    SHAPE_FIELD_NUMBER: _ClassVar[int]
+    NBYTES_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_IN_MS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    dtype: DType
+    shape: _containers.RepeatedScalarFieldContainer[int]
+    nbytes: int
+    expires_in_ms: int
+    def __init__(self, id: _Optional[str] = ..., dtype: _Optional[_Union[DType, str]] = ..., shape: _Optional[_Iterable[int]] = ..., nbytes: _Optional[int] = ..., expires_in_ms: _Optional[int] = ...) -> None: ...
+
+class TensorRef(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class ListTensorsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListTensorsResponse(_message.Message):
+    __slots__ = ("tensors",)
+    TENSORS_FIELD_NUMBER: _ClassVar[int]
+    tensors: _containers.RepeatedCompositeFieldContainer[StoredTensor]
+    def __init__(self, tensors: _Optional[_Iterable[_Union[StoredTensor, _Mapping]]] = ...) -> None: ...

@@ -75,6 +75,41 @@ class TensorServiceStub:
                 request_serializer=tensorwire_dot_v1_dot_tensorwire__pb2.ImageChunk.SerializeToString,
                 response_deserializer=tensorwire_dot_v1_dot_tensorwire__pb2.ImageInfo.FromString,
                 _registered_method=True)
+        self.PutTensor = channel.stream_unary(
+                '/tensorwire.v1.TensorService/PutTensor',
+                request_serializer=tensorwire_dot_v1_dot_tensorwire__pb2.TensorChunk.SerializeToString,
+                response_deserializer=tensorwire_dot_v1_dot_tensorwire__pb2.StoredTensor.FromString,
+                _registered_method=True)
+        self.GetTensor = channel.unary_stream(
+                '/tensorwire.v1.TensorService/GetTensor',
+                request_serializer=tensorwire_dot_v1_dot_tensorwire__pb2.TensorRef.SerializeToString,
+                response_deserializer=tensorwire_dot_v1_dot_tensorwire__pb2.TensorChunk.FromString,
+                _registered_method=True)
+        self.StatTensor = channel.unary_unary(
+                '/tensorwire.v1.TensorService/StatTensor',
+                request_serializer=tensorwire_dot_v1_dot_tensorwire__pb2.TensorRef.SerializeToString,
+                response_deserializer=tensorwire_dot_v1_dot_tensorwire__pb2.StoredTensor.FromString,
+                _registered_method=True)
+        self.DeleteTensor = channel.unary_unary(
+                '/tensorwire.v1.TensorService/DeleteTensor',
+                request_serializer=tensorwire_dot_v1_dot_tensorwire__pb2.TensorRef.SerializeToString,
+                response_deserializer=tensorwire_dot_v1_dot_tensorwire__pb2.StoredTensor.FromString,
+                _registered_method=True)
+        self.ListTensors = channel.unary_unary(
+                '/tensorwire.v1.TensorService/ListTensors',
+                request_serializer=tensorwire_dot_v1_dot_tensorwire__pb2.ListTensorsRequest.SerializeToString,
+                response_deserializer=tensorwire_dot_v1_dot_tensorwire__pb2.ListTensorsResponse.FromString,
+                _registered_method=True)
+        self.DescribeStored = channel.unary_unary(
+                '/tensorwire.v1.TensorService/DescribeStored',
+                request_serializer=tensorwire_dot_v1_dot_tensorwire__pb2.TensorRef.SerializeToString,
+                response_deserializer=tensorwire_dot_v1_dot_tensorwire__pb2.TensorInfo.FromString,
+                _registered_method=True)
+        self.ApplyKeep = channel.unary_unary(
+                '/tensorwire.v1.TensorService/ApplyKeep',
+                request_serializer=tensorwire_dot_v1_dot_tensorwire__pb2.ApplyRequest.SerializeToString,
+                response_deserializer=tensorwire_dot_v1_dot_tensorwire__pb2.StoredTensor.FromString,
+                _registered_method=True)
 
 
 class TensorServiceServicer:
@@ -138,6 +173,59 @@ class TensorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PutTensor(self, request_iterator, context):
+        """Keeps a tensor in the server's store (a header, then its data in
+        pieces, as DescribeStream); answers its handle.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTensor(self, request, context):
+        """A stored tensor, sent back as a header and its data in pieces.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StatTensor(self, request, context):
+        """What the store holds under an id; restarts its expiry clock.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteTensor(self, request, context):
+        """Deletes a stored tensor (calls already using it finish); answers what
+        it was.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTensors(self, request, context):
+        """The caller's stored tensors.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DescribeStored(self, request, context):
+        """Describe of a stored tensor.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ApplyKeep(self, request, context):
+        """Apply whose result stays in the store: the answer is its handle, so a
+        pipeline of operations runs on the server. The input is the request's
+        tensor or a stored one (input_id).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TensorServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -180,6 +268,41 @@ def add_TensorServiceServicer_to_server(servicer, server):
                     servicer.ImageSizeStream,
                     request_deserializer=tensorwire_dot_v1_dot_tensorwire__pb2.ImageChunk.FromString,
                     response_serializer=tensorwire_dot_v1_dot_tensorwire__pb2.ImageInfo.SerializeToString,
+            ),
+            'PutTensor': grpc.stream_unary_rpc_method_handler(
+                    servicer.PutTensor,
+                    request_deserializer=tensorwire_dot_v1_dot_tensorwire__pb2.TensorChunk.FromString,
+                    response_serializer=tensorwire_dot_v1_dot_tensorwire__pb2.StoredTensor.SerializeToString,
+            ),
+            'GetTensor': grpc.unary_stream_rpc_method_handler(
+                    servicer.GetTensor,
+                    request_deserializer=tensorwire_dot_v1_dot_tensorwire__pb2.TensorRef.FromString,
+                    response_serializer=tensorwire_dot_v1_dot_tensorwire__pb2.TensorChunk.SerializeToString,
+            ),
+            'StatTensor': grpc.unary_unary_rpc_method_handler(
+                    servicer.StatTensor,
+                    request_deserializer=tensorwire_dot_v1_dot_tensorwire__pb2.TensorRef.FromString,
+                    response_serializer=tensorwire_dot_v1_dot_tensorwire__pb2.StoredTensor.SerializeToString,
+            ),
+            'DeleteTensor': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteTensor,
+                    request_deserializer=tensorwire_dot_v1_dot_tensorwire__pb2.TensorRef.FromString,
+                    response_serializer=tensorwire_dot_v1_dot_tensorwire__pb2.StoredTensor.SerializeToString,
+            ),
+            'ListTensors': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTensors,
+                    request_deserializer=tensorwire_dot_v1_dot_tensorwire__pb2.ListTensorsRequest.FromString,
+                    response_serializer=tensorwire_dot_v1_dot_tensorwire__pb2.ListTensorsResponse.SerializeToString,
+            ),
+            'DescribeStored': grpc.unary_unary_rpc_method_handler(
+                    servicer.DescribeStored,
+                    request_deserializer=tensorwire_dot_v1_dot_tensorwire__pb2.TensorRef.FromString,
+                    response_serializer=tensorwire_dot_v1_dot_tensorwire__pb2.TensorInfo.SerializeToString,
+            ),
+            'ApplyKeep': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApplyKeep,
+                    request_deserializer=tensorwire_dot_v1_dot_tensorwire__pb2.ApplyRequest.FromString,
+                    response_serializer=tensorwire_dot_v1_dot_tensorwire__pb2.StoredTensor.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -399,6 +522,195 @@ class TensorService:
             '/tensorwire.v1.TensorService/ImageSizeStream',
             tensorwire_dot_v1_dot_tensorwire__pb2.ImageChunk.SerializeToString,
             tensorwire_dot_v1_dot_tensorwire__pb2.ImageInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutTensor(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/tensorwire.v1.TensorService/PutTensor',
+            tensorwire_dot_v1_dot_tensorwire__pb2.TensorChunk.SerializeToString,
+            tensorwire_dot_v1_dot_tensorwire__pb2.StoredTensor.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTensor(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/tensorwire.v1.TensorService/GetTensor',
+            tensorwire_dot_v1_dot_tensorwire__pb2.TensorRef.SerializeToString,
+            tensorwire_dot_v1_dot_tensorwire__pb2.TensorChunk.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StatTensor(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tensorwire.v1.TensorService/StatTensor',
+            tensorwire_dot_v1_dot_tensorwire__pb2.TensorRef.SerializeToString,
+            tensorwire_dot_v1_dot_tensorwire__pb2.StoredTensor.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteTensor(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tensorwire.v1.TensorService/DeleteTensor',
+            tensorwire_dot_v1_dot_tensorwire__pb2.TensorRef.SerializeToString,
+            tensorwire_dot_v1_dot_tensorwire__pb2.StoredTensor.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTensors(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tensorwire.v1.TensorService/ListTensors',
+            tensorwire_dot_v1_dot_tensorwire__pb2.ListTensorsRequest.SerializeToString,
+            tensorwire_dot_v1_dot_tensorwire__pb2.ListTensorsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DescribeStored(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tensorwire.v1.TensorService/DescribeStored',
+            tensorwire_dot_v1_dot_tensorwire__pb2.TensorRef.SerializeToString,
+            tensorwire_dot_v1_dot_tensorwire__pb2.TensorInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApplyKeep(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tensorwire.v1.TensorService/ApplyKeep',
+            tensorwire_dot_v1_dot_tensorwire__pb2.ApplyRequest.SerializeToString,
+            tensorwire_dot_v1_dot_tensorwire__pb2.StoredTensor.FromString,
             options,
             channel_credentials,
             insecure,
