@@ -105,7 +105,7 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<RunningServer> {
     let http_tls = config.tls.server_config(listen::ALPN_HTTP)?;
     let budget = MemoryBudget::new(config.limits.memory_budget);
     let store = TensorStore::new(StoreLimits::from_config(&config.limits));
-    let metrics = Arc::new(ServiceMetrics::new(budget.clone()));
+    let metrics = Arc::new(ServiceMetrics::new(budget.clone()).with_store(store.clone()));
     // One service for every gRPC listener: clones share the computation
     // slots, the budget and the metrics.
     let service = grpc_service(

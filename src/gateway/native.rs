@@ -13,7 +13,6 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
 use serde_json::json;
 use tonic::Code;
 
@@ -26,6 +25,7 @@ use super::upload::{BodyPieces, NpyUpload, read_body, read_npy_upload};
 use super::upstream::{Calls, Credentials, Filtered};
 use super::{AppState, GatewayError, metrics, openapi};
 use crate::filter::param_text::Param;
+use crate::json::answers::{ImageInfoJson, StoredJson, TensorInfoJson};
 use crate::json::document::tensor_to_json;
 use crate::ops::Operation;
 use crate::proto::pb;
@@ -68,42 +68,6 @@ pub(crate) fn body_kind(
                 ""
             }
         ))),
-    }
-}
-
-/// `TensorInfo` as JSON.
-#[derive(Debug, Serialize)]
-pub(crate) struct TensorInfoJson {
-    dtype: String,
-    shape: Vec<u64>,
-    nbytes: u64,
-    size: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    min: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    max: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    mean: Option<f64>,
-}
-
-impl From<pb::TensorInfo> for TensorInfoJson {
-    fn from(info: pb::TensorInfo) -> TensorInfoJson {
-        let dtype = if info.dtype_name.is_empty() {
-            crate::proto::dtype_from_wire(info.dtype)
-                .map(|d| d.name().to_owned())
-                .unwrap_or_default()
-        } else {
-            info.dtype_name
-        };
-        TensorInfoJson {
-            dtype,
-            shape: info.shape,
-            nbytes: info.nbytes,
-            size: info.size,
-            min: info.min,
-            max: info.max,
-            mean: info.mean,
-        }
     }
 }
 
@@ -410,30 +374,6 @@ fn parse_flag(value: &str) -> Option<bool> {
     }
 }
 
-/// A stored tensor's handle as JSON.
-#[derive(Debug, Serialize)]
-pub(crate) struct StoredJson {
-    id: String,
-    dtype: String,
-    shape: Vec<u64>,
-    nbytes: u64,
-    expires_in_ms: u64,
-}
-
-impl From<pb::StoredTensor> for StoredJson {
-    fn from(stored: pb::StoredTensor) -> StoredJson {
-        StoredJson {
-            dtype: crate::proto::dtype_from_wire(stored.dtype)
-                .map(|d| d.name().to_owned())
-                .unwrap_or_default(),
-            id: stored.id,
-            shape: stored.shape,
-            nbytes: stored.nbytes,
-            expires_in_ms: stored.expires_in_ms,
-        }
-    }
-}
-
 /// A new stored tensor's answer: 201 with its handle and `Location`.
 pub(crate) fn created(stored: pb::StoredTensor) -> Response {
     let location = HeaderValue::try_from(format!("/v1/tensors/{}", stored.id)).ok();
@@ -442,24 +382,6 @@ pub(crate) fn created(stored: pb::StoredTensor) -> Response {
         response.headers_mut().insert(header::LOCATION, location);
     }
     response
-}
-
-/// `ImageInfo` as JSON.
-#[derive(Debug, Serialize)]
-pub(crate) struct ImageInfoJson {
-    width: u32,
-    height: u32,
-    format: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    color_type: String,
-    #[serde(skip_serializing_if = "is_zero")]
-    channels: u32,
-    #[serde(skip_serializing_if = "is_zero")]
-    bit_depth: u32,
-}
-
-fn is_zero(v: &u32) -> bool {
-    *v == 0
 }
 
 /// `POST /v1/image_size?filename=…`: raw image bytes → `ImageInfo` as JSON.
@@ -483,14 +405,7 @@ pub(crate) async fn image_size(
     let info = calls
         .image_size_pieces(BodyPieces::new(body, state.body_limit()), filename)
         .await?;
-    Ok(Json(ImageInfoJson {
-        width: info.width,
-        height: info.height,
-        format: info.format,
-        color_type: info.color_type,
-        channels: info.channels,
-        bit_depth: info.bit_depth,
-    }))
+    Ok(Json(info.into()))
 }
 
 /// `GET /healthz`: 200 when the gateway is up and its upstream answers a

@@ -88,13 +88,23 @@ fn entry(template: &Value, op: &Operation) -> Value {
         .as_array()
         .cloned()
         .unwrap_or_default();
+    // The operation's own, then the stored input's (`input`, `keep`), as
+    // written for every operation.
+    let stored = written
+        .iter()
+        .filter(|p| STORED_INPUT.iter().any(|name| p["name"] == *name));
     entry["parameters"] = op
         .params
         .iter()
         .map(|spec| parameter(spec, &written))
+        .chain(stored.cloned())
         .collect();
     entry
 }
+
+/// The query parameters every operation takes to read a stored tensor and
+/// keep its result (`native::apply`).
+const STORED_INPUT: [&str; 2] = ["input", "keep"];
 
 /// One query parameter: the template's schema for a parameter of that name
 /// (its items for one that takes a single value here), the table's words.
@@ -189,7 +199,9 @@ mod tests {
                     .iter()
                     .map(|p| p["name"].as_str().unwrap().to_owned())
                     .collect();
-            assert_eq!(documented, op.param_names(true), "{}", op.name);
+            let mut expected = op.param_names(true);
+            expected.extend(super::STORED_INPUT);
+            assert_eq!(documented, expected, "{}", op.name);
         }
         assert_eq!(
             doc["paths"]["/v1/gaussian_filter1d"]["post"]["operationId"],

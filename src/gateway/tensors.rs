@@ -13,10 +13,11 @@ use axum::response::Response;
 
 use super::accept::{Format, negotiate};
 use super::memory::RequestMemory;
-use super::native::{BodyKind, StoredJson, answer, body_kind, created, npy_upload, refuse_npy};
+use super::native::{BodyKind, answer, body_kind, created, npy_upload, refuse_npy};
 use super::request::reserve_npy_body;
 use super::upstream::Credentials;
 use super::{AppState, GatewayError};
+use crate::json::answers::StoredJson;
 
 /// `POST /v1/tensors`: keeps the `.npy` body in the store (streamed to the
 /// service as it arrives when large).

@@ -24,6 +24,7 @@ use super::{Answer, GrpcBody, GrpcService, WrapCall, method_label};
 use crate::body::{FrameHook, HookedBody};
 use crate::budget::MemoryBudget;
 use crate::status::code_name;
+use crate::store::TensorStore;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CallLabels {
@@ -52,6 +53,20 @@ pub struct ServiceMetrics {
     budget: MemoryBudget,
     budget_total: Gauge,
     budget_in_use: Gauge,
+    store: Option<TensorStore>,
+    store_metrics: StoreMetrics,
+}
+
+/// The tensor store's families, brought up to date from its counts.
+#[derive(Debug, Default)]
+struct StoreMetrics {
+    limit: Gauge,
+    tensors: Gauge,
+    bytes: Gauge,
+    puts: Counter,
+    hits: Counter,
+    misses: Counter,
+    expiries: Counter,
 }
 
 impl ServiceMetrics {
@@ -68,6 +83,16 @@ impl ServiceMetrics {
             budget,
             budget_total: Gauge::default(),
             budget_in_use: Gauge::default(),
+            store: None,
+            store_metrics: StoreMetrics::default(),
+        }
+    }
+
+    /// The same metrics reporting on the tensor store too.
+    pub fn with_store(self, store: TensorStore) -> ServiceMetrics {
+        ServiceMetrics {
+            store: Some(store),
+            ..self
         }
     }
 
@@ -111,6 +136,36 @@ impl ServiceMetrics {
             "Tensor bytes reserved by requests in flight now",
             self.budget_in_use.clone(),
         );
+        if self.store.is_none() {
+            return;
+        }
+        let store = registry.sub_registry_with_prefix("tensorwire_store");
+        let m = &self.store_metrics;
+        let gauges = [
+            ("limit_bytes", "The store's size (--store-bytes)", &m.limit),
+            ("tensors", "Tensors held now", &m.tensors),
+            ("bytes", "Bytes held now (with puts under way)", &m.bytes),
+        ];
+        for (name, help, gauge) in gauges {
+            store.register(name, help, gauge.clone());
+        }
+        let counters = [
+            ("puts", "Tensors stored (uploads and kept results)", &m.puts),
+            ("hits", "Lookups of a stored tensor that found it", &m.hits),
+            (
+                "misses",
+                "Lookups that found nothing (NOT_FOUND)",
+                &m.misses,
+            ),
+            (
+                "expiries",
+                "Tensors dropped after --store-ttl-secs unused",
+                &m.expiries,
+            ),
+        ];
+        for (name, help, counter) in counters {
+            store.register(name, help, counter.clone());
+        }
     }
 
     /// Brings the budget gauges up to date (before rendering).
@@ -118,6 +173,21 @@ impl ServiceMetrics {
         let to_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
         self.budget_total.set(to_i64(self.budget.total_bytes()));
         self.budget_in_use.set(to_i64(self.budget.in_use_bytes()));
+        if let Some(store) = &self.store {
+            let counts = store.counts();
+            let m = &self.store_metrics;
+            m.limit.set(to_i64(store.limits().max_bytes));
+            m.tensors.set(to_i64(counts.tensors));
+            m.bytes.set(to_i64(counts.bytes));
+            for (counter, value) in [
+                (&m.puts, counts.puts),
+                (&m.hits, counts.hits),
+                (&m.misses, counts.misses),
+                (&m.expiries, counts.expiries),
+            ] {
+                counter.inc_by(value.saturating_sub(counter.get()));
+            }
+        }
     }
 
     fn record(&self, method: &'static str, code: Code, retryable: bool, started: Instant) {

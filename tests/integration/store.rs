@@ -278,3 +278,184 @@ async fn calls_using_a_tensor_finish_when_it_is_deleted_under_them() {
     }
     assert!(finished > 0, "no call found the tensor before its deletion");
 }
+
+/// The store over HTTP: `/v1/tensors`, `?input=` and `&keep=true`.
+mod http {
+    use crate::common::gateway::{self, json, npy, read_npy, varied_f64};
+
+    #[tokio::test]
+    async fn tensors_go_in_and_out_and_operations_read_them() {
+        let gw = gateway::start().await;
+        // Over the 4 MiB stream threshold: streamed to the service both ways.
+        let tensor = varied_f64(&[700, 1000]);
+        let body = npy(&tensor);
+        let put = gw
+            .http
+            .post(gw.url("/v1/tensors"))
+            .header("content-type", "application/x-npy")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        let location = put.headers()["location"].to_str().unwrap().to_owned();
+        let stored = json(put, 201).await;
+        let id = stored["id"].as_str().unwrap().to_owned();
+        assert_eq!(location, format!("/v1/tensors/{id}"));
+        assert_eq!(stored["dtype"], "float64");
+        assert_eq!(stored["shape"], serde_json::json!([700, 1000]));
+
+        let listed = json(
+            gw.http.get(gw.url("/v1/tensors")).send().await.unwrap(),
+            200,
+        )
+        .await;
+        assert_eq!(listed[0]["id"], id.as_str());
+        let got = gw.http.get(gw.url(&location)).send().await.unwrap();
+        assert_eq!(got.status(), 200);
+        assert_eq!(read_npy(&got.bytes().await.unwrap()), tensor);
+
+        // An operation on the stored tensor equals the same on the body.
+        let from_body = gw
+            .http
+            .post(gw.url("/v1/gaussian_filter?sigma=2"))
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let from_store = gw
+            .http
+            .post(gw.url(&format!("/v1/gaussian_filter?sigma=2&input={id}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(from_store.status(), 200);
+        assert_eq!(from_store.bytes().await.unwrap(), from_body);
+        // Kept: a handle, whose tensor is that result.
+        let kept = gw
+            .http
+            .post(gw.url(&format!("/v1/gaussian_filter?sigma=2&input={id}&keep=true")))
+            .send()
+            .await
+            .unwrap();
+        let kept = json(kept, 201).await;
+        let kept_url = gw.url(&format!("/v1/tensors/{}", kept["id"].as_str().unwrap()));
+        let kept_npy = gw.http.get(&kept_url).send().await.unwrap();
+        assert_eq!(kept_npy.bytes().await.unwrap(), from_body);
+        let described = gw
+            .http
+            .post(gw.url(&format!("/v1/describe?input={id}")))
+            .send()
+            .await
+            .unwrap();
+        let described = json(described, 200).await;
+        assert_eq!(described["shape"], serde_json::json!([700, 1000]));
+
+        let deleted = gw.http.delete(gw.url(&location)).send().await.unwrap();
+        assert_eq!(json(deleted, 200).await["id"], id.as_str());
+        for response in [
+            gw.http.get(gw.url(&location)).send().await.unwrap(),
+            gw.http.delete(gw.url(&location)).send().await.unwrap(),
+            gw.http
+                .post(gw.url(&format!("/v1/gaussian_filter?sigma=2&input={id}")))
+                .send()
+                .await
+                .unwrap(),
+        ] {
+            let error = json(response, 404).await;
+            assert_eq!(error["code"], "NOT_FOUND");
+            assert!(error["message"].as_str().unwrap().contains(&id), "{error}");
+        }
+        // The upload and the kept result; the result is still held.
+        let metrics = gw.http.get(gw.url("/metrics")).send().await.unwrap();
+        let metrics = metrics.text().await.unwrap();
+        for line in [
+            "tensorwire_store_puts_total 2",
+            "tensorwire_store_tensors 1",
+            "tensorwire_store_bytes 5600000",
+        ] {
+            assert!(metrics.lines().any(|l| l == line), "{line} in\n{metrics}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stored_input_takes_no_body_and_keep_needs_one() {
+        let gw = gateway::start().await;
+        let body = npy(&varied_f64(&[4, 4]));
+        let with_both = gw
+            .http
+            .post(gw.url("/v1/gaussian_filter?sigma=1&input=abc"))
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        let error = json(with_both, 400).await;
+        assert!(
+            error["message"].as_str().unwrap().contains("empty"),
+            "{error}"
+        );
+        let keep_alone = gw
+            .http
+            .post(gw.url("/v1/gaussian_filter?sigma=1&keep=true"))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let error = json(keep_alone, 400).await;
+        assert!(
+            error["message"].as_str().unwrap().contains("/v1/tensors"),
+            "{error}"
+        );
+        let bad_flag = gw
+            .http
+            .post(gw.url("/v1/gaussian_filter?sigma=1&input=abc&keep=maybe"))
+            .send()
+            .await
+            .unwrap();
+        json(bad_flag, 400).await;
+    }
+
+    #[tokio::test]
+    async fn another_key_finds_nothing_over_http() {
+        let gw = gateway::start_with(|config| {
+            config.auth.api_keys = vec!["alice".into(), "bob".into()];
+        })
+        .await;
+        let put = gw
+            .http
+            .post(gw.url("/v1/tensors"))
+            .header("x-api-key", "alice")
+            .body(npy(&varied_f64(&[3])))
+            .send()
+            .await
+            .unwrap();
+        let id = json(put, 201).await["id"].as_str().unwrap().to_owned();
+        let path = format!("/v1/tensors/{id}");
+        let as_bob = gw
+            .http
+            .get(gw.url(&path))
+            .header("x-api-key", "bob")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(json(as_bob, 404).await["code"], "NOT_FOUND");
+        let as_alice = gw
+            .http
+            .get(gw.url(&path))
+            .header("x-api-key", "alice")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(as_alice.status(), 200);
+        let listed = gw
+            .http
+            .get(gw.url("/v1/tensors"))
+            .header("x-api-key", "bob")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(json(listed, 200).await, serde_json::json!([]));
+    }
+}
