@@ -4,6 +4,8 @@
 use std::process::ExitCode;
 
 mod client_commands;
+mod store_commands;
+mod transfer;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -27,13 +29,24 @@ pub enum Command {
     Serve(ServeConfig),
     /// Run the HTTP gateway alone, in front of a remote gRPC server.
     Gateway(GatewayCommand),
-    /// Describe a .npy file: dtype, shape, size, min/max/mean.
+    /// Describe a .npy file or a stored tensor (@ID): dtype, shape, size,
+    /// min/max/mean.
     Describe(DescribeCommand),
-    /// Filter a .npy file (or an image) on the server: gaussian_filter, or
-    /// the operation --op names.
+    /// Filter a .npy file, an image or a stored tensor (@ID) on the server:
+    /// gaussian_filter, or the operation --op names.
     Filter(FilterCommand),
     /// Print the width and height of images.
     Size(SizeCommand),
+    /// Store a .npy file's tensor (or an image's) on the server and print
+    /// its handle as JSON: {"id", "dtype", "shape", "nbytes", "expires_in_ms"}.
+    Put(PutCommand),
+    /// Write a stored tensor to a .npy file (or a PNG).
+    Get(GetCommand),
+    /// Delete a stored tensor and print its handle as JSON.
+    Delete(DeleteCommand),
+    /// List this API key's stored tensors, one JSON handle a line, least
+    /// recently used first.
+    Tensors(ClientArgs),
 }
 
 /// How the client commands reach the server.
@@ -63,7 +76,8 @@ pub struct ClientArgs {
 /// Arguments of `tensorwire describe`.
 #[derive(clap::Args, Debug)]
 pub struct DescribeCommand {
-    /// The .npy file.
+    /// The .npy file, or @ID for a tensor in the server's store (a file
+    /// whose name starts with @ is written ./@name).
     pub file: std::path::PathBuf,
     #[command(flatten)]
     pub client: ClientArgs,
@@ -72,11 +86,17 @@ pub struct DescribeCommand {
 /// Arguments of `tensorwire filter`.
 #[derive(clap::Args, Debug)]
 pub struct FilterCommand {
-    /// Input: a .npy file, or an image (PNG, JPEG, ...).
+    /// Input: a .npy file, an image (PNG, JPEG, ...), or @ID for a tensor
+    /// in the server's store (`tensorwire put` prints the ID).
     pub input: std::path::PathBuf,
-    /// Output: .npy, or .png for image input.
-    #[arg(short, long)]
-    pub output: std::path::PathBuf,
+    /// Output: .npy, or .png for an image. Required unless --keep.
+    #[arg(short, long, required_unless_present = "keep")]
+    pub output: Option<std::path::PathBuf>,
+    /// Keep the result in the server's store instead of writing a file, and
+    /// print its handle as JSON (a file input is stored for the call and
+    /// deleted after it).
+    #[arg(long, conflicts_with = "output")]
+    pub keep: bool,
     /// The operation (scipy.ndimage's name).
     #[arg(
         long,
@@ -134,6 +154,50 @@ pub struct SizeCommand {
     pub client: ClientArgs,
 }
 
+/// Arguments of `tensorwire put`.
+#[derive(clap::Args, Debug)]
+pub struct PutCommand {
+    /// The .npy file (sent from disk in pieces, so it may be larger than
+    /// memory), or an image (PNG, JPEG, ...).
+    pub file: std::path::PathBuf,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// Arguments of `tensorwire get`.
+#[derive(clap::Args, Debug)]
+pub struct GetCommand {
+    /// The stored tensor's id, as `put` printed it (a leading @ is allowed).
+    #[arg(value_parser = stored_tensor_id)]
+    pub id: String,
+    /// Output: .npy (written piece by piece; bfloat16 widened to float32),
+    /// or .png.
+    #[arg(short, long)]
+    pub output: std::path::PathBuf,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// Arguments of `tensorwire delete`.
+#[derive(clap::Args, Debug)]
+pub struct DeleteCommand {
+    /// The stored tensor's id, as `put` printed it (a leading @ is allowed).
+    #[arg(value_parser = stored_tensor_id)]
+    pub id: String,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// A stored tensor's id on the command line: `ID` or `@ID`, as the inputs
+/// of `filter` and `describe` name it.
+fn stored_tensor_id(text: &str) -> Result<String, String> {
+    let id = text.strip_prefix('@').unwrap_or(text);
+    if id.is_empty() {
+        return Err("an empty id".to_owned());
+    }
+    Ok(id.to_owned())
+}
+
 /// Runs a parsed command line to completion.
 pub fn run(cli: Cli) -> ExitCode {
     // Client commands print their answers; only the servers log.
@@ -155,15 +219,38 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Describe(command) => client_commands::describe(command).await,
             Command::Filter(command) => client_commands::filter(command).await,
             Command::Size(command) => client_commands::size(command).await,
+            Command::Put(command) => store_commands::put(command).await,
+            Command::Get(command) => store_commands::get(command).await,
+            Command::Delete(command) => store_commands::delete(command).await,
+            Command::Tensors(args) => store_commands::tensors(args).await,
         }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_line(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// An error and its causes as one line, `a: b: c`; a server's refusal as
+/// its gRPC code's name and its message (`NOT_FOUND: no stored tensor ...`),
+/// without the status's own rendering of the same message.
+fn error_line(error: &anyhow::Error) -> String {
+    let mut parts = Vec::new();
+    for cause in error.chain() {
+        if let Some(status) = cause
+            .downcast_ref::<crate::client::ClientError>()
+            .and_then(crate::client::ClientError::status)
+        {
+            let code = crate::status::code_name(status.code());
+            parts.push(format!("{code}: {}", status.message()));
+            break;
+        }
+        parts.push(cause.to_string());
+    }
+    parts.join(": ")
 }
 
 async fn serve(config: ServeConfig) -> anyhow::Result<()> {

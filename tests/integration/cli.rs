@@ -391,3 +391,135 @@ async fn filter_runs_every_operation_and_refuses_flags_it_does_not_take() {
         text(&out.stderr)
     );
 }
+
+/// A handle the CLI printed: one JSON line.
+fn handle(out: &std::process::Output) -> serde_json::Value {
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_tensors_go_in_come_back_filter_and_go_away() {
+    let server = common::start_server().await;
+    let url = format!("http://{}", server.grpc_addr);
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--server", &url]);
+        tensorwire(&all)
+    };
+    // 1.2 MB of float64: more than one piece each way.
+    let values: Vec<f64> = (0..(300 * 500))
+        .map(|i| (f64::from(i) * 0.013).sin())
+        .collect();
+    let input =
+        Tensor::from_array(&ndarray::ArrayD::from_shape_vec(vec![300, 500], values).unwrap());
+    let npy_in = path("in.npy");
+    std::fs::write(&npy_in, write_npy(&input)).unwrap();
+
+    let stored = handle(&run(&["put", &npy_in]));
+    let id = stored["id"].as_str().unwrap().to_owned();
+    assert_eq!(stored["dtype"], "float64", "{stored}");
+    assert_eq!(stored["shape"], serde_json::json!([300, 500]), "{stored}");
+    assert_eq!(stored["nbytes"], input.nbytes(), "{stored}");
+    assert!(stored["expires_in_ms"].as_u64().unwrap() > 0, "{stored}");
+    let at_id = format!("@{id}");
+
+    let out = run(&["tensors"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // The same handle, its expiry counting down.
+    let without_expiry = |mut handle: serde_json::Value| {
+        handle.as_object_mut().unwrap().remove("expires_in_ms");
+        handle
+    };
+    let listed: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|line| without_expiry(serde_json::from_str(line).unwrap()))
+        .collect();
+    assert_eq!(listed, vec![without_expiry(stored.clone())]);
+
+    let out = run(&["get", &id, "-o", &path("got.npy")]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(read_npy_file(dir.path().join("got.npy").as_path()), input);
+
+    let out = run(&["describe", &at_id]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("float64 [300, 500] 1200000 bytes"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // The stored tensor filters as the file does, into a file or the store.
+    let op = ["--op", "gaussian_gradient_magnitude", "--sigma", "1.5"];
+    let of_file = dir.path().join("of_file.npy");
+    let out = run(&[
+        &["filter", &npy_in, "-o", of_file.to_str().unwrap()],
+        &op[..],
+    ]
+    .concat());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let expected = read_npy_file(&of_file);
+    let out = run(&[&["filter", &at_id, "-o", &path("of_id.npy")], &op[..]].concat());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(read_npy_file(&dir.path().join("of_id.npy")), expected);
+    let mut kept_ids = Vec::new();
+    for input_arg in [at_id.as_str(), npy_in.as_str()] {
+        let kept = handle(&run(&[&["filter", input_arg, "--keep"], &op[..]].concat()));
+        assert_eq!(kept["shape"], serde_json::json!([300, 500]), "{kept}");
+        let kept_id = kept["id"].as_str().unwrap().to_owned();
+        let kept_npy = dir.path().join(format!("kept_{}.npy", kept_ids.len()));
+        let out = run(&[
+            "get",
+            &format!("@{kept_id}"),
+            "-o",
+            kept_npy.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert_eq!(read_npy_file(&kept_npy), expected, "{input_arg} --keep");
+        kept_ids.push(kept_id);
+    }
+    // The file input of `--keep` was stored for the call only.
+    let out = run(&["tensors"]);
+    let mut listed: Vec<String> = text(&out.stdout)
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .map(|handle| handle["id"].as_str().unwrap().to_owned())
+        .collect();
+    listed.sort();
+    let mut expected_ids = vec![id.clone(), kept_ids[0].clone(), kept_ids[1].clone()];
+    expected_ids.sort();
+    assert_eq!(listed, expected_ids);
+
+    let deleted = handle(&run(&["delete", &id]));
+    assert_eq!(deleted["id"], stored["id"]);
+    assert_eq!(deleted["shape"], stored["shape"]);
+    let never = path("never.npy");
+    for args in [
+        vec!["get", id.as_str(), "-o", never.as_str()],
+        vec!["delete", id.as_str()],
+        vec!["describe", at_id.as_str()],
+        vec!["filter", at_id.as_str(), "--keep", "--sigma", "1"],
+    ] {
+        let out = run(&args);
+        let err = text(&out.stderr);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.starts_with("error: NOT_FOUND: no stored tensor has the id"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    assert!(!std::path::Path::new(&never).exists());
+    let out = run(&["filter", &npy_in, "--sigma", "1"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("--output"),
+        "{}",
+        text(&out.stderr)
+    );
+}
