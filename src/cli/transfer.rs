@@ -77,15 +77,8 @@ pub(super) fn stored_id(input: &Path) -> Option<&str> {
 /// A stored tensor's handle as one line of JSON: `id`, `dtype` (its name),
 /// `shape`, `nbytes`, `expires_in_ms`, as the gateway's `/v1/tensors` writes it.
 pub(super) fn stored_json(stored: &pb::StoredTensor) -> String {
-    let dtype = crate::proto::dtype_from_wire(stored.dtype).map_or("unknown", |d| d.name());
-    serde_json::json!({
-        "id": stored.id,
-        "dtype": dtype,
-        "shape": stored.shape,
-        "nbytes": stored.nbytes,
-        "expires_in_ms": stored.expires_in_ms,
-    })
-    .to_string()
+    let json = crate::json::answers::StoredJson::from(stored.clone());
+    serde_json::to_string(&json).unwrap_or_default()
 }
 
 /// Whether `path` names a `.npy` file (by its extension).
