@@ -199,6 +199,40 @@ fn endpoint(url: &str) -> Result<Endpoint, ClientError> {
     Ok(endpoint)
 }
 
+/// The URL a Unix socket's channel is given: HTTP/2 needs an authority,
+/// and the connector ignores it.
+const UNIX_AUTHORITY: &str = "http://localhost";
+
+/// The socket path of a `unix:PATH` (or `unix://PATH`) URL.
+fn unix_path(url: &str) -> Option<std::path::PathBuf> {
+    let path = url.strip_prefix("unix:")?;
+    Some(std::path::PathBuf::from(
+        path.strip_prefix("//").unwrap_or(path),
+    ))
+}
+
+/// Connects every new transport of a channel to the Unix socket at `path`
+/// (hand-written as tonic documents it: tonic has no Unix socket client of
+/// its own).
+fn unix_connector(
+    path: std::path::PathBuf,
+) -> impl tower::Service<
+    http::Uri,
+    Response = hyper_util::rt::TokioIo<tokio::net::UnixStream>,
+    Error = std::io::Error,
+    Future: Send + 'static,
+> + Clone
++ Send
++ 'static {
+    tower::service_fn(move |_: http::Uri| {
+        let path = path.clone();
+        async move {
+            let stream = tokio::net::UnixStream::connect(path).await?;
+            Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(stream))
+        }
+    })
+}
+
 impl Client {
     /// Connects to `url` (`http://host:port`, or `https://` for TLS) with
     /// default options.
@@ -206,15 +240,22 @@ impl Client {
         Client::connect_with(url, ClientOptions::default()).await
     }
 
-    /// Connects to `url` with `options`.
+    /// Connects to `url` with `options`: `http://host:port`, `https://…`,
+    /// or `unix:PATH` for a server's Unix domain socket on this host
+    /// (`serve --grpc-uds PATH`).
     pub async fn connect_with(url: &str, options: ClientOptions) -> Result<Client, ClientError> {
-        let channel = endpoint(url)?
-            .connect()
-            .await
-            .map_err(|source| ClientError::Connect {
-                url: url.to_owned(),
-                source,
-            })?;
+        let connected = match unix_path(url) {
+            Some(path) => {
+                endpoint(UNIX_AUTHORITY)?
+                    .connect_with_connector(unix_connector(path))
+                    .await
+            }
+            None => endpoint(url)?.connect().await,
+        };
+        let channel = connected.map_err(|source| ClientError::Connect {
+            url: url.to_owned(),
+            source,
+        })?;
         Client::on_channel(channel, options)
     }
 
@@ -222,7 +263,13 @@ impl Client {
     /// after the server went away), as a gateway in front of a server that
     /// may start later needs.
     pub fn connect_lazy(url: &str, options: ClientOptions) -> Result<Client, ClientError> {
-        Client::on_channel(endpoint(url)?.connect_lazy(), options)
+        let channel = match unix_path(url) {
+            Some(path) => {
+                endpoint(UNIX_AUTHORITY)?.connect_with_connector_lazy(unix_connector(path))
+            }
+            None => endpoint(url)?.connect_lazy(),
+        };
+        Client::on_channel(channel, options)
     }
 
     /// The transport channel, shared by every clone of this client (the

@@ -17,6 +17,14 @@ pub struct ServeConfig {
     #[arg(long, env = "TENSORWIRE_GRPC_ADDR", default_value = "127.0.0.1:50051")]
     pub grpc_addr: SocketAddr,
 
+    /// Also serve gRPC on this Unix domain socket (same service, keys and
+    /// limits; plain text even with TLS on, since it never leaves the
+    /// host). Created with mode 0600, so only this user can connect; a stale
+    /// socket left by an earlier run is replaced, any other file is refused.
+    /// Clients connect to `unix:PATH`.
+    #[arg(long, env = "TENSORWIRE_GRPC_UDS")]
+    pub grpc_uds: Option<std::path::PathBuf>,
+
     /// Address of the HTTP gateway listener; port 0 picks a free port.
     #[arg(long, env = "TENSORWIRE_HTTP_ADDR", default_value = "127.0.0.1:8080")]
     pub http_addr: SocketAddr,
@@ -258,6 +266,7 @@ impl ServeConfig {
         ServeConfig {
             grpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            grpc_uds: None,
             shutdown_grace_secs: 30,
             auth: ApiKeyFlags::default(),
             compress_responses: None,

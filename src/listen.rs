@@ -145,15 +145,65 @@ impl ConnectionSettings {
     }
 }
 
+/// A listening socket the serving loop accepts connections from: TCP, or a
+/// Unix domain socket for clients on the same host.
+pub trait Listener: Send + 'static {
+    /// A connection.
+    type Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static;
+    /// The next connection and a name for its peer (for logs).
+    fn accept_connection(&self)
+    -> impl Future<Output = std::io::Result<(Self::Io, String)>> + Send;
+}
+
+impl Listener for TcpListener {
+    type Io = linger::LingeringTcp;
+
+    async fn accept_connection(&self) -> std::io::Result<(Self::Io, String)> {
+        let (tcp, peer) = self.accept().await?;
+        let _ = tcp.set_nodelay(true);
+        Ok((linger::LingeringTcp::new(tcp), peer.to_string()))
+    }
+}
+
+impl Listener for tokio::net::UnixListener {
+    type Io = tokio::net::UnixStream;
+
+    async fn accept_connection(&self) -> std::io::Result<(Self::Io, String)> {
+        let (stream, _) = self.accept().await?;
+        Ok((stream, "unix socket".to_owned()))
+    }
+}
+
+/// Binds a Unix domain socket at `path` that only this user can connect to
+/// (mode 0600, set before it accepts anything). A socket file left by an
+/// earlier run is replaced; any other file at `path` is refused, never
+/// removed.
+pub fn bind_unix(path: &std::path::Path) -> anyhow::Result<tokio::net::UnixListener> {
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    if let Ok(existing) = std::fs::symlink_metadata(path) {
+        anyhow::ensure!(
+            existing.file_type().is_socket(),
+            "{} exists and is not a socket; refusing to replace it",
+            path.display()
+        );
+        std::fs::remove_file(path)?;
+    }
+    let listener = tokio::net::UnixListener::bind(path)
+        .map_err(|e| anyhow::anyhow!("cannot bind the Unix socket {}: {e}", path.display()))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(listener)
+}
+
 /// Serves `service` on `listener` until `shutdown` is cancelled; then stops
 /// accepting, lets open connections finish their requests, and returns.
-pub async fn serve<S, B>(
-    listener: TcpListener,
+pub async fn serve<L, S, B>(
+    listener: L,
     service: S,
     settings: ConnectionSettings,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()>
 where
+    L: Listener,
     S: tower::Service<http::Request<Incoming>, Response = http::Response<B>, Error = Infallible>
         + Clone
         + Send
@@ -184,7 +234,7 @@ where
         };
         let (tcp, peer) = tokio::select! {
             () = shutdown.cancelled() => break,
-            accepted = listener.accept() => match accepted {
+            accepted = listener.accept_connection() => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {
                     // Out of file descriptors and the like: back off rather
@@ -195,8 +245,6 @@ where
                 }
             },
         };
-        let _ = tcp.set_nodelay(true);
-        let tcp = linger::LingeringTcp::new(tcp);
         let service = TowerToHyperService::new(service.clone());
         let builder = builder.clone();
         let watcher = graceful.watcher();

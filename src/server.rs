@@ -127,6 +127,20 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<RunningServer> {
         shutdown.clone(),
     ))];
     tasks.push(tokio::spawn(sweep_store(store, shutdown.clone())));
+    if let Some(path) = &config.grpc_uds {
+        // Same host only: plain text (nothing crosses a network), the
+        // same service, keys and limits; the socket file goes with it.
+        let listener = listen::bind_unix(path)?;
+        tracing::info!(grpc_uds = %path.display(), "gRPC also on a Unix socket");
+        let settings = listen::ConnectionSettings::new(true, config.timeouts.header_read());
+        let serving = listen::serve(listener, service.clone(), settings, shutdown.clone());
+        let path = path.clone();
+        tasks.push(tokio::spawn(async move {
+            let served = serving.await;
+            let _ = std::fs::remove_file(&path);
+            served
+        }));
+    }
     // The gateway reaches the service over loopback like any other client
     // (measured no slower than an in-process client; see ARCHITECTURE.md).
     // With TLS on, the gateway would have to verify the certificate for a

@@ -9,7 +9,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from conftest import assert_same_bits, need
+from conftest import assert_same_bits, need, serve
 from scipy import ndimage as scipy_ndimage
 
 import tensorwire as tw
@@ -229,3 +229,15 @@ def test_gzip_compression_both_ways(address: str) -> None:
     with tw.Client(address, compression="gzip", max_message_bytes=1 << 16) as c:
         assert_same_bits(c.gaussian_filter(a, 1.5), scipy_ndimage.gaussian_filter(a, 1.5))
         assert_same_bits(c.gaussian_filter(a[:10], 1.5), scipy_ndimage.gaussian_filter(a[:10], 1.5))
+
+
+def test_a_unix_socket_address_reaches_the_server(tmp_path):
+    """``unix:PATH`` reaches a server started with ``--grpc-uds PATH`` (mode
+    0600), and its answers are the TCP listener's."""
+    socket_path = tmp_path / "tensorwire.sock"
+    a = np.arange(60, dtype=np.float32).reshape(6, 10)
+    with serve("--grpc-uds", str(socket_path)) as address:
+        assert socket_path.stat().st_mode & 0o777 == 0o600
+        with tw.Client(f"unix:{socket_path}") as local, tw.Client(address) as tcp:
+            assert_same_bits(local.gaussian_filter(a, 1.5), tcp.gaussian_filter(a, 1.5))
+            assert local.describe(a).shape == (6, 10)

@@ -32,3 +32,4 @@ mod ops;
 mod overload;
 mod pages;
 mod store;
+mod unix_socket;

@@ -118,7 +118,8 @@ class ChannelSettings:
         options: Sequence[tuple[str, Any]],
     ) -> ChannelSettings:
         """Reads the constructor's arguments; ``address`` may be ``host:port``,
-        ``http://host:port`` or ``https://host:port`` (TLS)."""
+        ``http://host:port``, ``https://host:port`` (TLS) or ``unix:PATH``
+        (a Unix domain socket, which gRPC reads as it is)."""
         target = address
         if target.startswith("https://"):
             target, tls = target[len("https://") :], tls or True

@@ -51,7 +51,9 @@ class Client:
     ----------
     address : str, optional
         ``host:port`` of the server's gRPC listener; ``https://host:port``
-        turns TLS on, ``http://host:port`` is the same as ``host:port``.
+        turns TLS on, ``http://host:port`` is the same as ``host:port``;
+        ``unix:PATH`` is the server's Unix domain socket on this host
+        (``serve --grpc-uds PATH``).
         Default ``"127.0.0.1:50051"``.
     api_key : str, optional
         Sent as ``authorization: Bearer KEY`` with every call, for servers
