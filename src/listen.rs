@@ -147,7 +147,7 @@ impl ConnectionSettings {
 
 /// A listening socket the serving loop accepts connections from: TCP, or a
 /// Unix domain socket for clients on the same host.
-pub trait Listener: Send + 'static {
+pub(crate) trait Listener: Send + 'static {
     /// A connection.
     type Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static;
     /// The next connection and a name for its peer (for logs).
@@ -178,7 +178,7 @@ impl Listener for tokio::net::UnixListener {
 /// (mode 0600, set before it accepts anything). A socket file left by an
 /// earlier run is replaced; any other file at `path` is refused, never
 /// removed.
-pub fn bind_unix(path: &std::path::Path) -> anyhow::Result<tokio::net::UnixListener> {
+pub(crate) fn bind_unix(path: &std::path::Path) -> anyhow::Result<tokio::net::UnixListener> {
     use std::os::unix::fs::{FileTypeExt, PermissionsExt};
     if let Ok(existing) = std::fs::symlink_metadata(path) {
         anyhow::ensure!(
@@ -196,7 +196,7 @@ pub fn bind_unix(path: &std::path::Path) -> anyhow::Result<tokio::net::UnixListe
 
 /// Serves `service` on `listener` until `shutdown` is cancelled; then stops
 /// accepting, lets open connections finish their requests, and returns.
-pub async fn serve<L, S, B>(
+pub(crate) async fn serve<L, S, B>(
     listener: L,
     service: S,
     settings: ConnectionSettings,
