@@ -155,6 +155,10 @@ class ChannelSettings:
             # uncompressed; gzip on tensors costs far more CPU than it saves
             # bytes (a 16 MiB answer: 2.7 s gzipped against 0.5 s plain).
             ("grpc.compression_enabled_algorithms_bitset", _ACCEPTED_ENCODINGS[chosen]),
+            # Over a Unix socket gRPC would send the socket's path as the
+            # HTTP/2 authority, which the server's HTTP/2 stack refuses (it
+            # is no host name): name the host itself, as grpcurl does.
+            *((("grpc.default_authority", "localhost"),) if target.startswith("unix:") else ()),
             *options,
         )
         metadata = (("authorization", f"Bearer {api_key}"),) if api_key else None
