@@ -37,13 +37,28 @@ pub(super) unsafe fn region<L: Lane, const ANTI: bool>(
         && ni == n
         && n <= INTERLEAVED_LINE
         && r <= INTERLEAVED_RADIUS
-        && std::any::TypeId::of::<L>() == std::any::TypeId::of::<LF64>()
         && simd() == Simd::Avx512
     {
-        // SAFETY: the CPU has AVX-512F; float64 lanes are plain f64 (so the
-        // view's elements are f64), and the region's whole lines are the
-        // `out.len()` elements from line o0 on.
-        unsafe { interleaved::<ANTI>(src.ptr.cast::<f64>().add(reg.o.0 * n), n, st, out) };
+        let first = reg.o.0 * n;
+        if std::any::TypeId::of::<L>() == std::any::TypeId::of::<LF64>() {
+            // SAFETY: the CPU has AVX-512F; float64 lanes are plain f64 (so
+            // the view's elements are f64), and the region's whole lines
+            // are the `out.len()` elements from line o0 on.
+            unsafe { interleaved::<ANTI>(src.ptr.cast::<f64>().add(first), n, st, out) };
+        } else {
+            // Other dtypes (a single pass along colour channels) are
+            // widened to f64 first, exactly as every kernel loads them, so
+            // the same kernel runs instead of the transposition of short
+            // lines.
+            let wide = sized(spare, out.len());
+            for (i, v) in wide.iter_mut().enumerate() {
+                // SAFETY: the region's whole lines are inside the view.
+                *v = unsafe { load_at::<L>(src.ptr, first + i) };
+            }
+            // SAFETY: the CPU has AVX-512F, and `wide` holds the region's
+            // `out.len()` elements as f64.
+            unsafe { interleaved::<ANTI>(wide.as_ptr(), n, st, out) };
+        }
         round_results(st.round, out);
         return;
     }
