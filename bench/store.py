@@ -117,20 +117,12 @@ class Proxy:
         self.proc.wait()
 
 
-def five_stored(c, ref, keep_results=None):
+def five_calls(c, source, keep_results=None):
+    """The five sigmas on ``source`` (a RemoteTensor, or an array uploaded
+    each time), results downloaded; the total ms."""
     t = time.perf_counter()
     for s in SIGMAS:
-        r = c.gaussian_filter(ref, s)
-        if keep_results is not None:
-            keep_results.append(r)
-        del r
-    return ms(t)
-
-
-def five_uploaded(c, a, keep_results=None):
-    t = time.perf_counter()
-    for s in SIGMAS:
-        r = c.gaussian_filter(a, s)
+        r = c.gaussian_filter(source, s)
         if keep_results is not None:
             keep_results.append(r)
         del r
@@ -207,11 +199,11 @@ def loopback(c, a, runs, checks, first):
         # Alternate which path goes first, so that neither always follows
         # the other's memory traffic.
         if i % 2 == 0:
-            times["stored5"].append(five_stored(c, ref, stored))
-            times["upload5"].append(five_uploaded(c, a, uploaded))
+            times["stored5"].append(five_calls(c, ref, stored))
+            times["upload5"].append(five_calls(c, a, uploaded))
         else:
-            times["upload5"].append(five_uploaded(c, a, uploaded))
-            times["stored5"].append(five_stored(c, ref, stored))
+            times["upload5"].append(five_calls(c, a, uploaded))
+            times["stored5"].append(five_calls(c, ref, stored))
         if i == 0:
             checks["stored == uploaded, all five sigmas"] = all(
                 x.tobytes() == y.tobytes() for x, y in zip(stored, uploaded, strict=True)
@@ -242,11 +234,11 @@ def link(c, a, runs):
         ref = c.put(a)
         times["link_upload"].append(ms(t))
         if i % 2 == 0:
-            times["link_stored5"].append(five_stored(c, ref))
-            times["link_upload5"].append(five_uploaded(c, a))
+            times["link_stored5"].append(five_calls(c, ref))
+            times["link_upload5"].append(five_calls(c, a))
         else:
-            times["link_upload5"].append(five_uploaded(c, a))
-            times["link_stored5"].append(five_stored(c, ref))
+            times["link_upload5"].append(five_calls(c, a))
+            times["link_stored5"].append(five_calls(c, ref))
         ref.delete()
         print(f"# link round {i + 1}/{runs} done, load {loadavg()}", flush=True)
     return times

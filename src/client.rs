@@ -315,12 +315,6 @@ impl Client {
         }
     }
 
-    /// This client with other options (key, threshold, pieces, deadline...)
-    /// on the same connection.
-    pub fn with_options(&self, options: ClientOptions) -> Result<Client, ClientError> {
-        Client::on_channel(self.channel.clone(), options)
-    }
-
     /// This client on the same connection with the transfer settings of
     /// `options` (threshold, pieces, answer limit, compression, deadline),
     /// keeping its own authorization: a gateway sets them once and passes
@@ -407,10 +401,7 @@ impl Client {
         tensor: &Tensor,
         params: &pb::OpParams,
     ) -> Result<Tensor, ClientError> {
-        let limits = TensorLimits {
-            max_rank: usize::MAX,
-            max_bytes: self.options.max_answer_bytes,
-        };
+        let limits = self.answer_limits();
         if tensor.nbytes() <= self.options.stream_threshold {
             let request = pb::ApplyRequest {
                 tensor: Some(proto::tensor_to_wire(tensor.clone())),

@@ -284,16 +284,11 @@ impl TensorStore {
     /// Stores `tensor` in the room reserved for it; its new id and
     /// description.
     pub fn insert(&self, mut room: StoreRoom, tensor: Tensor) -> StoredInfo {
+        // The room was reserved for exactly this tensor (its header, or its
+        // operation's planned result), so its bytes are already counted.
+        debug_assert_eq!(tensor.nbytes() as u64, room.bytes);
         let id = std::mem::take(&mut room.id);
         let mut state = lock(&self.state);
-        let actual = tensor.nbytes() as u64;
-        // The room was reserved for exactly this tensor's header; should it
-        // differ, the books follow the data.
-        if actual != room.bytes {
-            state.release(&room.owner, room.bytes);
-            state.bytes += actual;
-            *state.bytes_by_owner.entry(room.owner.clone()).or_default() += actual;
-        }
         state.pending -= 1;
         room.held = false;
         state.counts.puts += 1;

@@ -305,20 +305,16 @@ async fn write_npy_answer(
     out.write_all(&npy::write_npy_header(answer.dtype, &answer.shape))
         .await
         .with_context(cannot_write)?;
-    let widen = answer.dtype == crate::tensor::DType::BFloat16;
-    let mut carry: Vec<u8> = Vec::new();
+    // bfloat16 (which NumPy lacks) is written as float32, as
+    // `npy::write_npy` does; an element split across pieces waits.
+    let mut widener =
+        (answer.dtype == crate::tensor::DType::BFloat16).then(npy::Bf16Widener::default);
     while let Some(piece) = answer.next_piece().await? {
         if let Some(bar) = bar {
             bar.inc(piece.len() as u64);
         }
-        if widen {
-            // bfloat16 (which NumPy lacks) is written as float32, as
-            // `npy::write_npy` does; an element split across pieces waits.
-            carry.extend_from_slice(&piece);
-            let whole = carry.len() & !1;
-            let mut wide = Vec::with_capacity(whole * 2);
-            npy::widen_bfloat16(&carry[..whole], &mut wide);
-            carry.drain(..whole);
+        if let Some(widener) = &mut widener {
+            let wide = widener.widen(&piece);
             out.write_all(&wide).await.with_context(cannot_write)?;
         } else {
             out.write_all(&piece).await.with_context(cannot_write)?;

@@ -85,7 +85,7 @@ pub(crate) async fn describe(
     let input = only_param(&uri, "/v1/describe", ("input", "the id of a stored tensor"))?;
     if let Some(id) = input {
         no_body_with_input(&headers)?;
-        let info = calls.store_client().describe_stored(&id).await?;
+        let info = calls.client().describe_stored(&id).await?;
         return Ok(Json(info.into()));
     }
     reserve_npy_body(&calls, &headers)?;
@@ -154,7 +154,7 @@ pub(crate) async fn apply(
 ) -> Result<Response, GatewayError> {
     let route = format!("/v1/{}", op.name);
     let kind = body_kind(&headers, &route, true)?;
-    let query = OpQuery::parse(op, uri.query().unwrap_or(""))?;
+    let mut query = OpQuery::parse(op, uri.query().unwrap_or(""))?;
     let offers: &[Format] = match kind {
         BodyKind::Npy => &[Format::Npy, Format::Png, Format::Json],
         BodyKind::Image => &[Format::Png, Format::Npy, Format::Json],
@@ -168,14 +168,12 @@ pub(crate) async fn apply(
         ))
     })?;
     let calls = state.calls(Credentials::from_headers(&headers), &memory);
-    let (input, keep) = (query.input.clone(), query.keep);
+    let (input, keep) = (query.input.take(), query.keep);
     if let Some(id) = input {
         no_body_with_input(&headers)?;
         let params = query.into_wire(op, None)?;
         if keep {
-            return Ok(created(
-                calls.store_client().apply_keep(&id, &params).await?,
-            ));
+            return Ok(created(calls.client().apply_keep(&id, &params).await?));
         }
         let filtered = calls.stored_answer(id, Some(params)).await?;
         return answer(filtered, format, &memory).await;

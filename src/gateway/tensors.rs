@@ -44,7 +44,7 @@ pub(crate) async fn list(
     headers: HeaderMap,
 ) -> Result<Json<Vec<StoredJson>>, GatewayError> {
     let calls = state.calls(Credentials::from_headers(&headers), &memory);
-    let stored = calls.store_client().list().await?;
+    let stored = calls.client().list().await?;
     Ok(Json(stored.into_iter().map(StoredJson::from).collect()))
 }
 
@@ -76,5 +76,5 @@ pub(crate) async fn delete(
     Path(id): Path<String>,
 ) -> Result<Json<StoredJson>, GatewayError> {
     let calls = state.calls(Credentials::from_headers(&headers), &memory);
-    Ok(Json(calls.store_client().delete(&id).await?.into()))
+    Ok(Json(calls.client().delete(&id).await?.into()))
 }

@@ -233,8 +233,9 @@ impl Calls {
         }
     }
 
-    /// The client with this request's credentials and deadline.
-    fn client(&self) -> Client {
+    /// The client with this request's credentials and deadline (for the
+    /// store's small calls the routes make themselves).
+    pub(crate) fn client(&self) -> Client {
         self.client
             .for_call(self.credentials.0.clone(), self.timeout)
     }
@@ -508,13 +509,6 @@ impl Calls {
             client.put_pieces(dtype, &shape, data).await
         })
         .await
-    }
-
-    /// The client for a call on the store, with this request's key and
-    /// deadline (`StatTensor`, `DeleteTensor`, `ListTensors`,
-    /// `DescribeStored`, `ApplyKeep`: small messages both ways).
-    pub(crate) fn store_client(&self) -> Client {
-        self.client()
     }
 
     /// `ImageSize` of an encoded image in memory.

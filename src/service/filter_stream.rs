@@ -255,9 +255,12 @@ impl TensorServiceImpl {
                     .into(),
             });
         }
-        let input = self.input_tensor(owner, None, input_id)?;
-        let tensor = input.tensor();
-        let plan = self.plan_op(&params, tensor.dtype(), tensor.shape())?;
+        let request = pb::ApplyRequest {
+            tensor: None,
+            params: Some(params),
+            input_id: input_id.to_owned(),
+        };
+        let (input, plan) = self.plan_request(owner, request)?;
         let result = self.run_plan(plan, input).await?;
         Ok(send_tensor(result, self.limits.chunk_bytes()))
     }
