@@ -135,6 +135,20 @@ def streaming_client(address: str) -> Iterator[tw.Client]:
         yield c
 
 
+def random_array(dtype, shape, seed) -> np.ndarray:
+    """Random values of ``dtype`` (bool, integer, float or complex)."""
+    rng = np.random.default_rng(seed)
+    dtype = np.dtype(dtype)
+    if dtype.kind == "b":
+        return rng.integers(0, 2, shape).astype(bool)
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        return rng.integers(info.min, info.max, shape, dtype=dtype, endpoint=True)
+    if dtype.kind == "c":
+        return (rng.normal(size=shape) * 50 + 1j * rng.normal(size=shape)).astype(dtype)
+    return (rng.normal(size=shape) * 100).astype(dtype)
+
+
 def assert_same_bits(actual: np.ndarray, expected: np.ndarray) -> None:
     """Equal dtype, shape and bits, ``-0.0`` included; any NaN equals any NaN."""
     assert actual.dtype == expected.dtype, (actual.dtype, expected.dtype)

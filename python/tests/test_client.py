@@ -9,7 +9,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from conftest import assert_same_bits, need, serve
+from conftest import assert_same_bits, need, random_array, serve
 from scipy import ndimage as scipy_ndimage
 
 import tensorwire as tw
@@ -33,16 +33,7 @@ NUMPY_DTYPES = [
 
 
 def sample(dtype, shape=(7, 9, 3), seed=3) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    dtype = np.dtype(dtype)
-    if dtype.kind == "b":
-        return rng.integers(0, 2, shape).astype(bool)
-    if dtype.kind in "iu":
-        info = np.iinfo(dtype)
-        return rng.integers(info.min, info.max, shape, dtype=dtype, endpoint=True)
-    if dtype.kind == "c":
-        return (rng.normal(size=shape) * 50 + 1j * rng.normal(size=shape)).astype(dtype)
-    return (rng.normal(size=shape) * 100).astype(dtype)
+    return random_array(dtype, shape, seed)
 
 
 @pytest.mark.parametrize("dtype", NUMPY_DTYPES)

@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import assert_same_bits, need, serve
+from conftest import assert_same_bits, need, random_array, serve
 
 import tensorwire as tw
 from tensorwire import ndimage, operations
@@ -30,16 +30,7 @@ OP_CALLS = [
 
 def sample(dtype, shape=(9, 7), seed=5) -> np.ndarray:
     """Random values of ``dtype`` (bool, integer, float or complex)."""
-    rng = np.random.default_rng(seed)
-    dtype = np.dtype(dtype)
-    if dtype.kind == "b":
-        return rng.integers(0, 2, shape).astype(bool)
-    if dtype.kind in "iu":
-        info = np.iinfo(dtype)
-        return rng.integers(info.min, info.max, shape, dtype=dtype, endpoint=True)
-    if dtype.kind == "c":
-        return (rng.normal(size=shape) * 50 + 1j * rng.normal(size=shape)).astype(dtype)
-    return (rng.normal(size=shape) * 100).astype(dtype)
+    return random_array(dtype, shape, seed)
 
 
 def stored_ids(c: tw.Client) -> set[str]:

@@ -20,19 +20,15 @@ from .calls import (
     DescribeCall,
     FilterCall,
     OpCall,
+    Streams,
     TensorInfo,
-    method_path,
 )
 from .dtypes import to_wire, wire_array
 from .errors import Error, translated
 from .framing import (
-    IMAGE_DATA_FIELD,
-    TENSOR_DATA_FIELD,
     Assembler,
     Download,
     image_upload,
-    request_serializer,
-    tensor_chunk_deserializer,
     upload,
 )
 from .images import ImageSource, decode_image, read_image
@@ -76,36 +72,7 @@ class AsyncClient:
         channel = self._settings.open_channel(grpc.aio)
         self._channel = channel
         self._stub = pb_grpc.TensorServiceStub(channel)
-        self._filter_stream = channel.stream_stream(
-            method_path("GaussianFilterStream"),
-            request_serializer=request_serializer(TENSOR_DATA_FIELD),
-            response_deserializer=tensor_chunk_deserializer,
-        )
-        self._apply_stream = channel.stream_stream(
-            method_path("ApplyStream"),
-            request_serializer=request_serializer(TENSOR_DATA_FIELD),
-            response_deserializer=tensor_chunk_deserializer,
-        )
-        self._describe_stream = channel.stream_unary(
-            method_path("DescribeStream"),
-            request_serializer=request_serializer(TENSOR_DATA_FIELD),
-            response_deserializer=pb.TensorInfo.FromString,
-        )
-        self._image_stream = channel.stream_unary(
-            method_path("ImageSizeStream"),
-            request_serializer=request_serializer(IMAGE_DATA_FIELD),
-            response_deserializer=pb.ImageInfo.FromString,
-        )
-        self._put_stream = channel.stream_unary(
-            method_path("PutTensor"),
-            request_serializer=request_serializer(TENSOR_DATA_FIELD),
-            response_deserializer=pb.StoredTensor.FromString,
-        )
-        self._get_stream = channel.unary_stream(
-            method_path("GetTensor"),
-            request_serializer=pb.TensorRef.SerializeToString,
-            response_deserializer=tensor_chunk_deserializer,
-        )
+        self._streams = Streams(channel)
 
     async def close(self) -> None:
         """Closes the channel; calls in flight are cancelled."""
@@ -134,7 +101,7 @@ class AsyncClient:
             else:
                 with progress_bar(show, call.wire.nbytes, "describe") as bar:
                     requests = upload(call.header(), call.wire, self._settings.piece_bytes, bar)
-                    answer = await self._describe_stream(requests, **kwargs)
+                    answer = await self._streams.describe(requests, **kwargs)
         return TensorInfo.from_wire(answer)
 
     async def gaussian_filter(
@@ -155,18 +122,9 @@ class AsyncClient:
     ) -> np.ndarray | AsyncRemoteTensor:
         """See :meth:`tensorwire.Client.gaussian_filter`."""
         if keep or isinstance(input, RemoteHandle):
-            arguments = dict(
-                input=input,
-                sigma=sigma,
-                order=order,
-                output=output,
-                mode=mode,
-                cval=cval,
-                truncate=truncate,
-                radius=radius,
-                axes=axes,
-            )
             operation = catalogue()["gaussian_filter"]
+            values = (input, sigma, order, output, mode, cval, truncate, radius, axes)
+            arguments = dict(zip((p.name for p in operation.parameters), values, strict=True))
             return await self._apply(
                 operation, arguments, keep=keep, progress=progress, timeout=timeout
             )
@@ -176,7 +134,7 @@ class AsyncClient:
         return await self._run(
             call,
             self._stub.GaussianFilter,
-            self._filter_stream,
+            self._streams.filter,
             "gaussian_filter",
             progress,
             timeout,
@@ -196,7 +154,7 @@ class AsyncClient:
         if keep:
             return await self._keep(call, progress, timeout)
         return await self._run(
-            call, self._stub.Apply, self._apply_stream, operation.name, progress, timeout
+            call, self._stub.Apply, self._streams.apply, operation.name, progress, timeout
         )
 
     async def _keep(
@@ -262,7 +220,7 @@ class AsyncClient:
         kwargs = self._settings.call_options(timeout)
         with translated(), progress_bar(show, wire.nbytes, "put") as bar:
             requests = upload(header, wire, self._settings.piece_bytes, bar)
-            return await self._put_stream(requests, **kwargs)
+            return await self._streams.put(requests, **kwargs)
 
     async def get(
         self,
@@ -277,7 +235,7 @@ class AsyncClient:
         kwargs = self._settings.call_options(timeout)
         with translated(), contextlib.ExitStack() as bars:
             download = Download(lambda n: bars.enter_context(progress_bar(show, n, "get")))
-            answer = self._get_stream(request, **kwargs)
+            answer = self._streams.get(request, **kwargs)
             try:
                 async for item in answer:
                     download.feed(item)
@@ -321,7 +279,7 @@ class AsyncClient:
                 info = await self._stub.ImageSize(request, **kwargs)
             else:
                 requests = image_upload(data, name, self._settings.piece_bytes)
-                info = await self._image_stream(requests, **kwargs)
+                info = await self._streams.image(requests, **kwargs)
         return info.width, info.height
 
     async def gaussian_filter_image(

@@ -14,12 +14,27 @@ import numpy as np
 
 from .dtypes import from_wire, to_wire, wire_array
 from .errors import Error, InvalidArgument
-from .framing import Progress, upload
+from .framing import (
+    IMAGE_DATA_FIELD,
+    TENSOR_DATA_FIELD,
+    Progress,
+    request_serializer,
+    tensor_chunk_deserializer,
+    upload,
+)
 from .params import Scalars, gaussian_params, op_params, output_dtype, scipy_output_dtype
 from .remote import RemoteHandle
 from .v1 import tensorwire_pb2 as pb
 
-__all__ = ["TensorInfo", "ChannelSettings", "ArrayCall", "FilterCall", "OpCall", "DescribeCall"]
+__all__ = [
+    "TensorInfo",
+    "ChannelSettings",
+    "Streams",
+    "ArrayCall",
+    "FilterCall",
+    "OpCall",
+    "DescribeCall",
+]
 
 #: Default address: the server's default ``--grpc-addr``.
 DEFAULT_ADDRESS = "127.0.0.1:50051"
@@ -188,6 +203,44 @@ class ChannelSettings:
         }
 
 
+class Streams:
+    """The streamed rpcs of a channel (``grpc`` or ``grpc.aio``), with the
+    zero-copy (de)serializers of :mod:`tensorwire.framing`."""
+
+    def __init__(self, channel: Any) -> None:
+        tensor_pieces = request_serializer(TENSOR_DATA_FIELD)
+        self.filter = channel.stream_stream(
+            method_path("GaussianFilterStream"),
+            request_serializer=tensor_pieces,
+            response_deserializer=tensor_chunk_deserializer,
+        )
+        self.apply = channel.stream_stream(
+            method_path("ApplyStream"),
+            request_serializer=tensor_pieces,
+            response_deserializer=tensor_chunk_deserializer,
+        )
+        self.describe = channel.stream_unary(
+            method_path("DescribeStream"),
+            request_serializer=tensor_pieces,
+            response_deserializer=pb.TensorInfo.FromString,
+        )
+        self.image = channel.stream_unary(
+            method_path("ImageSizeStream"),
+            request_serializer=request_serializer(IMAGE_DATA_FIELD),
+            response_deserializer=pb.ImageInfo.FromString,
+        )
+        self.put = channel.stream_unary(
+            method_path("PutTensor"),
+            request_serializer=tensor_pieces,
+            response_deserializer=pb.StoredTensor.FromString,
+        )
+        self.get = channel.unary_stream(
+            method_path("GetTensor"),
+            request_serializer=pb.TensorRef.SerializeToString,
+            response_deserializer=tensor_chunk_deserializer,
+        )
+
+
 def env_settings() -> dict[str, Any]:
     """Constructor arguments from the environment: ``TENSORWIRE_SERVER``
     (default ``127.0.0.1:50051``) and ``TENSORWIRE_API_KEY``."""
@@ -232,21 +285,19 @@ class ArrayCall:
         """Reads the input (an array, or a stored tensor: then only its id
         travels), the requested dtype and ``output``; allocates the answer's
         array unless the result stays on the server (``keep``)."""
-        self.keep = keep
         self.output = output if isinstance(output, np.ndarray) else None
         if keep and self.output is not None:
             raise TypeError(
                 "keep=True keeps the result on the server: output= may name its dtype, "
                 "but cannot be an array to fill"
             )
+        shape, dtype = source.shape, source.dtype
         if isinstance(source, RemoteHandle):
             self.input_id = source.id
             self.wire: np.ndarray | None = None
-            shape, dtype = source.shape, source.dtype
         else:
             self.input_id = ""
             self.wire = wire_array(source)
-            shape, dtype = source.shape, source.dtype
         if self.output is not None:
             if self.output.shape != shape:
                 raise InvalidArgument(
@@ -390,8 +441,7 @@ class OpCall(ArrayCall):
         requested = scipy_output_dtype(output)
         self.operation = operation
         real_input = source.dtype.kind != "c"
-        ndim = len(source.shape)
-        self.params = op_params(operation, ndim, arguments, requested, real_input)
+        self.params = op_params(operation, source.ndim, arguments, requested, real_input)
         self._prepare(settings, source, requested, output, self.params.ByteSize(), keep)
 
     def unary_request(self, input_id: str = "") -> pb.ApplyRequest:

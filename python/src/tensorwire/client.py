@@ -18,19 +18,15 @@ from .calls import (
     DescribeCall,
     FilterCall,
     OpCall,
+    Streams,
     TensorInfo,
-    method_path,
 )
 from .dtypes import to_wire, wire_array
 from .errors import Error, translated
 from .framing import (
-    IMAGE_DATA_FIELD,
-    TENSOR_DATA_FIELD,
     Assembler,
     Download,
     image_upload,
-    request_serializer,
-    tensor_chunk_deserializer,
     upload,
 )
 from .images import ImageSource, decode_image, read_image
@@ -116,36 +112,7 @@ class Client:
         channel = self._settings.open_channel(grpc)
         self._channel = channel
         self._stub = pb_grpc.TensorServiceStub(channel)
-        self._filter_stream = channel.stream_stream(
-            method_path("GaussianFilterStream"),
-            request_serializer=request_serializer(TENSOR_DATA_FIELD),
-            response_deserializer=tensor_chunk_deserializer,
-        )
-        self._apply_stream = channel.stream_stream(
-            method_path("ApplyStream"),
-            request_serializer=request_serializer(TENSOR_DATA_FIELD),
-            response_deserializer=tensor_chunk_deserializer,
-        )
-        self._describe_stream = channel.stream_unary(
-            method_path("DescribeStream"),
-            request_serializer=request_serializer(TENSOR_DATA_FIELD),
-            response_deserializer=pb.TensorInfo.FromString,
-        )
-        self._image_stream = channel.stream_unary(
-            method_path("ImageSizeStream"),
-            request_serializer=request_serializer(IMAGE_DATA_FIELD),
-            response_deserializer=pb.ImageInfo.FromString,
-        )
-        self._put_stream = channel.stream_unary(
-            method_path("PutTensor"),
-            request_serializer=request_serializer(TENSOR_DATA_FIELD),
-            response_deserializer=pb.StoredTensor.FromString,
-        )
-        self._get_stream = channel.unary_stream(
-            method_path("GetTensor"),
-            request_serializer=pb.TensorRef.SerializeToString,
-            response_deserializer=tensor_chunk_deserializer,
-        )
+        self._streams = Streams(channel)
 
     def close(self) -> None:
         """Closes the channel; calls in flight are cancelled."""
@@ -188,7 +155,7 @@ class Client:
             else:
                 with progress_bar(show, call.wire.nbytes, "describe") as bar:
                     requests = upload(call.header(), call.wire, self._settings.piece_bytes, bar)
-                    answer = self._describe_stream(requests, **kwargs)
+                    answer = self._streams.describe(requests, **kwargs)
         return TensorInfo.from_wire(answer)
 
     def gaussian_filter(
@@ -285,18 +252,9 @@ class Client:
         ``keep=True`` goes by the ``Apply`` rpcs, with the same parameters.
         """
         if keep or isinstance(input, RemoteHandle):
-            arguments = dict(
-                input=input,
-                sigma=sigma,
-                order=order,
-                output=output,
-                mode=mode,
-                cval=cval,
-                truncate=truncate,
-                radius=radius,
-                axes=axes,
-            )
             operation = catalogue()["gaussian_filter"]
+            values = (input, sigma, order, output, mode, cval, truncate, radius, axes)
+            arguments = dict(zip((p.name for p in operation.parameters), values, strict=True))
             return self._apply(operation, arguments, keep=keep, progress=progress, timeout=timeout)
         call = FilterCall(
             self._settings, input, sigma, order, output, mode, cval, truncate, radius, axes
@@ -304,7 +262,7 @@ class Client:
         return self._run(
             call,
             self._stub.GaussianFilter,
-            self._filter_stream,
+            self._streams.filter,
             "gaussian_filter",
             progress,
             timeout,
@@ -326,7 +284,7 @@ class Client:
         if keep:
             return self._keep(call, progress, timeout)
         return self._run(
-            call, self._stub.Apply, self._apply_stream, operation.name, progress, timeout
+            call, self._stub.Apply, self._streams.apply, operation.name, progress, timeout
         )
 
     def _keep(self, call: OpCall, progress: bool | None, timeout: float | None) -> RemoteTensor:
@@ -415,7 +373,7 @@ class Client:
         kwargs = self._settings.call_options(timeout)
         with translated(), progress_bar(show, wire.nbytes, "put") as bar:
             requests = upload(header, wire, self._settings.piece_bytes, bar)
-            return self._put_stream(requests, **kwargs)
+            return self._streams.put(requests, **kwargs)
 
     def get(
         self,
@@ -450,7 +408,7 @@ class Client:
         kwargs = self._settings.call_options(timeout)
         with translated(), contextlib.ExitStack() as bars:
             download = Download(lambda n: bars.enter_context(progress_bar(show, n, "get")))
-            answer = self._get_stream(request, **kwargs)
+            answer = self._streams.get(request, **kwargs)
             try:
                 for item in answer:
                     download.feed(item)
@@ -503,7 +461,7 @@ class Client:
                 info = self._stub.ImageSize(request, **kwargs)
             else:
                 requests = image_upload(data, name, self._settings.piece_bytes)
-                info = self._image_stream(requests, **kwargs)
+                info = self._streams.image(requests, **kwargs)
         return info.width, info.height
 
     def gaussian_filter_image(
